@@ -1,0 +1,3 @@
+export * from './bus.js';
+export * from './reply.js';
+export { createMemoryBus, type MemoryBusOptions } from './memory.bus.js';

@@ -1,0 +1,94 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Logger, ServiceDefinition } from '@loupe/contracts';
+import { createMemoryBus, type Bus } from '@loupe/bus';
+import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
+import { openModelDirectory } from '@loupe/inference';
+import { createServiceApp, type LoupeApp } from '@loupe/runtime';
+import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
+import { createCaptionService } from '@loupe/service-caption';
+import { createClassifyService } from '@loupe/service-classify';
+import { createDetectService } from '@loupe/service-detect';
+import { createEmbedService } from '@loupe/service-embed';
+import { createGatewayService } from '@loupe/service-gateway';
+import { createGroundTruthService } from '@loupe/service-ground-truth';
+import { createIiifFetcherService } from '@loupe/service-iiif-fetcher';
+import { createPreprocessService } from '@loupe/service-preprocess';
+import type { LoupeConfig } from './config.js';
+
+export interface Embedded {
+  readonly app: LoupeApp;
+  readonly bus: Bus;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+/** The fetcher every part of one process shares: one cache, one per-host limit. */
+export function fetcherFromConfig(config: LoupeConfig): Fetcher {
+  return createFetcher({
+    timeoutMs: config.fetch.timeoutMs,
+    maxImageBytes: config.fetch.maxBytes,
+    maxPixels: config.fetch.maxPixels,
+    perHostConcurrency: config.fetch.perHostConcurrency,
+    retries: config.fetch.retries,
+    cacheDir: path.join(config.dataDir, 'cache'),
+  });
+}
+
+/**
+ * Builds Loupe in one process: the in-memory bus, the embedded SQLite stores,
+ * and the services `config.services` names, mounted in one Fastify app.
+ */
+export async function createEmbedded(config: LoupeConfig): Promise<Embedded> {
+  await fs.mkdir(config.dataDir, { recursive: true });
+  const pinoLog = pino({ level: config.logLevel }, pino.destination(2));
+  const log = pinoLog as unknown as Logger;
+  const bus = createMemoryBus();
+  const fetcher = fetcherFromConfig(config);
+  const load = createDocumentLoader(fetcher);
+  const dbPath = path.join(config.dataDir, 'loupe.db');
+  const wanted = new Set(config.services);
+
+  let annotations: AnnotationStore | undefined;
+  let jobs: JobStore | undefined;
+  const services: ServiceDefinition[] = [];
+  const models = openModelDirectory(config.modelsDir);
+
+  if (wanted.has('gateway')) {
+    jobs = openSqliteJobStore({ path: dbPath });
+    services.push(createGatewayService({ bus, jobs, load, publicUrl: config.publicUrl, log }));
+  }
+  if (wanted.has('iiif-fetcher')) services.push(createIiifFetcherService({ load }));
+  if (wanted.has('preprocess')) services.push(createPreprocessService({ fetcher }));
+  if (wanted.has('detect')) services.push(createDetectService({ fetcher, executionProvider: config.executionProvider }));
+  if (wanted.has('classify')) services.push(createClassifyService({ models }));
+  if (wanted.has('embed')) services.push(createEmbedService({ models }));
+  if (wanted.has('caption')) services.push(createCaptionService({ models }));
+  if (wanted.has('ground-truth')) {
+    annotations = openSqliteAnnotationStore({ path: dbPath });
+    services.push(createGroundTruthService({ store: annotations, publicUrl: config.publicUrl }));
+  }
+
+  const retryBaseMs = config.queue.retryBaseMs;
+  const app = await createServiceApp(services, {
+    bus,
+    loggerInstance: pinoLog,
+    publicUrl: config.publicUrl,
+    queue: {
+      maxDeliver: config.queue.maxDeliver,
+      backoffMs: (delivery) => Math.min(30_000, retryBaseMs * 2 ** (delivery - 1)) * (0.75 + Math.random() * 0.5),
+    },
+  });
+  return {
+    app,
+    bus,
+    log,
+    async close() {
+      await app.close();
+      await bus.close();
+      await annotations?.close();
+      await jobs?.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { toLoupeError } from '@loupe/contracts';
+import { loadConfig } from './config.js';
+import { runPipeline } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
+import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
+import { runDemo } from './demo.js';
+import { Progress } from './progress.js';
+
+const USAGE = `loupe: IIIF-native machine-learning enrichment
+
+Usage:
+  loupe run <manifest URL or file> [--out DIR]   run the pipeline in this process (default DIR: ./loupe-out)
+  loupe serve                                    the gateway and every service (port: LOUPE_PORT, default 8080)
+  loupe iiif harvest <manifest or collection>    one JSON line per canvas image
+  loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
+  loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
+
+Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
+LOUPE_BUS, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_* (see docs/configuration.md).`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      'short-side': { type: 'string' },
+      fit: { type: 'string' },
+      region: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const env = process.env;
+  switch (command) {
+    case 'run': {
+      if (!sub) throw usage('loupe run needs a manifest URL or file');
+      const config = loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+      const outDir = path.resolve(values.out ?? 'loupe-out');
+      const report = await runPipeline(config, { source: sub, outDir, progress: new Progress() });
+      process.stdout.write(
+        `${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures\n` +
+          `wrote ${report.outputs.manifests.map((m) => path.relative(process.cwd(), m)).join(', ')}, ` +
+          `${path.relative(process.cwd(), report.outputs.annotations)}/ and ${path.relative(process.cwd(), path.join(outDir, 'report.json'))}\n`,
+      );
+      for (const f of report.failures) process.stdout.write(`  failed: ${f.canvas ?? '(document)'} at ${f.stage}: ${f.code}: ${f.message}\n`);
+      // Finished with some failed canvases is still finished; only a job where nothing could run fails the command.
+      return report.state === 'done' ? 0 : 1;
+    }
+    case 'serve':
+      await serveCommand(loadConfig(env));
+      return -1; // keep running
+    case 'iiif': {
+      const config = loadConfig(env, { logLevel: 'warn' });
+      if (sub === 'harvest') {
+        if (!arg) throw usage('loupe iiif harvest needs a manifest or collection URL or file');
+        const errors = await harvestCommand(config, arg, (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+        return errors > 0 ? 1 : 0;
+      }
+      if (sub === 'plan') {
+        if (!arg) throw usage('loupe iiif plan needs an info.json URL or file');
+        const target = parseTarget({ shortSide: values['short-side'], fit: values.fit, region: values.region });
+        await planCommand(config, arg, target, (l) => process.stdout.write(`${l}\n`));
+        return 0;
+      }
+      throw usage(`unknown iiif command ${JSON.stringify(sub ?? '')}: harvest or plan`);
+    }
+    case 'demo': {
+      const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });
+      return result.ok ? 0 : 1;
+    }
+    default:
+      throw usage(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+class UsageError extends Error {}
+const usage = (message: string) => new UsageError(message);
+
+export function reportError(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`loupe: ${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const e = toLoupeError(err);
+  process.stderr.write(`loupe: ${e.code}: ${e.message}\n`);
+  if (e.code === 'LOUPE_ERR_INTERNAL') process.stderr.write(`${(e.cause as Error | undefined)?.stack ?? ''}\n`);
+  return 1;
+}

@@ -1,0 +1,139 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Loupe's JSON-LD extension context, listed before the IIIF context (IIIF last). */
+export const LOUPE_CONTEXT_PATH = '/ns/loupe/v1.jsonld';
+export const IIIF_PRESENTATION_CONTEXT = 'http://iiif.io/api/presentation/3/context.json';
+export const W3C_ANNO_CONTEXT = 'http://www.w3.org/ns/anno.jsonld';
+export const MEDIA_FRAGMENTS = 'http://www.w3.org/TR/media-frags/';
+
+export const REVIEW_STATES = ['unreviewed', 'accepted', 'rejected', 'corrected'] as const;
+export type ReviewState = (typeof REVIEW_STATES)[number];
+
+export const Generator = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.Literal('Software'),
+    name: Type.String(),
+    'loupe:model': Type.String(),
+    'loupe:version': Type.String(),
+  },
+  { $id: 'Generator' },
+);
+export type Generator = Static<typeof Generator>;
+
+const Body = Type.Object(
+  {
+    type: Type.String(),
+    value: Type.Optional(Type.String()),
+    source: Type.Optional(Type.String()),
+    purpose: Type.Optional(Type.String()),
+    format: Type.Optional(Type.String()),
+    language: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+const Target = Type.Union([
+  Type.String(),
+  Type.Object(
+    {
+      type: Type.Literal('SpecificResource'),
+      source: Type.Union([Type.String(), Type.Object({ id: Type.String(), type: Type.String() }, { additionalProperties: true })]),
+      selector: Type.Optional(
+        Type.Object({ type: Type.String(), conformsTo: Type.Optional(Type.String()), value: Type.String() }, { additionalProperties: true }),
+      ),
+    },
+    { additionalProperties: true },
+  ),
+]);
+
+/** A W3C Web Annotation as Loupe writes it (within a IIIF AnnotationPage, so no @context of its own). */
+export const Annotation = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.Literal('Annotation'),
+    motivation: Type.Union([Type.String(), Type.Array(Type.String())]),
+    body: Type.Union([Body, Type.Array(Body)]),
+    target: Target,
+    generator: Type.Optional(Generator),
+    created: Type.Optional(Type.String()),
+    generated: Type.Optional(Type.String()),
+    modified: Type.Optional(Type.String({ description: 'When a curator last reviewed it' })),
+    'loupe:confidence': Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    'loupe:reviewState': Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
+  },
+  { $id: 'Annotation', additionalProperties: true },
+);
+export type Annotation = Static<typeof Annotation>;
+
+export const AnnotationPage = Type.Object(
+  {
+    '@context': Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    id: Type.String(),
+    type: Type.Literal('AnnotationPage'),
+    items: Type.Array(Annotation),
+  },
+  { $id: 'AnnotationPage', additionalProperties: true },
+);
+export type AnnotationPage = Static<typeof AnnotationPage>;
+
+/** Canvas-space box as a media-fragment value; IIIF wants integers. */
+export function xywh(r: { x: number; y: number; w: number; h: number }): string {
+  const x = Math.max(0, Math.round(r.x));
+  const y = Math.max(0, Math.round(r.y));
+  return `xywh=${x},${y},${Math.max(1, Math.round(r.x + r.w) - x)},${Math.max(1, Math.round(r.y + r.h) - y)}`;
+}
+
+/**
+ * A model's output for one image before it becomes annotations: what a stage
+ * produces. Ids and provenance are added where the result set is stored.
+ */
+export const Finding = Type.Object(
+  {
+    motivation: Type.String(),
+    /** Canvas-space box; absent targets the whole canvas. */
+    box: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), w: Type.Number(), h: Type.Number() })),
+    text: Type.Optional(Type.String()),
+    language: Type.Optional(Type.String()),
+    label: Type.Optional(Type.String()),
+    concept: Type.Optional(Type.String({ description: 'URI of a controlled-vocabulary concept' })),
+    confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  },
+  { $id: 'Finding' },
+);
+export type Finding = Static<typeof Finding>;
+
+export const ModelRef = Type.Object(
+  { id: Type.String(), version: Type.String(), name: Type.Optional(Type.String()) },
+  { $id: 'ModelRef' },
+);
+export type ModelRef = Static<typeof ModelRef>;
+
+/** Everything one model said about one image: the unit that is written and replaced atomically. */
+export const ResultSet = Type.Object(
+  {
+    manifestId: Type.String(),
+    canvasId: Type.String(),
+    imageIndex: Type.Integer({ minimum: 0 }),
+    stage: Type.String(),
+    model: ModelRef,
+    generated: Type.String({ description: 'xsd:dateTime with Z' }),
+    findings: Type.Array(Finding),
+  },
+  { $id: 'ResultSet' },
+);
+export type ResultSet = Static<typeof ResultSet>;
+
+export const AnnotationsQuery = Type.Object(
+  {
+    canvas: Type.Optional(Type.String({ description: 'Canvas id' })),
+    manifest: Type.Optional(Type.String({ description: 'Manifest id' })),
+    motivation: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String({ description: 'Model id' })),
+    reviewState: Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
+    limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+  },
+  { $id: 'AnnotationsQuery' },
+);
+export type AnnotationsQuery = Static<typeof AnnotationsQuery>;

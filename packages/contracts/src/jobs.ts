@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const PIPELINE_NAMES = ['text'] as const;
+export type PipelineName = (typeof PIPELINE_NAMES)[number];
+
+export const CreateJobInput = Type.Object(
+  {
+    manifest: Type.String({ minLength: 1, description: 'URL (or, for the embedded CLI, file path) of a IIIF manifest or collection' }),
+    pipeline: Type.Union(PIPELINE_NAMES.map((p) => Type.Literal(p)), { default: 'text', description: 'What to run on every canvas image' }),
+  },
+  { $id: 'CreateJobInput' },
+);
+export type CreateJobInput = Static<typeof CreateJobInput>;
+
+const StageProgress = Type.Object({ done: Type.Integer(), failed: Type.Integer(), pending: Type.Integer(), ms: Type.Number() });
+
+export const JobView = Type.Object(
+  {
+    id: Type.String(),
+    source: Type.String(),
+    state: Type.Union(['queued', 'harvesting', 'running', 'done', 'failed'].map((s) => Type.Literal(s))),
+    created: Type.String(),
+    finished: Type.Union([Type.String(), Type.Null()]),
+    manifests: Type.Array(Type.String()),
+    tasks: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
+    stages: Type.Record(Type.String(), StageProgress),
+    failures: Type.Array(
+      Type.Object({ canvas: Type.Union([Type.String(), Type.Null()]), stage: Type.String(), code: Type.String(), message: Type.String() }),
+    ),
+    links: Type.Object({ self: Type.String(), manifest: Type.String() }),
+  },
+  { $id: 'JobView' },
+);
+export type JobView = Static<typeof JobView>;

@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CanvasTask } from './task.js';
+import { ResultSet } from './annotation.js';
+
+/**
+ * What every pipeline stage handler takes: the task, and what earlier stages
+ * said about it (keyed by stage name). Over HTTP a caller sends the same shape.
+ */
+export const StageInput = Type.Object(
+  {
+    task: CanvasTask,
+    results: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+  },
+  { $id: 'StageInput' },
+);
+export type StageInput = Static<typeof StageInput>;
+
+/** A stage that produces annotations returns them as result sets; the ground-truth stage stores them. */
+export const FindingsOutput = Type.Object(
+  { resultSet: ResultSet, ms: Type.Optional(Type.Record(Type.String(), Type.Number())) },
+  { $id: 'FindingsOutput' },
+);
+export type FindingsOutput = Static<typeof FindingsOutput>;
+
+/**
+ * The work-queue message between stages: a routing slip. `route` lists the
+ * subjects still to visit after the current one; each stage adds its output to
+ * `results` under its own name and forwards the envelope.
+ */
+export interface StageEnvelope {
+  readonly jobId: string;
+  readonly key: string;
+  readonly task: StageInput['task'];
+  readonly route: readonly { readonly subject: string; readonly stage: string }[];
+  readonly results: Record<string, unknown>;
+}
+
+/** Progress of a job, published by stages and applied by the gateway (idempotently). */
+export type JobEvent =
+  | { readonly type: 'stage-done'; readonly jobId: string; readonly key: string; readonly stage: string; readonly ms: number }
+  | {
+      readonly type: 'stage-failed';
+      readonly jobId: string;
+      readonly key: string;
+      readonly canvas: string;
+      readonly stage: string;
+      readonly code: string;
+      readonly message: string;
+    }
+  | { readonly type: 'task-done'; readonly jobId: string; readonly key: string };

@@ -1,0 +1,111 @@
+import type { ErrorCode, ImageRef, Rect } from '@loupe/contracts';
+
+/** A canvas as Loupe needs it: its size, and every image painted on it. */
+export interface HarvestedCanvas {
+  readonly id: string;
+  readonly index: number;
+  /** The label in one language (English, else the first), or the canvas id's last segment. */
+  readonly label: string;
+  readonly width: number;
+  readonly height: number;
+  readonly images: readonly ImageRef[];
+}
+
+export interface HarvestedManifest {
+  readonly id: string;
+  readonly label: string;
+  /** Presentation API version of the source document. */
+  readonly sourceVersion: 2 | 3;
+  /** The document as v3 (v2 upgraded by @iiif/parser), for writing the enriched manifest back. */
+  readonly v3: Record<string, unknown>;
+  readonly canvases: readonly HarvestedCanvas[];
+}
+
+/** One document that could not be harvested, and why; the rest of a collection goes on. */
+export interface HarvestError {
+  /** URL or path of the document. */
+  readonly document: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export interface HarvestLimits {
+  /** Nesting of collections followed (a manifest given directly is depth 0). */
+  readonly maxDepth: number;
+  /** Manifests harvested at most, over the whole walk. */
+  readonly maxManifests: number;
+}
+
+/** What a harvest reports, in document order: a manifest read, or a document that could not be. */
+export type HarvestEvent =
+  | { readonly type: 'manifest'; readonly manifest: HarvestedManifest; readonly document: string }
+  | { readonly type: 'error'; readonly error: HarvestError };
+
+/** Loads one document (URL or file) as parsed JSON, or throws a LoupeError naming it. */
+export type DocumentLoader = (ref: string) => Promise<unknown>;
+
+/** A parsed info.json, the same shape for Image API 1.1, 2 and 3. */
+export interface ImageInfo {
+  /** Base URI of the service (no trailing /info.json). */
+  readonly id: string;
+  readonly version: 1 | 2 | 3;
+  readonly level: 0 | 1 | 2;
+  readonly width: number;
+  readonly height: number;
+  readonly maxWidth?: number;
+  readonly maxHeight?: number;
+  readonly maxArea?: number;
+  readonly sizes: readonly { width: number; height: number }[];
+  readonly tiles: readonly { width: number; height: number; scaleFactors: readonly number[] }[];
+  /** Formats, qualities and features the level and the extras/profile allow. */
+  readonly formats: readonly string[];
+  readonly qualities: readonly string[];
+  readonly features: readonly string[];
+}
+
+/** What a model needs: the short side at least N px, or fit inside W x H; optionally only a region (image px). */
+export type PlanTarget =
+  | { readonly shortSide: number; readonly region?: Rect }
+  | { readonly fit: { readonly width: number; readonly height: number }; readonly region?: Rect };
+
+/** Maps result pixels to canvas coordinates: canvas = offset + result * scale (per axis). */
+export interface CanvasTransform {
+  readonly scaleX: number;
+  readonly scaleY: number;
+  readonly offsetX: number;
+  readonly offsetY: number;
+}
+
+export interface PlannedTile {
+  readonly url: string;
+  /** Where the tile goes in the stitched result, in result pixels. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The cheapest valid Image API request (or set of tiles) for a target. */
+export interface ImageRequestPlan {
+  readonly kind: 'single' | 'tiles';
+  /** The request URL (kind 'single'). */
+  readonly url?: string;
+  /** Tiles to fetch and stitch (kind 'tiles'). */
+  readonly tiles?: readonly PlannedTile[];
+  /** Size of the image the request returns (or the stitched result), in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** The region requested, in full-image pixels. */
+  readonly region: Rect;
+  /** Full-image pixels per result pixel (>= 1: never upscaled). */
+  readonly scale: number;
+  /** True when the result is still larger than the target and must be resized locally. */
+  readonly resizeLocally: boolean;
+  /** Why this form was chosen (listed size, tiles, canonical size, full/max). */
+  readonly reason: string;
+  /**
+   * Present when the result covers more than the region asked for (level 0: tiles or a whole-image
+   * size, cropped locally): the part to keep, in result pixels.
+   */
+  readonly crop?: Rect;
+}

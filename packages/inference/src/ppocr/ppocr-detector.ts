@@ -1,0 +1,107 @@
+import { LoupeError } from '@loupe/contracts';
+import { resizeTo, toTensor, type Point, type Quad, type RawImage } from '../image-ops.js';
+import type { ModelSession } from '../session.js';
+import { dbBoxes, rectCorners, type DbOptions } from './db-postprocess.js';
+
+export interface DetectorOptions extends DbOptions {
+  /** The longer side of the network input; larger finds smaller text and costs quadratically more. */
+  maxSideLen?: number;
+  /**
+   * Lines thinner than this in the network input (median, pixels) make the detector
+   * look again at a larger scale: small print at 960 px merges neighbouring lines.
+   * 0 turns the second look off. Default 20 (print of about 16 px, 12 pt at 96 dpi).
+   */
+  minLineHeight?: number;
+}
+
+/** The median line height a second look aims at, and how much larger than maxSideLen it may go. */
+const TARGET_LINE_HEIGHT = 32;
+const MAX_SECOND_LOOK = 2;
+
+export interface DetectedText {
+  /** Corners top-left, top-right, bottom-right, bottom-left, in input-image pixels. */
+  quad: Quad;
+  score: number;
+}
+
+/** The network sees every side as a multiple of 32 (its five stride-2 stages). */
+const STRIDE = 32;
+// PaddleOCR normalises its BGR (OpenCV) pixels with the ImageNet statistics in this order.
+const DET_MEAN = [0.485, 0.456, 0.406] as const;
+const DET_STD = [0.229, 0.224, 0.225] as const;
+
+export class PpocrDetector {
+  readonly #session: ModelSession;
+  readonly #opts: DetectorOptions;
+  readonly #input: string;
+  readonly #output: string;
+
+  constructor(session: ModelSession, opts: DetectorOptions = {}) {
+    this.#session = session;
+    this.#opts = opts;
+    this.#input = session.inputNames[0] ?? 'x';
+    this.#output = session.outputNames[0] ?? 'sigmoid_0.tmp_0';
+  }
+
+  async detect(image: RawImage, signal?: AbortSignal): Promise<DetectedText[]> {
+    const maxSideLen = this.#opts.maxSideLen ?? 960;
+    const first = await this.#detectAt(image, networkSize(image.width, image.height, maxSideLen), signal);
+    const minLineHeight = this.#opts.minLineHeight ?? 20;
+    if (first.lines.length === 0 || minLineHeight <= 0) return first.lines;
+    const heights = first.lines.map((l) => Math.hypot(l.quad[3][0] - l.quad[0][0], l.quad[3][1] - l.quad[0][1]) * first.scale);
+    const median = heights.sort((a, b) => a - b)[heights.length >> 1]!;
+    if (median >= minLineHeight) return first.lines;
+    const longest = Math.max(image.width, image.height);
+    const grow = Math.min(TARGET_LINE_HEIGHT / median, (MAX_SECOND_LOOK * maxSideLen) / (longest * first.scale));
+    if (grow < 1.25) return first.lines;
+    const side = Math.round(longest * first.scale * grow);
+    const second = await this.#detectAt(image, networkSize(image.width, image.height, side, true), signal);
+    return second.lines;
+  }
+
+  async #detectAt(
+    image: RawImage,
+    size: { width: number; height: number },
+    signal: AbortSignal | undefined,
+  ): Promise<{ lines: DetectedText[]; scale: number }> {
+    const { width, height } = size;
+    const { image: resized, transform } = await resizeTo(image, { width, height, mode: 'stretch' });
+    const data = toTensor(resized, { mean: DET_MEAN, std: DET_STD, channelOrder: 'BGR', layout: 'NCHW' });
+    const out = await this.#session.run({ [this.#input]: { data, dims: [1, 3, height, width] } }, signal ? { signal } : {});
+    const prob = out[this.#output];
+    if (!prob || prob.dims.at(-1) !== width || prob.dims.at(-2) !== height) {
+      throw new LoupeError('LOUPE_ERR_INFERENCE', `Detector output has shape [${prob?.dims.join(',')}], expected [1,1,${height},${width}]`);
+    }
+    const found: DetectedText[] = [];
+    for (const box of dbBoxes(prob.data, width, height, this.#opts)) {
+      const quad = rectCorners(box.rect).map(([x, y]): Point => [
+        clamp(x * transform.scaleX + transform.offsetX, 0, image.width),
+        clamp(y * transform.scaleY + transform.offsetY, 0, image.height),
+      ]) as Quad;
+      // Clipping at the page edge can flatten a box into a sliver not worth reading.
+      if (sideLength(quad, 0) <= 3 || sideLength(quad, 1) <= 3) continue;
+      found.push({ quad, score: box.score });
+    }
+    return { lines: found, scale: Math.sqrt((width * height) / (image.width * image.height)) };
+  }
+}
+
+/** Network input size: scale so the longer side fits (enlarging only when asked), round each side to the stride. */
+export function networkSize(width: number, height: number, maxSideLen: number, enlarge = false): { width: number; height: number } {
+  const ratio = enlarge || Math.max(width, height) > maxSideLen ? maxSideLen / Math.max(width, height) : 1;
+  return {
+    width: Math.max(STRIDE, Math.round((width * ratio) / STRIDE) * STRIDE),
+    height: Math.max(STRIDE, Math.round((height * ratio) / STRIDE) * STRIDE),
+  };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** Length of the top edge (0) or the left edge (1). */
+function sideLength(q: Quad, which: 0 | 1): number {
+  const a = q[0];
+  const b = which === 0 ? q[1] : q[3];
+  return Math.hypot(b[0] - a[0], b[1] - a[1]);
+}

@@ -1,0 +1,276 @@
+import { LoupeError, type Rect } from '@loupe/contracts';
+import { builtinModel, loadBuiltinDictionary, loadBuiltinModel } from '../builtin-models.js';
+import type { Quad, RawImage } from '../image-ops.js';
+import type { ExecutionProvider, InferenceLogger, ModelSession } from '../session.js';
+import { lineGeometry, padQuad, turnQuad180 } from './line-crop.js';
+import { PpocrClassifier, type LineOrientation } from './ppocr-classifier.js';
+import { PpocrDetector } from './ppocr-detector.js';
+import { PpocrRecognizer } from './ppocr-recognizer.js';
+
+export interface TextLine {
+  text: string;
+  /** Mean character probability, 0-1. */
+  confidence: number;
+  /** Axis-aligned bounding box in input-image pixels, integers. */
+  box: Rect;
+  /** The line's corners in input-image pixels, starting at the text's own top-left and going clockwise as the text reads. */
+  polygon: [number, number][];
+  /** How far the line is turned in the image: 180 when it was read upside down. */
+  angle: 0 | 180;
+}
+
+export interface TextRecognizerOptions {
+  executionProvider?: ExecutionProvider;
+  /** Longest side of the detector's input (default 960); raise it for large pages with small print. */
+  maxSideLen?: number;
+  /** Median line height (detector pixels) under which the page is looked at again, enlarged (default 20; 0: never). */
+  minLineHeight?: number;
+  /** How far detected line kernels are grown back (default 1.5); larger keeps more margin around the ink. */
+  unclipRatio?: number;
+  /** Mean text probability a detected region needs (default 0.6). */
+  boxThreshold?: number;
+  intraOpNumThreads?: number;
+  logger?: InferenceLogger;
+  /** Lines read with a lower confidence are dropped as noise (default 0.5). */
+  minConfidence?: number;
+  /** Probability the orientation classifier needs before a line alone is turned (default 0.9). */
+  angleThreshold?: number;
+  /**
+   * Margin added around each line before it is read, as a fraction of its height (default 0.25). The
+   * detector's boxes hug the ink; the recogniser was trained on looser crops and drops the spaces
+   * between Latin words when the letters fill the whole strip.
+   */
+  cropPadding?: number;
+  /** Set false to skip the orientation classifier (every line read as upright). */
+  detectAngle?: boolean;
+}
+
+export interface TextRecognizerReadiness {
+  ready: boolean;
+  /** Provider of the detector, which dominates the cost. */
+  provider: ExecutionProvider;
+  fallbackReason?: string;
+  models: { id: string; version: string; provider: ExecutionProvider; pending: number }[];
+}
+
+export interface TextRecognizer {
+  readonly model: { id: 'ppocr-v4'; version: string; name: string };
+  /** Lines in reading order: top to bottom, then left to right, of the page as it reads (turned back when upside down). */
+  recognize(image: RawImage, opts?: { signal?: AbortSignal }): Promise<TextLine[]>;
+  readiness(): TextRecognizerReadiness;
+  close(): Promise<void>;
+}
+
+export async function createTextRecognizer(opts: TextRecognizerOptions = {}): Promise<TextRecognizer> {
+  const sessionOpts = {
+    ...(opts.executionProvider ? { executionProvider: opts.executionProvider } : {}),
+    ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  };
+  const wantAngle = opts.detectAngle ?? true;
+  const loaded = await Promise.allSettled([
+    loadBuiltinModel('ppocr-v4-det', sessionOpts),
+    loadBuiltinModel('ppocr-v4-rec', sessionOpts),
+    wantAngle ? loadBuiltinModel('ppocr-mobile-v2-cls', sessionOpts) : Promise.resolve(undefined),
+    loadBuiltinDictionary('ppocr-v4-rec'),
+  ]);
+  const failed = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(
+      loaded.map((r) => (r.status === 'fulfilled' && r.value && 'close' in r.value ? r.value.close() : undefined)),
+    );
+    throw failed.reason;
+  }
+  const [det, rec, cls, keys] = loaded.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    ModelSession,
+    ModelSession,
+    ModelSession | undefined,
+    string[],
+  ];
+  return new PpocrTextRecognizer(det, rec, cls, keys, opts);
+}
+
+class PpocrTextRecognizer implements TextRecognizer {
+  readonly model = {
+    id: 'ppocr-v4' as const,
+    version: builtinModel('ppocr-v4-rec').version,
+    name: 'PP-OCRv4 (PaddleOCR) text detection and recognition',
+  };
+  readonly #sessions: { id: string; version: string; session: ModelSession }[];
+  readonly #detector: PpocrDetector;
+  readonly #classifier: PpocrClassifier | undefined;
+  readonly #recognizer: PpocrRecognizer;
+  readonly #minConfidence: number;
+  readonly #angleThreshold: number;
+  readonly #cropPadding: number;
+  #closed = false;
+
+  constructor(
+    det: ModelSession,
+    rec: ModelSession,
+    cls: ModelSession | undefined,
+    keys: string[],
+    opts: TextRecognizerOptions,
+  ) {
+    const entry = (id: 'ppocr-v4-det' | 'ppocr-v4-rec' | 'ppocr-mobile-v2-cls', session: ModelSession) => ({
+      id,
+      version: builtinModel(id).version,
+      session,
+    });
+    this.#sessions = [entry('ppocr-v4-det', det), entry('ppocr-v4-rec', rec)];
+    if (cls) this.#sessions.push(entry('ppocr-mobile-v2-cls', cls));
+    this.#detector = new PpocrDetector(det, {
+      ...(opts.maxSideLen ? { maxSideLen: opts.maxSideLen } : {}),
+      ...(opts.unclipRatio ? { unclipRatio: opts.unclipRatio } : {}),
+      ...(opts.boxThreshold ? { boxThreshold: opts.boxThreshold } : {}),
+      ...(opts.minLineHeight !== undefined ? { minLineHeight: opts.minLineHeight } : {}),
+    });
+    this.#classifier = cls && new PpocrClassifier(cls);
+    this.#recognizer = new PpocrRecognizer(rec, keys);
+    this.#minConfidence = opts.minConfidence ?? 0.5;
+    this.#angleThreshold = opts.angleThreshold ?? 0.9;
+    this.#cropPadding = opts.cropPadding ?? 0.25;
+  }
+
+  async recognize(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<TextLine[]> {
+    const { signal } = opts;
+    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', 'The text recogniser is closed');
+    checkImage(image);
+    signal?.throwIfAborted();
+
+    const found = await this.#detector.detect(image, signal);
+    if (found.length === 0) return [];
+    const upright = found.map((f) => lineGeometry(f.quad));
+    const padded = upright.map((g) => {
+      const by = g.height * this.#cropPadding;
+      return { quad: padQuad(g.quad, by), width: g.width + 2 * by, height: g.height + 2 * by };
+    });
+
+    const orientations = this.#classifier ? await this.#classifier.classify(image, padded, signal) : undefined;
+    const angles = decideAngles(orientations, padded.length, this.#angleThreshold);
+    const turn = (q: Quad, i: number) => (angles[i] === 180 ? turnQuad180(q) : q);
+    const texts = await this.#recognizer.recognize(image, padded.map((g, i) => ({ ...g, quad: turn(g.quad, i) })), signal);
+
+    const lines: TextLine[] = [];
+    upright.forEach((g, i) => {
+      const text = latinForms(texts[i]!.text).trim();
+      const { confidence } = texts[i]!;
+      if (text === '' || confidence < this.#minConfidence) return;
+      const quad = turn(g.quad, i);
+      lines.push({
+        text,
+        confidence,
+        box: boundingBox(quad, image.width, image.height),
+        polygon: quad.map(([x, y]) => [round1(x), round1(y)]),
+        angle: angles[i]!,
+      });
+    });
+    return readingOrder(lines);
+  }
+
+  readiness(): TextRecognizerReadiness {
+    const det = this.#sessions[0]!.session;
+    return {
+      ready: !this.#closed,
+      provider: det.provider,
+      ...(det.fallbackReason ? { fallbackReason: det.fallbackReason } : {}),
+      models: this.#sessions.map((s) => ({ id: s.id, version: s.version, provider: s.session.provider, pending: s.session.pending })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#sessions.map((s) => s.session.close()));
+  }
+}
+
+function checkImage(image: RawImage): void {
+  const { width, height, data } = image;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data.length !== width * height * 3) {
+    throw new LoupeError('LOUPE_ERR_IMAGE_UNSUPPORTED', `Expected ${width}x${height} RGB pixels (${width * height * 3} bytes), got ${data.length} bytes`, {
+      details: { width, height, bytes: data.length },
+    });
+  }
+}
+
+/**
+ * A line the classifier is sure about keeps its own angle. An unsure one (short
+ * words, digits, symmetric letters) follows the page: on a page turned half a
+ * turn, most lines say so.
+ */
+export function decideAngles(orientations: readonly LineOrientation[] | undefined, count: number, threshold: number): (0 | 180)[] {
+  if (!orientations) return new Array<0 | 180>(count).fill(0);
+  const pageAngle: 0 | 180 = orientations.filter((o) => o.angle === 180).length * 2 > orientations.length ? 180 : 0;
+  return orientations.map((o) => (o.score >= threshold ? o.angle : pageAngle));
+}
+
+function boundingBox(q: Quad, width: number, height: number): Rect {
+  const xs = q.map((p) => p[0]);
+  const ys = q.map((p) => p[1]);
+  const x = Math.max(0, Math.floor(Math.min(...xs)));
+  const y = Math.max(0, Math.floor(Math.min(...ys)));
+  return {
+    x,
+    y,
+    w: Math.max(1, Math.min(width, Math.ceil(Math.max(...xs))) - x),
+    h: Math.max(1, Math.min(height, Math.ceil(Math.max(...ys))) - y),
+  };
+}
+
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
+/**
+ * The dictionary holds both ASCII and full-width punctuation (，：（）), and the
+ * recogniser sometimes picks the full-width form inside Latin text. In a line
+ * without CJK characters the full-width form is never right, so fold it to ASCII.
+ */
+export function latinForms(text: string): string {
+  if (CJK.test(text)) return text;
+  return text.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+/**
+ * Reading order of the page as it reads: rows top to bottom, each left to right.
+ * "Down" is measured across the page's mean text direction, not the image's y
+ * axis, so a skewed scan keeps its rows apart, and an upside-down page is read
+ * from its own top (the image's bottom). Lines whose centres are closer than
+ * half a line's thickness across the text share a row.
+ */
+export function readingOrder<T extends { polygon: [number, number][]; angle: 0 | 180 }>(lines: T[]): T[] {
+  if (lines.length < 2) return [...lines];
+  const upsideDown = lines.filter((l) => l.angle === 180).length * 2 > lines.length;
+  const measured = lines.map((line) => {
+    // Back to image orientation, where every line's top edge runs left to right.
+    const q = line.angle === 180 ? [line.polygon[2]!, line.polygon[3]!, line.polygon[0]!, line.polygon[1]!] : line.polygon;
+    const [tl, tr, , bl] = q as [[number, number], [number, number], [number, number], [number, number]];
+    const cx = q.reduce((sum, p) => sum + p[0], 0) / q.length;
+    const cy = q.reduce((sum, p) => sum + p[1], 0) / q.length;
+    return { line, cx, cy, dx: tr[0] - tl[0], dy: tr[1] - tl[1], thickness: Math.hypot(bl[0] - tl[0], bl[1] - tl[1]) };
+  });
+  // Longer lines say more about the page's skew, so they weigh more.
+  let dx = measured.reduce((sum, m) => sum + m.dx, 0);
+  let dy = measured.reduce((sum, m) => sum + m.dy, 0);
+  const len = Math.hypot(dx, dy) || 1;
+  dx = (upsideDown ? -dx : dx) / len;
+  dy = (upsideDown ? -dy : dy) / len;
+  const placed = measured.map((m) => ({
+    line: m.line,
+    along: m.cx * dx + m.cy * dy,
+    across: -m.cx * dy + m.cy * dx,
+    thickness: m.thickness,
+  }));
+  placed.sort((a, b) => a.across - b.across);
+  const rows: (typeof placed)[] = [];
+  for (const item of placed) {
+    const row = rows.at(-1);
+    const last = row?.at(-1);
+    if (row && last && Math.abs(item.across - last.across) < Math.min(item.thickness, last.thickness) / 2) row.push(item);
+    else rows.push([item]);
+  }
+  return rows.flatMap((row) => row.sort((a, b) => a.along - b.along).map((item) => item.line));
+}

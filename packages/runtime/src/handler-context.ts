@@ -1,0 +1,52 @@
+import type { WorkMessage } from '@loupe/bus';
+import type { HandlerContext, Logger } from '@loupe/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** HTTP headers a handler may see: trace context only, so handlers stay transport-agnostic. */
+export const FORWARDED_HEADERS = ['traceparent', 'tracestate', 'baggage'] as const;
+
+function forwardedHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = raw[name];
+    if (typeof value === 'string') out[name] = value;
+    else if (Array.isArray(value) && value.length > 0) out[name] = value.join(',');
+  }
+  return out;
+}
+
+const noop = (): void => {};
+
+/**
+ * The context of an HTTP call: its signal aborts when the client goes away before the answer is
+ * sent, or when shutdown runs out of patience.
+ */
+export function httpContext(request: FastifyRequest, reply: FastifyReply, shutdown: AbortSignal): HandlerContext {
+  const disconnected = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) disconnected.abort(new Error('the client closed the connection'));
+  });
+  return {
+    signal: AbortSignal.any([disconnected.signal, shutdown]),
+    log: request.log as Logger,
+    headers: forwardedHeaders(request.headers),
+    working: noop,
+    attempt: 1,
+  };
+}
+
+/** The context of a request/reply call on the bus. */
+export function busRequestContext(headers: Record<string, string>, log: Logger, shutdown: AbortSignal): HandlerContext {
+  return { signal: shutdown, log, headers, working: noop, attempt: 1 };
+}
+
+/** The context of a work-queue delivery; `signal` is the pipeline's own (per-message deadline). */
+export function queueContext(msg: WorkMessage, signal: AbortSignal, log: Logger, shutdown: AbortSignal): HandlerContext {
+  return {
+    signal: AbortSignal.any([signal, shutdown]),
+    log: log.child({ msgId: msg.id, attempt: msg.deliveryCount }),
+    headers: msg.headers,
+    working: () => msg.working(),
+    attempt: msg.deliveryCount,
+  };
+}

@@ -1,0 +1,96 @@
+import { performance } from 'node:perf_hooks';
+import {
+  SUBJECTS,
+  toLoupeError,
+  type HandlerContext,
+  type HandlerDeclaration,
+  type JobEvent,
+  type ServiceDefinition,
+  type StageEnvelope,
+} from '@loupe/contracts';
+import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
+import { compileValidator, validationError, validationIssues } from './validation.js';
+
+export interface QueueBindingOptions {
+  readonly concurrency?: number;
+  readonly maxDeliver?: number;
+  readonly ackWaitMs?: number;
+  /** Delay before the n-th redelivery (n starts at 1). */
+  readonly backoffMs?: (delivery: number) => number;
+}
+
+const defaultBackoff = (delivery: number): number => Math.min(30_000, 500 * 2 ** (delivery - 1)) * (0.75 + Math.random() * 0.5);
+
+/**
+ * Binds a pipeline stage handler to its work queue. The message is a routing
+ * slip (StageEnvelope): route[0] is this stage. On success the handler's output
+ * is added to `results` and the envelope goes to the next stage; every outcome
+ * is reported on the job-events queue. Message ids are derived from job, task
+ * and stage, so a redelivered message never forwards or reports twice.
+ *
+ * Failures: a retryable error is retried with backoff until the queue's maximum
+ * deliveries; then, or at once for an error no retry can fix (bad input), the
+ * task fails at this stage. Failures that may be the system's fault (retryable,
+ * or internal) are also dead-lettered for an operator to replay.
+ */
+export async function bindQueueHandler(
+  bus: Bus,
+  service: ServiceDefinition,
+  decl: HandlerDeclaration,
+  makeContext: (msg: WorkMessage, signal: AbortSignal) => HandlerContext,
+  opts: QueueBindingOptions = {},
+): Promise<Subscription> {
+  const backoff = opts.backoffMs ?? defaultBackoff;
+  // The same validator as the handler's HTTP route: one schema, one check.
+  const validate = compileValidator(decl.input, 'message');
+  const report = (event: JobEvent, suffix: string): Promise<unknown> =>
+    bus.publish(SUBJECTS.jobEvents, encode(event), { msgId: `${event.jobId}/${event.key}/${suffix}` });
+
+  return bus.consume(
+    decl.subject,
+    {
+      durable: `${service.name}-${decl.name}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+      ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
+      ...(opts.maxDeliver !== undefined && { maxDeliver: opts.maxDeliver }),
+      ...(opts.ackWaitMs !== undefined && { ackWaitMs: opts.ackWaitMs }),
+    },
+    async (msg) => {
+      const envelope = decode<StageEnvelope>(msg.data);
+      const [current, ...rest] = envelope.route;
+      const stage = current?.stage ?? decl.name;
+      const controller = new AbortController();
+      const ctx = makeContext(msg, controller.signal);
+      const started = performance.now();
+      try {
+        const input = { task: envelope.task, results: envelope.results };
+        if (!validate(input)) throw validationError(validationIssues(validate.errors, 'message'));
+        const output = await decl.handler(input, ctx);
+        const ms = performance.now() - started;
+        const next = rest[0];
+        if (next) {
+          const forwarded: StageEnvelope = { ...envelope, route: rest, results: { ...envelope.results, [stage]: output } };
+          await bus.publish(next.subject, encode(forwarded), { msgId: `${envelope.jobId}/${envelope.key}/${next.stage}`, headers: msg.headers });
+        }
+        await report({ type: 'stage-done', jobId: envelope.jobId, key: envelope.key, stage, ms }, `${stage}/done`);
+        if (!next) await report({ type: 'task-done', jobId: envelope.jobId, key: envelope.key }, 'task-done');
+        msg.ack();
+      } catch (thrown) {
+        const err = toLoupeError(thrown);
+        if (err.retryable && msg.deliveryCount < msg.maxDeliver) {
+          ctx.log.warn({ err: err.toJSON(), attempt: msg.deliveryCount }, `${stage} failed, will retry`);
+          msg.nak(backoff(msg.deliveryCount), err.toJSON());
+          return;
+        }
+        ctx.log.warn({ err: err.toJSON(), canvas: envelope.task.canvasId }, `${stage} failed for good`);
+        await report(
+          { type: 'stage-failed', jobId: envelope.jobId, key: envelope.key, canvas: envelope.task.canvasId, stage, code: err.code, message: err.message },
+          `${stage}/failed`,
+        );
+        if (err.retryable || err.code === 'LOUPE_ERR_INTERNAL') msg.term(err.toJSON());
+        else msg.ack();
+      } finally {
+        controller.abort();
+      }
+    },
+  );
+}

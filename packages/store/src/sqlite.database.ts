@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LoupeError } from '@loupe/contracts';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * One schema for the whole Loupe database file, because both stores may share a file and
+ * `PRAGMA user_version` is one number per file. Append only: a released step never changes.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: the ground-truth store.
+  `CREATE TABLE annotations (
+     id            TEXT PRIMARY KEY,
+     manifest_id   TEXT NOT NULL,
+     canvas_id     TEXT NOT NULL,
+     image_index   INTEGER NOT NULL,
+     stage         TEXT NOT NULL,
+     model_id      TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     motivation    TEXT NOT NULL,
+     confidence    REAL,
+     review_state  TEXT NOT NULL DEFAULT 'unreviewed'
+                   CHECK (review_state IN ('unreviewed', 'accepted', 'rejected', 'corrected')),
+     reviewer      TEXT,
+     reviewed_at   TEXT,
+     created       TEXT NOT NULL,
+     generated     TEXT,
+     body_json     TEXT NOT NULL,
+     set_key       TEXT,
+     position      INTEGER NOT NULL
+   );
+   CREATE INDEX annotations_canvas ON annotations (canvas_id, image_index, stage, model_id, position);
+   CREATE INDEX annotations_manifest ON annotations (manifest_id);
+   CREATE INDEX annotations_model ON annotations (model_id);
+   CREATE INDEX annotations_review_state ON annotations (review_state);
+   CREATE INDEX annotations_set ON annotations (set_key);`,
+  // 2: jobs and their progress.
+  `CREATE TABLE jobs (
+     id          TEXT PRIMARY KEY,
+     source      TEXT NOT NULL,
+     state       TEXT NOT NULL CHECK (state IN ('queued', 'harvesting', 'running', 'done', 'failed')),
+     created     TEXT NOT NULL,
+     finished    TEXT,
+     stages_json TEXT NOT NULL
+   );
+   CREATE INDEX jobs_created ON jobs (created);
+   CREATE TABLE job_manifests (
+     job_id      TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+     manifest_id TEXT NOT NULL,
+     PRIMARY KEY (job_id, manifest_id)
+   );
+   CREATE TABLE job_tasks (
+     job_id       TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+     key          TEXT NOT NULL,
+     canvas_id    TEXT NOT NULL,
+     canvas_index INTEGER NOT NULL,
+     image_index  INTEGER NOT NULL,
+     state        TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+     PRIMARY KEY (job_id, key)
+   );
+   CREATE INDEX job_tasks_state ON job_tasks (job_id, state);
+   CREATE TABLE job_stage_events (
+     job_id TEXT NOT NULL,
+     key    TEXT NOT NULL,
+     stage  TEXT NOT NULL,
+     ms     REAL NOT NULL,
+     PRIMARY KEY (job_id, key, stage),
+     FOREIGN KEY (job_id, key) REFERENCES job_tasks (job_id, key) ON DELETE CASCADE
+   );
+   CREATE TABLE job_failures (
+     job_id  TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+     key     TEXT,
+     canvas  TEXT,
+     stage   TEXT NOT NULL,
+     code    TEXT NOT NULL,
+     message TEXT NOT NULL,
+     -- The task key, or for a failure without a task its canvas and message: what makes a
+     -- redelivered failure the same failure (a NULL key would never collide in a UNIQUE).
+     dedup   TEXT NOT NULL,
+     UNIQUE (job_id, dedup, stage, code)
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (creating if needed) a Loupe database and brings its schema up to date. WAL lets the
+ * annotation store and the job store hold separate connections to one file; NORMAL is durable
+ * across application crashes under WAL and only an OS crash can lose the last commits.
+ */
+export function openDatabase(path: string): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
+  try {
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw storeError('open', err, { path });
+  }
+}
+
+function migrate(db: SqliteDatabase): void {
+  // IMMEDIATE takes the write lock before reading the version, so two processes opening a new
+  // file at once cannot both apply the same step.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new LoupeError('LOUPE_ERR_STORE', `The database has schema version ${current}; this Loupe knows up to ${SCHEMA_VERSION}`, {
+        details: { schemaVersion: current, supported: SCHEMA_VERSION },
+      });
+    }
+    for (const step of MIGRATIONS.slice(current)) db.exec(step);
+    if (current < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** Driver errors stop here: callers see LOUPE_ERR_STORE with the driver error as its cause. */
+export function storeError(operation: string, err: unknown, details?: Record<string, unknown>): LoupeError {
+  if (err instanceof LoupeError) return err;
+  return new LoupeError('LOUPE_ERR_STORE', `The store failed (${operation})`, { cause: err, details: { operation, ...details } });
+}
+
+/**
+ * Runs a synchronous store operation as a promise, mapping failures. The ports are async because
+ * server-grade adapters are; better-sqlite3 is synchronous, so each call runs to completion
+ * before another starts and concurrent callers never interleave inside a transaction.
+ */
+export function run<T>(operation: string, isClosed: () => boolean, fn: () => T): Promise<T> {
+  try {
+    if (isClosed()) throw new LoupeError('LOUPE_ERR_STORE', 'The store is closed', { details: { operation } });
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(storeError(operation, err));
+  }
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,1 @@
+export { createCaptionService, type CaptionDeps } from './caption.service.js';

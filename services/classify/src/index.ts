@@ -1,0 +1,1 @@
+export { createClassifyService, type ClassifyDeps } from './classify.service.js';

@@ -1,0 +1,1 @@
+export { createDetectService, type DetectDeps } from './detect.service.js';

@@ -1,0 +1,1 @@
+export { createEmbedService, type EmbedDeps } from './embed.service.js';

@@ -1,0 +1,2 @@
+export { createGroundTruthService, type GroundTruthDeps } from './ground-truth.service.js';
+export { toAnnotations } from './annotations.js';

@@ -1,0 +1,1 @@
+export { createIiifFetcherService, type IiifFetcherDeps } from './iiif-fetcher.service.js';

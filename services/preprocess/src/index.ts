@@ -1,0 +1,1 @@
+export { createPreprocessService, PreparedImage, type PreprocessDeps } from './preprocess.service.js';
