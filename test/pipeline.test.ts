@@ -135,6 +135,7 @@ t.test('running the same job twice leaves one copy of each annotation', async (t
   const count = async () => {
     const embedded = await createEmbedded({ ...config, services: ['ground-truth'] });
     try {
+      await embedded.app.start();
       const res = await embedded.app.inject({ method: 'GET', url: `/v1/annotations?manifest=${encodeURIComponent(printed)}` });
       return (res.json() as { items: unknown[] }).items.length;
     } finally {

@@ -116,7 +116,8 @@ export async function resizeTo(raw: RawImage, spec: ResizeSpec): Promise<{ image
     );
     const scaleX = raw.width / w;
     const scaleY = raw.height / h;
-    return { image, transform: { scaleX, scaleY, offsetX: -left * scaleX, offsetY: -top * scaleY } };
+    // `|| 0` keeps -0 out of the transform when there is no padding.
+    return { image, transform: { scaleX, scaleY, offsetX: -left * scaleX || 0, offsetY: -top * scaleY || 0 } };
   }
   const s = Math.max(outW / raw.width, outH / raw.height);
   const w = Math.max(outW, Math.round(raw.width * s));

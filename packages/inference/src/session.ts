@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
 import * as ort from 'onnxruntime-node';
 
@@ -65,14 +67,17 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
   let session: ort.InferenceSession | undefined;
 
   if (wanted === 'cuda') {
-    try {
-      // Severity 4 (fatal only): a missing CUDA library is an expected outcome here, reported once below.
-      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 });
-      provider = 'cuda';
-    } catch (err) {
-      fallbackReason = `CUDA execution provider unavailable: ${firstLine(err)}`;
-      logger.warn(`falling back to CPU for ${basename(path)}`, { path, reason: fallbackReason });
+    fallbackReason = cudaMissingReason();
+    if (!fallbackReason) {
+      try {
+        // Fatal-only logging: a CUDA start failure is an expected outcome here, reported once below.
+        session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 });
+        provider = 'cuda';
+      } catch (err) {
+        fallbackReason = `CUDA execution provider unavailable: ${firstLine(err)}`;
+      }
     }
+    if (fallbackReason) logger.warn(`falling back to CPU for ${basename(path)}`, { path, reason: fallbackReason });
   }
   if (!session) {
     try {
@@ -85,6 +90,26 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
     }
   }
   return new QueuedSession(path, session, provider, fallbackReason);
+}
+
+/**
+ * onnxruntime-node ships CUDA support as a separate library that its install
+ * script downloads (and that pnpm skips unless the package may run scripts).
+ * Checking for it first gives a clear reason instead of a native error log.
+ * Where the binding folder is not where we expect, we just try.
+ */
+function cudaMissingReason(): string | undefined {
+  let root: string;
+  try {
+    root = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..');
+  } catch {
+    return undefined;
+  }
+  const bin = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+  if (!existsSync(bin)) return undefined;
+  const cuda = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  if (existsSync(join(bin, cuda))) return undefined;
+  return `CUDA execution provider not installed (${cuda} is absent from onnxruntime-node; its install script fetches it on CUDA machines)`;
 }
 
 function firstLine(err: unknown): string {
