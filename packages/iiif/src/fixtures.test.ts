@@ -287,7 +287,7 @@ function checkPlan(t: Assert, info: ImageInfo, label: string, target: Parameters
 
 t.test('every manifest fixture', async (t) => {
   const dir = join(FIXTURES, 'manifests');
-  if (!existsSync(dir)) return t.skip(`no fixtures at ${dir} (the shared folder sits beside the repository)`);
+  if (!existsSync(dir)) return t.plan(0, `no fixtures at ${dir} (the shared folder sits beside the repository)`);
   const load = fixtureLoader();
   for (const path of filesUnder(dir)) {
     const file = name(path);
@@ -326,7 +326,7 @@ t.test('every manifest fixture', async (t) => {
 
 t.test('a few fixtures in detail', async (t) => {
   const dir = join(FIXTURES, 'manifests');
-  if (!existsSync(dir)) return t.skip(`no fixtures at ${dir}`);
+  if (!existsSync(dir)) return t.plan(0, `no fixtures at ${dir} (the shared folder sits beside the repository)`);
   const read = async (file: string): Promise<HarvestedManifest> => {
     const path = filesUnder(dir).find((p) => name(p) === file) ?? file;
     const { manifests } = await harvestAll(path, fixtureLoader());
@@ -352,8 +352,8 @@ t.test('a few fixtures in detail', async (t) => {
   const missing = await read('p3-cookbook-0283-missing-image.json');
   t.same(
     missing.canvases.map((c) => c.images.length),
-    [1, 1, 0, 1],
-    'cookbook 0283: the third canvas has no image',
+    [1, 0, 1, 1],
+    'cookbook 0283: the second canvas (the missing page) has no image',
   );
   const stringService = await read('p2-ecodices-aarau-service-as-string.json');
   t.notOk(JSON.stringify(stringService.v3).includes('"0":"h"'), 'a string service is not spread into characters by the upgrade');
@@ -361,7 +361,7 @@ t.test('a few fixtures in detail', async (t) => {
 
 t.test('every collection fixture', async (t) => {
   const dir = join(FIXTURES, 'collections');
-  if (!existsSync(dir)) return t.skip(`no fixtures at ${dir}`);
+  if (!existsSync(dir)) return t.plan(0, `no fixtures at ${dir} (the shared folder sits beside the repository)`);
   const load = fixtureLoader();
   for (const path of filesUnder(dir)) {
     const file = name(path);
@@ -384,7 +384,7 @@ t.test('every collection fixture', async (t) => {
 
 t.test('every info.json fixture', async (t) => {
   const dir = join(FIXTURES, 'info');
-  if (!existsSync(dir)) return t.skip(`no fixtures at ${dir}`);
+  if (!existsSync(dir)) return t.plan(0, `no fixtures at ${dir} (the shared folder sits beside the repository)`);
   for (const path of filesUnder(dir)) {
     const file = name(path);
     const expected = INFOS[file];
@@ -427,7 +427,7 @@ t.test('every info.json fixture', async (t) => {
 
 t.test('plans on real info.json fixtures', async (t) => {
   const dir = join(FIXTURES, 'info');
-  if (!existsSync(dir)) return t.skip(`no fixtures at ${dir}`);
+  if (!existsSync(dir)) return t.plan(0, `no fixtures at ${dir} (the shared folder sits beside the repository)`);
   const info = (file: string, document = join(dir, file)): ImageInfo => parseImageInfo(parseJsonDocument(readFileSync(join(dir, file)), document), document);
   // Göttingen, 3.0 level 1, 4032x3024, short side 512: 4032*512/3024 = 682.7 -> 683.
   t.equal(

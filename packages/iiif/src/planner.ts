@@ -165,12 +165,16 @@ class Planner {
     return plan;
   }
 
-  /** Listed sizes are offers for the full image; with a region they serve only by cropping locally (level 0). */
+  /**
+   * Listed sizes are offers for the full image; with a region they serve only by cropping locally
+   * (level 0). One beyond the declared limits is left out: SPK Berlin lists its full 11458x17014
+   * size beside a maxWidth of 10000, and which of the two the server honours is anyone's guess.
+   */
   #listedSizes(): Candidate[] {
     if (!this.#isFull && this.#info.level !== 0) return [];
     const fullImage = { x: 0, y: 0, w: this.#info.width, h: this.#info.height };
     const crop = this.#isFull ? '' : ', cropped locally to the region';
-    return this.#info.sizes.map((s) =>
+    return this.#info.sizes.filter((s) => this.#fits(s.width, s.height)).map((s) =>
       this.#single('full', this.#syntax.size(s.width, s.height), s.width, s.height, fullImage, `listed size ${s.width}x${s.height}${crop}`),
     );
   }

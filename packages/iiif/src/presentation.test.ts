@@ -1,7 +1,7 @@
 import { LoupeError } from '@loupe/contracts';
 import t from 'tap';
 import { parseJsonDocument } from './json-document.js';
-import { harvest, harvestAll, parseManifest } from './presentation.js';
+import { HARVEST_PREFETCH, harvest, harvestAll, parseManifest } from './presentation.js';
 import type { DocumentLoader, HarvestEvent } from './types.js';
 
 const P2 = 'http://iiif.io/api/presentation/2/context.json';
@@ -299,7 +299,7 @@ t.test('cycles and repeated members are visited once', async (t) => {
     m1: miniV3('m1'),
   });
   t.same(summary(await collect('a', load)), ['manifest m1 from m1']);
-  t.same(load.calls, ['a', 'b', 'm1']);
+  t.same(load.calls, ['a', 'm1', 'b'], 'm1 is loaded ahead, once');
 });
 
 t.test('maxDepth: deeper collections are reported, not followed', async (t) => {
@@ -361,4 +361,24 @@ t.test('the source itself failing is one error event; nothing is thrown', async 
   const events = await collect('https://x.example/m', plainThrow);
   t.same(events, [{ type: 'error', error: { document: 'https://x.example/m', code: 'LOUPE_ERR_INTERNAL', message: 'https://x.example/m: socket hang up' } }]);
   await t.rejects(collect('m', loaderOf({}), { maxDepth: -1 }), { code: 'LOUPE_ERR_VALIDATION' });
+});
+
+t.test('manifests of a collection load a few ahead; events keep document order', async (t) => {
+  const ids = Array.from({ length: 10 }, (_, i) => `m${i}`);
+  let inFlight = 0;
+  let most = 0;
+  const load: DocumentLoader = async (ref) => {
+    if (ref === 'top') return { '@context': P3, id: 'top', type: 'Collection', items: ids.map((id) => v3Ref(id, 'Manifest')) };
+    inFlight += 1;
+    most = Math.max(most, inFlight);
+    // Later members answer sooner: order must come from the walk, not from the network.
+    await new Promise((resolve) => setTimeout(resolve, 10 - Number(ref.slice(1))));
+    inFlight -= 1;
+    return miniV3(ref);
+  };
+  const events = await collect('top', load);
+  t.same(summary(events), ids.map((id) => `manifest ${id} from ${id}`));
+  t.equal(most, HARVEST_PREFETCH, `at most ${HARVEST_PREFETCH} loads at once`);
+  const limited = await collect('top', load, { maxManifests: 3 });
+  t.same(summary(limited), ['manifest m0 from m0', 'manifest m1 from m1', 'manifest m2 from m2', 'LOUPE_ERR_IIIF_LIMIT top']);
 });

@@ -6,6 +6,12 @@ import type { DocumentLoader, HarvestError, HarvestEvent, HarvestLimits, Harvest
 type Json = Record<string, unknown>;
 
 export const DEFAULT_HARVEST_LIMITS: Readonly<HarvestLimits> = Object.freeze({ maxDepth: 4, maxManifests: 10_000 });
+/**
+ * Manifests of a collection loaded ahead of the one being read: events stay in document order,
+ * but a collection of remote manifests is not fetched strictly one at a time. The loader's own
+ * per-host limits still apply.
+ */
+export const HARVEST_PREFETCH = 4;
 
 const P4_CONTEXT = /^https?:\/\/iiif\.io\/api\/presentation\/4\/context\.json$/;
 const P2_CONTEXT = 'http://iiif.io/api/presentation/2/context.json';
@@ -65,7 +71,7 @@ function notIiifThrow(document: string, what: string): never {
 
 function readManifest(json: Json, version: 2 | 3, document: string): HarvestedManifest {
   try {
-    const { v3, rawServices } = version === 2 ? upgradeV2(json) : { v3: json, rawServices: new Map<string, RawService>() };
+    const { v3, rawServices } = version === 2 ? upgradeV2(json, document) : { v3: json, rawServices: new Map<string, RawService>() };
     return harvestV3(v3, version, rawServices, document);
   } catch (err) {
     if (err instanceof LoupeError) throw err;
@@ -85,15 +91,16 @@ interface RawService {
 /** Single-valued in 2.x; "every property a list" documents wrap them in arrays, which the upgrader reads as garbage. */
 const SINGLE_VALUED = new Set(['@id', '@type', 'format', 'width', 'height', 'viewingHint', 'viewingDirection', 'startCanvas', 'navDate']);
 
-function upgradeV2(json: Json): { v3: Json; rawServices: Map<string, RawService> } {
+function upgradeV2(json: Json, document: string): { v3: Json; rawServices: Map<string, RawService> } {
   const clone = structuredClone(json);
   const rawServices = new Map<string, RawService>();
   prepareV2(clone, rawServices);
-  // A manifest embedded in a collection's `manifests` list may carry neither; the upgrader then returns it untouched.
+  // A manifest embedded in a collection's `manifests` list may lack these; the upgrader would then return it untouched.
   clone['@context'] ??= P2_CONTEXT;
   clone['@type'] ??= 'sc:Manifest';
+  clone['@id'] ??= document;
   const v3 = upgrade(clone) as unknown;
-  if (!isRecord(v3)) throw new Error('the upgrade returned no document');
+  if (!isRecord(v3) || v3.type !== 'Manifest') throw new Error('the upgrade did not produce a Manifest');
   return { v3, rawServices };
 }
 
@@ -113,21 +120,18 @@ function prepareV2(node: unknown, services: Map<string, RawService>): void {
     let value = node[key];
     if (SINGLE_VALUED.has(key) && Array.isArray(value) && value.length === 1) node[key] = value = value[0];
     if (key === 'service') {
-      const list = asArray(value).map((entry) => (typeof entry === 'string' ? { '@id': entry, [STRING_SERVICE]: true } : entry));
-      for (const entry of list) {
-        if (!isRecord(entry)) continue;
-        const id = idOf(entry);
-        if (id === undefined || services.has(serviceBase(id))) continue;
-        services.set(serviceBase(id), { traits: readTraits(entry), wasString: entry[STRING_SERVICE] === true });
-        delete entry[STRING_SERVICE];
-      }
+      const list = asArray(value).map((entry) => {
+        const wasString = typeof entry === 'string';
+        const service = wasString ? { '@id': entry } : entry;
+        const id = isRecord(service) ? idOf(service) : undefined;
+        if (id !== undefined && isRecord(service) && !services.has(serviceBase(id))) services.set(serviceBase(id), { traits: readTraits(service), wasString });
+        return service;
+      });
       node[key] = value = Array.isArray(value) ? list : list[0];
     }
     prepareV2(value, services);
   }
 }
-
-const STRING_SERVICE = '__loupeStringService';
 
 // ---------------------------------------------------------------------------------------------
 // Presentation 3 (native or upgraded): canvases and the images painted on them.
@@ -429,6 +433,8 @@ class Walk {
   /** Manifests taken from collections (embedded or loaded), against maxManifests. */
   #taken = 0;
   #stopped = false;
+  /** Loads started ahead of their turn, by URL. */
+  readonly #prefetched = new Map<string, Promise<unknown>>();
 
   constructor(load: DocumentLoader, limits: HarvestLimits) {
     this.#load = load;
@@ -439,9 +445,11 @@ class Walk {
     const document = ref.trim();
     if (this.#seen.has(document)) return;
     this.#seen.add(document);
+    const early = this.#prefetched.get(document);
+    this.#prefetched.delete(document);
     let json: unknown;
     try {
-      json = await this.#load(document);
+      json = await (early ?? this.#load(document));
     } catch (err) {
       yield errorEvent(document, err);
       return;
@@ -480,8 +488,10 @@ class Walk {
     let pageVersion = version;
     let pageDocument = document;
     for (;;) {
-      for (const member of membersOf(page, pageVersion)) {
+      const members = membersOf(page, pageVersion);
+      for (const [i, member] of members.entries()) {
         if (this.#stopped) return;
+        this.#prefetch(members.slice(i, i + HARVEST_PREFETCH));
         yield* this.#visitMember(member, pageVersion, pageDocument, depth);
       }
       if (this.#stopped) return;
@@ -507,6 +517,19 @@ class Walk {
       page = json as Json;
       pageVersion = kind.version;
       pageDocument = next;
+    }
+  }
+
+  /** Starts the loads of upcoming manifest members, never past maxManifests nor twice. */
+  #prefetch(upcoming: readonly Member[]): void {
+    for (const member of upcoming) {
+      if (member.kind === 'collection' || member.embedded !== undefined || member.ref === undefined) continue;
+      if (this.#seen.has(member.ref) || this.#prefetched.has(member.ref)) continue;
+      if (this.#taken + this.#prefetched.size >= this.#limits.maxManifests) return;
+      const pending = Promise.resolve().then(() => this.#load(member.ref as string));
+      // Observed when its turn comes; until then a rejection must not count as unhandled.
+      pending.catch(() => undefined);
+      this.#prefetched.set(member.ref, pending);
     }
   }
 

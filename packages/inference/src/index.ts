@@ -12,7 +12,7 @@ export {
 export type { BuiltinFile, BuiltinModel, BuiltinModelId } from './builtin-models.js';
 export { cropQuad, mapPoint, prepareImage, resizeTo, rotate180, toTensor } from './image-ops.js';
 export type { PixelTransform, Point, PreparedImage, PrepareOptions, Quad, RawImage, ResizeSpec, TensorSpec } from './image-ops.js';
-export { createTextRecognizer } from './ppocr/text-recognizer.js';
-export type { TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
+export { createTextRecognizer, OCR_CHANNEL } from './ppocr/text-recognizer.js';
+export type { OcrTimingEvent, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
 export { characterErrorRate, normalizeSpace, wordErrorRate } from './text-metrics.js';
 export { openModelDirectory, requireInstalledModel, type InstalledModel, type ModelDirectory, type ModelTask } from './model-directory.js';

@@ -28,6 +28,7 @@ export interface TextPageOptions {
   rotate180?: boolean;
   /** Yellowed paper, sensor noise and a slight blur, as a real scan (deterministic). */
   noise?: boolean;
+  /** Default png, or jpeg (quality 85) for a noisy page, as scans are usually delivered. */
   format?: 'jpeg' | 'png';
 }
 

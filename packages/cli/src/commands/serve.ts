@@ -6,6 +6,6 @@ import { installSignalHandlers } from '@loupe/runtime';
 export async function serveCommand(config: LoupeConfig): Promise<void> {
   const embedded = await createEmbedded(config);
   installSignalHandlers({ close: () => embedded.close() }, embedded.log);
-  await embedded.app.start({ port: config.port, host: config.host });
-  embedded.log.info({ url: config.publicUrl, services: config.services, docs: `${config.publicUrl}/docs` }, 'loupe is listening');
+  const { url } = await embedded.app.start({ port: config.port, host: config.host });
+  embedded.log.info({ url, publicUrl: config.publicUrl, services: config.services, docs: `${config.publicUrl}/docs` }, 'loupe is ready');
 }

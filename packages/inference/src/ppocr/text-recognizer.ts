@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import { LoupeError, type Rect } from '@loupe/contracts';
 import { builtinModel, loadBuiltinDictionary, loadBuiltinModel } from '../builtin-models.js';
 import type { Quad, RawImage } from '../image-ops.js';
@@ -18,6 +19,25 @@ export interface TextLine {
   /** How far the line is turned in the image: 180 when it was read upside down. */
   angle: 0 | 180;
 }
+
+/**
+ * Published on the `loupe:inference:ocr` diagnostics channel after each page,
+ * so telemetry and benchmarks can watch the stages without a tracer dependency.
+ */
+export interface OcrTimingEvent {
+  model: 'ppocr-v4';
+  width: number;
+  height: number;
+  /** Lines detected, before low-confidence ones are dropped. */
+  detected: number;
+  lines: number;
+  detectMs: number;
+  classifyMs: number;
+  recognizeMs: number;
+}
+
+export const OCR_CHANNEL = 'loupe:inference:ocr';
+const ocrChannel = diagnostics.channel(OCR_CHANNEL);
 
 export interface TextRecognizerOptions {
   executionProvider?: ExecutionProvider;
@@ -138,8 +158,13 @@ class PpocrTextRecognizer implements TextRecognizer {
     checkImage(image);
     signal?.throwIfAborted();
 
+    const t0 = performance.now();
     const found = await this.#detector.detect(image, signal);
-    if (found.length === 0) return [];
+    const t1 = performance.now();
+    if (found.length === 0) {
+      this.#publish(image, 0, 0, [t0, t1, t1, t1]);
+      return [];
+    }
     const upright = found.map((f) => lineGeometry(f.quad));
     const padded = upright.map((g) => {
       const by = g.height * this.#cropPadding;
@@ -147,9 +172,11 @@ class PpocrTextRecognizer implements TextRecognizer {
     });
 
     const orientations = this.#classifier ? await this.#classifier.classify(image, padded, signal) : undefined;
+    const t2 = performance.now();
     const angles = decideAngles(orientations, padded.length, this.#angleThreshold);
     const turn = (q: Quad, i: number) => (angles[i] === 180 ? turnQuad180(q) : q);
     const texts = await this.#recognizer.recognize(image, padded.map((g, i) => ({ ...g, quad: turn(g.quad, i) })), signal);
+    const t3 = performance.now();
 
     const lines: TextLine[] = [];
     upright.forEach((g, i) => {
@@ -165,7 +192,23 @@ class PpocrTextRecognizer implements TextRecognizer {
         angle: angles[i]!,
       });
     });
+    this.#publish(image, found.length, lines.length, [t0, t1, t2, t3]);
     return readingOrder(lines);
+  }
+
+  #publish(image: RawImage, detected: number, lines: number, [t0, t1, t2, t3]: number[]): void {
+    if (!ocrChannel.hasSubscribers) return;
+    const event: OcrTimingEvent = {
+      model: 'ppocr-v4',
+      width: image.width,
+      height: image.height,
+      detected,
+      lines,
+      detectMs: t1! - t0!,
+      classifyMs: t2! - t1!,
+      recognizeMs: t3! - t2!,
+    };
+    ocrChannel.publish(event);
   }
 
   readiness(): TextRecognizerReadiness {
