@@ -28,6 +28,10 @@ export const ImageRef = Type.Object(
     service: Type.Optional(ImageServiceRef),
     /** Where on the canvas the image is painted, in canvas units; absent means the whole canvas. */
     target: Type.Optional(Rect),
+    /** The part of the image that is painted, in image pixels (a SpecificResource selector); absent: all of it. */
+    region: Type.Optional(Rect),
+    /** Clockwise rotation applied to the (region of the) image before it is painted. */
+    rotation: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)])),
     /** Label of the Choice option this image is, when it is one. */
     choice: Type.Optional(Type.String()),
   },

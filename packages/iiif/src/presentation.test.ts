@@ -195,7 +195,7 @@ t.test('documents that are not manifests', async (t) => {
   });
   t.throws(() => parseManifest({ test: 'Broken' }, 'broken.json'), { code: 'LOUPE_ERR_IIIF_NOT_IIIF', message: /has no @context\/type$/ });
   t.throws(() => parseManifest([], 'list.json'), { code: 'LOUPE_ERR_IIIF_NOT_IIIF', message: /JSON array/ });
-  t.throws(() => parseManifest({ '@context': P3, id: 'c', type: 'Collection', items: [] }, 'c.json'), { code: 'LOUPE_ERR_IIIF_NOT_IIIF', message: /is a Collection/ });
+  t.throws(() => parseManifest({ '@context': P3, id: 'c', type: 'Collection', items: [] }, 'c.json'), { code: 'LOUPE_ERR_IIIF_NOT_IIIF', message: 'c.json is a IIIF Collection, not a Manifest (harvest() walks collections)' });
   t.throws(() => parseManifest({ '@context': 'http://iiif.io/api/presentation/4/context.json', id: 'm', type: 'Manifest' }, 'v4.json'), {
     code: 'LOUPE_ERR_IIIF_NOT_IIIF',
     message: /Presentation 4/,
@@ -299,7 +299,7 @@ t.test('cycles and repeated members are visited once', async (t) => {
     m1: miniV3('m1'),
   });
   t.same(summary(await collect('a', load)), ['manifest m1 from m1']);
-  t.same(load.calls, ['a', 'm1', 'b'], 'm1 is loaded ahead, once');
+  t.same([...load.calls].sort(), ['a', 'b', 'm1'], 'each document loaded once');
 });
 
 t.test('maxDepth: deeper collections are reported, not followed', async (t) => {
@@ -381,4 +381,55 @@ t.test('manifests of a collection load a few ahead; events keep document order',
   t.equal(most, HARVEST_PREFETCH, `at most ${HARVEST_PREFETCH} loads at once`);
   const limited = await collect('top', load, { maxManifests: 3 });
   t.same(summary(limited), ['manifest m0 from m0', 'manifest m1 from m1', 'manifest m2 from m2', 'LOUPE_ERR_IIIF_LIMIT top']);
+});
+
+t.test('a SpecificResource body keeps its selector: the painted region and rotation', async (t) => {
+  const manifest = {
+    '@context': 'http://iiif.io/api/presentation/3/context.json',
+    id: 'https://example.org/m',
+    type: 'Manifest',
+    label: { en: ['selectors'] },
+    items: [
+      {
+        id: 'https://example.org/m/c1',
+        type: 'Canvas',
+        width: 1000,
+        height: 800,
+        items: [
+          {
+            id: 'https://example.org/m/c1/p',
+            type: 'AnnotationPage',
+            items: [
+              {
+                id: 'https://example.org/m/c1/a1',
+                type: 'Annotation',
+                motivation: 'painting',
+                target: 'https://example.org/m/c1',
+                body: {
+                  type: 'SpecificResource',
+                  source: { id: 'https://example.org/iiif/a/full/max/0/default.jpg', type: 'Image', format: 'image/jpeg', service: [{ id: 'https://example.org/iiif/a', type: 'ImageService3', profile: 'level1' }] },
+                  selector: { type: 'ImageApiSelector', region: '100,200,800,600', rotation: '90' },
+                },
+              },
+              {
+                id: 'https://example.org/m/c1/a2',
+                type: 'Annotation',
+                motivation: 'painting',
+                target: 'https://example.org/m/c1#xywh=0,0,500,400',
+                body: {
+                  type: 'SpecificResource',
+                  source: { id: 'https://example.org/b.jpg', type: 'Image', format: 'image/jpeg' },
+                  selector: { type: 'FragmentSelector', value: 'xywh=10,20,30,40' },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const [first, second] = parseManifest(manifest, 'selectors.json').canvases[0]!.images;
+  t.match(first, { service: { id: 'https://example.org/iiif/a', version: 3, level: 1 }, region: { x: 100, y: 200, w: 800, h: 600 }, rotation: 90 });
+  t.match(second, { id: 'https://example.org/b.jpg', region: { x: 10, y: 20, w: 30, h: 40 }, target: { x: 0, y: 0, w: 500, h: 400 } });
+  t.notOk('rotation' in second!, 'no rotation when none is selected');
 });

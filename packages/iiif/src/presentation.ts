@@ -31,7 +31,7 @@ interface DocumentKind {
 export function parseManifest(json: unknown, document: string): HarvestedManifest {
   const kind = identify(json, document);
   if (kind.kind !== 'manifest') {
-    throw notIiif(document, 'is a Collection, not a Manifest (harvest() walks collections)');
+    throw new LoupeError('LOUPE_ERR_IIIF_NOT_IIIF', `${document} is a IIIF Collection, not a Manifest (harvest() walks collections)`, { details: { document } });
   }
   return readManifest(json as Json, kind.version, document);
 }
@@ -177,8 +177,8 @@ function readCanvas(canvas: Json, index: number, manifestId: string, context: Ma
     for (const annotation of asArray(page.items)) {
       if (!isRecord(annotation) || !isPainting(annotation)) continue;
       const target = targetRect(annotation.target, width ?? 0, height ?? 0);
-      for (const { resource, choice } of imageBodies(annotation.body, undefined)) {
-        const image = toImageRef(resource, choice, target, context);
+      for (const { resource, choice, selection } of imageBodies(annotation.body, undefined)) {
+        const image = toImageRef(resource, choice, target, context, selection);
         if (image) images.push(image);
       }
     }
@@ -202,27 +202,52 @@ function isPainting(annotation: Json): boolean {
   return motivations.length === 0 || motivations.some((m) => m === 'painting' || m === 'sc:painting');
 }
 
-function* imageBodies(body: unknown, choice: string | undefined): Generator<{ resource: Json; choice: string | undefined }> {
+interface Selection {
+  readonly region?: Rect;
+  readonly rotation?: 0 | 90 | 180 | 270;
+}
+
+function* imageBodies(body: unknown, choice: string | undefined, selection: Selection = {}): Generator<{ resource: Json; choice: string | undefined; selection: Selection }> {
   for (const item of asArray(body)) {
     if (typeof item === 'string') {
-      if (IMAGE_URL.test(item)) yield { resource: { id: item }, choice };
+      if (IMAGE_URL.test(item)) yield { resource: { id: item }, choice, selection };
       continue;
     }
     if (!isRecord(item)) continue;
     const type = firstString(item.type) ?? firstString(item['@type']);
     if (type === 'Choice' || type === 'oa:Choice') {
       for (const [i, option] of asArray(item.items).entries()) {
-        yield* imageBodies(option, (isRecord(option) ? labelOf(option.label) : undefined) ?? `option ${i + 1}`);
+        yield* imageBodies(option, (isRecord(option) ? labelOf(option.label) : undefined) ?? `option ${i + 1}`, selection);
       }
     } else if (type === 'List' || type === 'Composite' || type === 'Independents') {
-      yield* imageBodies(item.items, choice);
+      yield* imageBodies(item.items, choice, selection);
     } else if (type === 'SpecificResource' || (type === undefined && item.source !== undefined)) {
-      // The selector (an ImageApiSelector region or rotation) has no place in ImageRef yet: the source image is reported whole.
-      yield* imageBodies(item.source, choice);
+      yield* imageBodies(item.source, choice, { ...selection, ...selectionOf(item.selector) });
     } else if (isImageResource(item, type)) {
-      yield { resource: item, choice };
+      yield { resource: item, choice, selection };
     }
   }
+}
+
+/**
+ * The part of an image a SpecificResource paints: an ImageApiSelector (`region` as x,y,w,h in
+ * pixels, `rotation` by a multiple of 90) or a FragmentSelector `xywh=`. Percent regions and other
+ * rotations are left out (the whole image is used) rather than guessed.
+ */
+function selectionOf(selector: unknown): Selection {
+  const out: { region?: Rect; rotation?: 0 | 90 | 180 | 270 } = {};
+  for (const s of asArray(selector)) {
+    if (!isRecord(s)) continue;
+    const type = firstString(s.type) ?? firstString(s['@type']);
+    const pixels = type === 'ImageApiSelector' || type === 'iiif:ImageApiSelector' ? firstString(s.region) : /^xywh=(?!percent:)(?:pixel:)?(.*)$/.exec(firstString(s.value) ?? '')?.[1];
+    const parts = pixels?.split(',').map(Number);
+    if (parts?.length === 4 && parts.every((n) => Number.isFinite(n) && n >= 0) && parts[2]! > 0 && parts[3]! > 0) {
+      out.region = { x: parts[0]!, y: parts[1]!, w: parts[2]!, h: parts[3]! };
+    }
+    const rotation = Number(firstString(s.rotation) ?? s.rotation);
+    if (type?.endsWith('ImageApiSelector') && [0, 90, 180, 270].includes(rotation)) out.rotation = rotation as 0 | 90 | 180 | 270;
+  }
+  return out;
 }
 
 function isImageResource(item: Json, type: string | undefined): boolean {
@@ -232,7 +257,7 @@ function isImageResource(item: Json, type: string | undefined): boolean {
   return type === undefined && asArray(item.service).some((s) => typeof s === 'string' || (isRecord(s) && readTraits(s).isImageService));
 }
 
-function toImageRef(resource: Json, choice: string | undefined, target: Rect | undefined, context: ManifestContext): ImageRef | undefined {
+function toImageRef(resource: Json, choice: string | undefined, target: Rect | undefined, context: ManifestContext, selection: Selection = {}): ImageRef | undefined {
   const service = pickService(resource.service, context);
   let id = idOf(resource);
   if (id === undefined) {
@@ -251,6 +276,8 @@ function toImageRef(resource: Json, choice: string | undefined, target: Rect | u
   if (service !== undefined) image.service = service;
   if (target !== undefined) image.target = target;
   if (choice !== undefined) image.choice = choice;
+  if (selection.region !== undefined) image.region = selection.region;
+  if (selection.rotation !== undefined && selection.rotation !== 0) image.rotation = selection.rotation;
   return image;
 }
 

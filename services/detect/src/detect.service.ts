@@ -1,7 +1,7 @@
 import { FindingsOutput, SUBJECTS, StageInput, defineHandler, type Finding, type ServiceDefinition } from '@loupe/contracts';
 import { LoupeError } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
-import { createTextRecognizer, prepareImage, type TextRecognizer } from '@loupe/inference';
+import { createTextRecognizer, type TextRecognizer } from '@loupe/inference';
 
 export interface DetectDeps {
   readonly fetcher: Fetcher;
@@ -40,7 +40,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
         fit: { width: fetchSize, height: fetchSize },
       });
       const fetchMs = performance.now() - started;
-      const raw = fetched.kind === 'encoded' ? await prepareImage(fetched.data) : fetched;
+      const raw = fetched;
       ctx.working();
       const lines = await recognizer.recognize(raw, { signal: ctx.signal });
       // Result pixels -> canvas: the prepared image covers fetched.canvasRegion exactly.

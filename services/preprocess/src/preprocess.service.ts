@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Rect, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
-import { prepareImage } from '@loupe/inference';
 
 export interface PreprocessDeps {
   readonly fetcher: Fetcher;
@@ -51,13 +50,11 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
       const fetched = await fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, {
         fit: { width: fetchSize, height: fetchSize },
       });
-      // Image API responses are already upright sRGB; a plain image may carry EXIF orientation.
-      const prepared = fetched.kind === 'encoded' ? await prepareImage(fetched.data) : { ...fetched, orientation: 1 };
       return {
         request: fetched.request,
-        width: prepared.width,
-        height: prepared.height,
-        exifOrientation: prepared.orientation,
+        width: fetched.width,
+        height: fetched.height,
+        exifOrientation: fetched.exifOrientation,
         canvasRegion: fetched.canvasRegion,
         fromCache: fetched.fromCache,
       };

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LoupeError, type AnnotationPage, type JobView } from '@loupe/contracts';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type JobView } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
 import { createEmbedded } from '../embedded.js';
 import { Progress } from '../progress.js';
@@ -89,7 +89,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
         const page = pages[0] ?? { id: `${config.publicUrl}/v1/annotations?canvas=${encodeURIComponent(String(canvas.id))}`, type: 'AnnotationPage' };
         await fs.writeFile(
           path.join(opts.outDir, 'annotations', name),
-          JSON.stringify({ '@context': 'http://iiif.io/api/presentation/3/context.json', ...page, items }, null, 2),
+          JSON.stringify({ '@context': [`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, IIIF_PRESENTATION_CONTEXT], ...page, items }, null, 2),
         );
       }
     }
