@@ -182,6 +182,7 @@ t.test('a Presentation 3 manifest: Choice, SpecificResource, service preference,
       id: `${EX}/img/c2.jpg`,
       service: { id: `${EX}/iiif2/c2`, version: 2, level: 0, profile: 'http://iiif.io/api/image/2/level0.json' },
       target: { x: 10, y: 20, w: 50, h: 60 },
+      rotation: 90,
     },
   ]);
   t.same([c3?.label, c3?.images], ['c3', []]);
