@@ -12,10 +12,8 @@ export const ImageServiceRef = Type.Object(
 );
 export type ImageServiceRef = Static<typeof ImageServiceRef>;
 
-export const Rect = Type.Object(
-  { x: Type.Number(), y: Type.Number(), w: Type.Number(), h: Type.Number() },
-  { $id: 'Rect' },
-);
+// No $id: a schema may hold several rectangles, and repeated ids break serialisation.
+export const Rect = Type.Object({ x: Type.Number(), y: Type.Number(), w: Type.Number(), h: Type.Number() });
 export type Rect = Static<typeof Rect>;
 
 /** One image painted on a canvas: through its Image API service when it has one, else its plain URL. */
