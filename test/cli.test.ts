@@ -162,10 +162,11 @@ t.test('loupe serve: the HTTP API end to end, then a graceful SIGTERM', async (t
   t.equal(created.status, 200);
   const { id } = (await created.json()) as { id: string };
   const job = await until(async () => {
-    const j = (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as { state: string; tasks: { done: number } };
+    const j = (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as { state: string; tasks: { done: number }; queues: Record<string, { pending: number; workers: number }> };
     return j.state === 'done' ? j : undefined;
   }, 'the job');
   t.equal(job.tasks.done, 2);
+  t.same(job.queues['detect.text'], { pending: 0, inFlight: 0, workers: 1 }, 'the stage queue is empty and has its worker');
   const enriched = (await (await fetch(`${base}/v1/jobs/${id}/manifest`)).json()) as { items: { annotations?: { items: unknown[] }[] }[] };
   t.equal(enriched.items[0]?.annotations?.[0]?.items.length, 2, 'two OCR lines on the first canvas');
   const page1 = (await (await fetch(`${base}/v1/annotations?canvas=${encodeURIComponent((manifest.items as { id: string }[])[0]!.id)}`)).json()) as { type: string; items: unknown[] };

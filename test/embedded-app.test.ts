@@ -94,3 +94,13 @@ t.test('a bad environment lists every invalid variable at once', async (t) => {
   for (const name of ['LOUPE_PORT', 'LOUPE_BUS', 'LOUPE_SERVICES', 'LOUPE_PUBLIC_URL']) t.match(caught?.message, name);
   t.match(caught?.message, /ocr/, 'naming the unknown service');
 });
+
+t.test('dead letters are reachable over HTTP with the in-memory bus', async (t) => {
+  const list = await app.inject({ method: 'GET', url: '/v1/dead-letters' });
+  t.equal(list.statusCode, 200);
+  t.same(list.json(), { items: [] });
+  const missing = await app.inject({ method: 'DELETE', url: '/v1/dead-letters/42' });
+  t.equal(missing.statusCode, 404);
+  t.equal((missing.json() as { code: string }).code, 'LOUPE_ERR_NOT_FOUND');
+  t.equal((await app.inject({ method: 'POST', url: '/v1/dead-letters/42/retry' })).statusCode, 404);
+});

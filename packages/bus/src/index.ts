@@ -1,3 +1,4 @@
 export * from './bus.js';
 export * from './reply.js';
 export { createMemoryBus, type MemoryBusOptions } from './memory.bus.js';
+export { connectJetStreamBus, type JetStreamBusOptions } from './jetstream.bus.js';

@@ -9,7 +9,9 @@ export interface LoupeConfig {
   readonly publicUrl: string;
   readonly dataDir: string;
   readonly modelsDir: string;
-  readonly bus: 'memory';
+  readonly bus: 'memory' | 'nats';
+  /** NATS server(s) when bus is 'nats'. */
+  readonly natsUrl: string | undefined;
   readonly services: readonly string[];
   readonly executionProvider: 'cpu' | 'cuda';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -25,6 +27,10 @@ export interface LoupeConfig {
     readonly maxDeliver: number;
     /** First retry delay of a failed stage; doubles with each delivery. */
     readonly retryBaseMs: number;
+    /** A delivery not acknowledged (nor reported as still working) in this time goes to another worker. */
+    readonly ackWaitMs: number;
+    /** Messages one process handles at once per stage. */
+    readonly concurrency: number;
   };
 }
 
@@ -36,7 +42,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Parses the environment. A bad environment fails with ONE error listing every
  * invalid variable, so an operator fixes them all in one go.
  */
-export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLevel' | 'dataDir'>> = {}): LoupeConfig {
+export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLevel' | 'dataDir' | 'services'>> = {}): LoupeConfig {
   const problems: string[] = [];
 
   const int = (name: string, fallback: number, min: number, max: number): number => {
@@ -76,14 +82,25 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
   const publicUrl = url('LOUPE_PUBLIC_URL', `http://localhost:${port}`);
   const dataDir = path.resolve(overrides.dataDir ?? (env.LOUPE_DATA_DIR || path.join(os.homedir(), '.local', 'share', 'loupe')));
   const modelsDir = path.resolve(env.LOUPE_MODELS_DIR || path.join(dataDir, 'models'));
-  const bus = oneOf('LOUPE_BUS', ['memory'] as const, 'memory');
+  const bus = oneOf('LOUPE_BUS', ['memory', 'nats'] as const, 'memory');
+  let natsUrl: string | undefined;
+  if (bus === 'nats') {
+    const raw = env.LOUPE_NATS_URL;
+    const urls = (raw ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    if (urls.length === 0) problems.push('LOUPE_NATS_URL: required when LOUPE_BUS=nats (e.g. nats://nats:4222)');
+    else if (!urls.every((u) => /^(nats|tls|wss?):\/\/[^\s/]+/.test(u))) {
+      problems.push(`LOUPE_NATS_URL=${JSON.stringify(raw)}: expected nats://host:port (comma-separated for a cluster)`);
+    } else natsUrl = urls.join(',');
+  }
 
-  let services: string[] = [...SERVICE_NAMES];
-  if (env.LOUPE_SERVICES) {
-    const asked = env.LOUPE_SERVICES.split(',').map((s) => s.trim()).filter(Boolean);
+  let services: readonly string[] = [...SERVICE_NAMES];
+  const servicesRaw = overrides.services?.join(',') ?? env.LOUPE_SERVICES;
+  if (servicesRaw) {
+    const asked = servicesRaw.split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = asked.filter((s) => !(SERVICE_NAMES as readonly string[]).includes(s));
+    const source = overrides.services ? '--services' : 'LOUPE_SERVICES';
     if (unknown.length > 0 || asked.length === 0) {
-      problems.push(`LOUPE_SERVICES=${JSON.stringify(env.LOUPE_SERVICES)}: unknown ${unknown.join(', ') || '(empty)'}; known: ${SERVICE_NAMES.join(', ')}`);
+      problems.push(`${source}=${JSON.stringify(servicesRaw)}: unknown ${unknown.join(', ') || '(empty)'}; known: ${SERVICE_NAMES.join(', ')}`);
     } else services = asked;
   }
 
@@ -94,6 +111,7 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     dataDir,
     modelsDir,
     bus,
+    natsUrl,
     services,
     executionProvider: oneOf('LOUPE_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -107,6 +125,8 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     queue: {
       maxDeliver: int('LOUPE_MAX_DELIVER', 5, 1, 100),
       retryBaseMs: int('LOUPE_RETRY_BASE_MS', 500, 0, 600_000),
+      ackWaitMs: int('LOUPE_ACK_WAIT_MS', 60_000, 100, 3_600_000),
+      concurrency: int('LOUPE_STAGE_CONCURRENCY', 2, 1, 256),
     },
   };
   if (problems.length > 0) {

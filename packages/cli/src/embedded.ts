@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { Logger, ServiceDefinition } from '@loupe/contracts';
-import { createMemoryBus, type Bus } from '@loupe/bus';
+import { SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
 import { openModelDirectory } from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
@@ -36,15 +36,25 @@ export function fetcherFromConfig(config: LoupeConfig): Fetcher {
   });
 }
 
+/** The bus the configuration names: in-memory (one process) or NATS JetStream (many). */
+export async function busFromConfig(config: LoupeConfig): Promise<Bus> {
+  if (config.bus === 'nats') {
+    return connectJetStreamBus({ url: config.natsUrl!, name: `loupe ${config.services.join(',')}`, defaultAckWaitMs: config.queue.ackWaitMs, defaultMaxDeliver: config.queue.maxDeliver });
+  }
+  return createMemoryBus({ defaultAckWaitMs: config.queue.ackWaitMs, defaultMaxDeliver: config.queue.maxDeliver });
+}
+
 /**
- * Builds Loupe in one process: the in-memory bus, the embedded SQLite stores,
- * and the services `config.services` names, mounted in one Fastify app.
+ * Builds one Loupe process: the bus the configuration names, the embedded SQLite stores the
+ * local services need, and the services `config.services` names, mounted in one Fastify app.
+ * By default that is every service on the in-memory bus (embedded mode).
  */
-export async function createEmbedded(config: LoupeConfig): Promise<Embedded> {
+export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = {}): Promise<Embedded> {
   await fs.mkdir(config.dataDir, { recursive: true });
   const pinoLog = pino({ level: config.logLevel }, pino.destination(2));
   const log = pinoLog as unknown as Logger;
-  const bus = createMemoryBus();
+  // A bus handed in belongs to the caller (tests put several processes' worth of services on one).
+  const bus = opts.bus ?? (await busFromConfig(config));
   const fetcher = fetcherFromConfig(config);
   const load = createDocumentLoader(fetcher);
   const dbPath = path.join(config.dataDir, 'loupe.db');
@@ -75,8 +85,12 @@ export async function createEmbedded(config: LoupeConfig): Promise<Embedded> {
     bus,
     loggerInstance: pinoLog,
     publicUrl: config.publicUrl,
+    // A gateway mounts the routes of the services it does not run, forwarding over the bus.
+    ...(wanted.has('gateway') && { remote: SERVICE_APIS }),
     queue: {
+      concurrency: config.queue.concurrency,
       maxDeliver: config.queue.maxDeliver,
+      ackWaitMs: config.queue.ackWaitMs,
       backoffMs: (delivery) => Math.min(30_000, retryBaseMs * 2 ** (delivery - 1)) * (0.75 + Math.random() * 0.5),
     },
   });
@@ -86,7 +100,7 @@ export async function createEmbedded(config: LoupeConfig): Promise<Embedded> {
     log,
     async close() {
       await app.close();
-      await bus.close();
+      if (!opts.bus) await bus.close();
       await annotations?.close();
       await jobs?.close();
     },

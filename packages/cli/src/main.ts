@@ -4,6 +4,7 @@ import { toLoupeError } from '@loupe/contracts';
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { dlqCommand } from './commands/dlq.js';
 import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
 import { runDemo } from './demo.js';
 import { Progress } from './progress.js';
@@ -12,13 +13,16 @@ const USAGE = `loupe: IIIF-native machine-learning enrichment
 
 Usage:
   loupe run <manifest URL or file> [--out DIR]   run the pipeline in this process (default DIR: ./loupe-out)
-  loupe serve                                    the gateway and every service (port: LOUPE_PORT, default 8080)
+  loupe serve [--services a,b]                   the gateway and every service, or the ones named (LOUPE_SERVICES);
+                                                 port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart
+  loupe dlq list [--subject S] | retry <seq> | drop <seq>
+                                                 dead letters of NATS JetStream (LOUPE_BUS=nats)
   loupe iiif harvest <manifest or collection>    one JSON line per canvas image
   loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
 Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
-LOUPE_BUS, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_* (see docs/configuration.md).`;
+LOUPE_BUS, LOUPE_NATS_URL, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_* (see docs/configuration.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       'short-side': { type: 'string' },
       fit: { type: 'string' },
       region: { type: 'string' },
+      services: { type: 'string' },
+      subject: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -54,8 +60,10 @@ export async function main(argv: string[]): Promise<number> {
       return report.state === 'done' ? 0 : 1;
     }
     case 'serve':
-      await serveCommand(loadConfig(env));
+      await serveCommand(loadConfig(env, values.services === undefined ? {} : { services: values.services.split(',') }));
       return -1; // keep running
+    case 'dlq':
+      return dlqCommand(loadConfig(env, { logLevel: 'warn' }), sub, arg, { subject: values.subject }, (l) => process.stdout.write(`${l}\n`));
     case 'iiif': {
       const config = loadConfig(env, { logLevel: 'warn' });
       if (sub === 'harvest') {

@@ -6,3 +6,4 @@ export * from './subjects.js';
 export * from './pipeline.js';
 export * from './harvest.js';
 export * from './jobs.js';
+export * from './apis.js';

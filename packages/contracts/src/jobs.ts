@@ -27,8 +27,30 @@ export const JobView = Type.Object(
     failures: Type.Array(
       Type.Object({ canvas: Type.Union([Type.String(), Type.Null()]), stage: Type.String(), code: Type.String(), message: Type.String() }),
     ),
+    /**
+     * The work queue behind each stage, shared by every job: messages waiting, in flight, and the
+     * workers consuming it. `workers: 0` with messages pending means the stage's service is down:
+     * the work waits there until it comes back.
+     */
+    queues: Type.Record(Type.String(), Type.Object({ pending: Type.Integer(), inFlight: Type.Integer(), workers: Type.Integer() })),
     links: Type.Object({ self: Type.String(), manifest: Type.String() }),
   },
   { $id: 'JobView' },
 );
 export type JobView = Static<typeof JobView>;
+
+export const DeadLetterView = Type.Object(
+  {
+    seq: Type.Integer(),
+    subject: Type.String(),
+    stage: Type.String(),
+    msgId: Type.String(),
+    deliveries: Type.Integer(),
+    error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }),
+    at: Type.String(),
+    /** The message itself (a routing slip: job, canvas, results so far), when it is JSON. */
+    message: Type.Unknown(),
+  },
+  { $id: 'DeadLetterView' },
+);
+export type DeadLetterView = Static<typeof DeadLetterView>;

@@ -8,5 +8,6 @@ export const SUBJECTS = {
   captionImage: 'loupe.caption.image.v1',
   resultsPut: 'loupe.ground-truth.results.put.v1',
   annotationsQuery: 'loupe.ground-truth.annotations.query.v1',
+  jobStart: 'loupe.gateway.job-start.v1',
   jobEvents: 'loupe.gateway.job-events.v1',
 } as const;

@@ -1,4 +1,4 @@
-import { LoupeError, type HandlerDeclaration } from '@loupe/contracts';
+import { LoupeError, type ApiDeclaration } from '@loupe/contracts';
 
 type JsonObjectSchema = {
   type?: unknown;
@@ -32,7 +32,7 @@ function withoutId(schema: JsonObjectSchema): JsonObjectSchema {
  * PUT). The handler then receives one object: `{ ...query or body, ...params }` (the path wins).
  * A route with path parameters therefore needs an object input that declares each of them.
  */
-export function routeInputSchemas(serviceName: string, decl: HandlerDeclaration): RouteInputSchemas {
+export function routeInputSchemas(serviceName: string, decl: ApiDeclaration): RouteInputSchemas {
   const route = decl.route;
   if (!route) throw new Error(`${serviceName}.${decl.name} has no route`);
   const paramNames = pathParamNames(route.url);

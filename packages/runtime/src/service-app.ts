@@ -1,9 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
-import { ERRORS, LoupeError, toLoupeError, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
-import { busRequestContext, httpContext, queueContext } from './handler-context.js';
+import { decode, encode, jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
+import { ERRORS, LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { FORWARDED_HEADERS, busRequestContext, httpContext, queueContext } from './handler-context.js';
 import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import { inputDecoder } from './input-decoder.js';
 import { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
@@ -25,6 +25,8 @@ export interface ServiceAppOptions {
    * service's routes yet leave its queue to dedicated workers.
    */
   readonly queueBindings?: boolean | ((service: ServiceDefinition, decl: HandlerDeclaration) => boolean);
+  /** Request/reply APIs of services that run in other processes, by service: mounted as routes that forward over the bus. */
+  readonly remote?: Readonly<Record<string, Readonly<Record<string, ApiDeclaration>>>>;
   /** Concurrency, maximum deliveries and retry backoff of the work-queue bindings. */
   readonly queue?: QueueBindingOptions;
   /** How long close() lets in-flight work run before aborting the handlers' signals. Default 10 s. */
@@ -103,7 +105,7 @@ function checkDeclarations(services: readonly ServiceDefinition[]): void {
   }
 }
 
-function errorsDescription(decl: HandlerDeclaration): string {
+function errorsDescription(decl: ApiDeclaration): string {
   const lines = decl.errors.map((code) => `- \`${code}\` (${ERRORS[code].status}): ${ERRORS[code].title}`);
   return [
     decl.summary,
@@ -226,37 +228,55 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     throw new LoupeError('LOUPE_ERR_NOT_READY', `service ${entry.service.name} is ${entry.state}`, { details: { service: entry.service.name, state: entry.state } });
   }
 
+  /** One route per declaration; `invoke` runs the handler here or, for a remote service, over the bus. */
+  function mountRoute(serviceName: string, decl: ApiDeclaration, invoke: (input: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void {
+    const route = decl.route;
+    if (!route) return;
+    const { params, rest } = routeInputSchemas(serviceName, decl);
+    const inQuery = route.method === 'GET' || route.method === 'DELETE';
+    const schema: FastifySchema & Record<string, unknown> = {
+      tags: [serviceName],
+      summary: decl.summary,
+      description: errorsDescription(decl),
+      operationId: `${serviceName}.${decl.name}`,
+      ...(params ? { params } : {}),
+      ...(rest ? (inQuery ? { querystring: rest } : { body: rest }) : {}),
+      response: { 200: decl.output, '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
+    };
+    fastify.route({
+      method: route.method,
+      url: route.url,
+      schema,
+      handler: async (request, reply) => {
+        inFlight.enter();
+        try {
+          const carried = (inQuery ? request.query : request.body) ?? {};
+          const input = params ? { ...(carried as object), ...(request.params as object) } : carried;
+          return await invoke(input, request, reply);
+        } finally {
+          inFlight.leave();
+        }
+      },
+    });
+  }
+
   for (const entry of entries.values()) {
-    const { service } = entry;
-    for (const decl of service.handlers) {
-      const route = decl.route;
-      if (!route) continue;
-      const { params, rest } = routeInputSchemas(service.name, decl);
-      const inQuery = route.method === 'GET' || route.method === 'DELETE';
-      const schema: FastifySchema & Record<string, unknown> = {
-        tags: [service.name],
-        summary: decl.summary,
-        description: errorsDescription(decl),
-        operationId: `${service.name}.${decl.name}`,
-        ...(params ? { params } : {}),
-        ...(rest ? (inQuery ? { querystring: rest } : { body: rest }) : {}),
-        response: { 200: decl.output, '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
-      };
-      fastify.route({
-        method: route.method,
-        url: route.url,
-        schema,
-        handler: async (request, reply) => {
-          inFlight.enter();
-          try {
-            assertReady(entry);
-            const carried = (inQuery ? request.query : request.body) ?? {};
-            const input = params ? { ...(carried as object), ...(request.params as object) } : carried;
-            return await decl.handler(input, httpContext(request, reply, shutdown.signal));
-          } finally {
-            inFlight.leave();
-          }
-        },
+    for (const decl of entry.service.handlers) {
+      mountRoute(entry.service.name, decl, (input, request, reply) => {
+        assertReady(entry);
+        return decl.handler(input, httpContext(request, reply, shutdown.signal));
+      });
+    }
+  }
+  // Routes of services other processes run: the public API is the same in one process and in many.
+  for (const [serviceName, decls] of Object.entries(opts.remote ?? {})) {
+    if (entries.has(serviceName)) continue;
+    for (const decl of Object.values(decls)) {
+      if (decl.mode !== 'request') continue;
+      mountRoute(serviceName, decl, async (input, request) => {
+        if (closing) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN');
+        const headers = Object.fromEntries(FORWARDED_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h] as string]] : [])));
+        return decode((await bus.request(decl.subject, encode(input), { headers })).data);
       });
     }
   }

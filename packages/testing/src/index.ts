@@ -21,3 +21,4 @@ export {
 } from './manifest.builders.js';
 export { makeTestImage, type TestImageOptions } from './test-image.js';
 export * from './text-pages.js';
+export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import {
   AnnotationPage,
   CreateJobInput,
+  DeadLetterView,
   JobView,
   LoupeError,
   SUBJECTS,
@@ -13,7 +14,7 @@ import {
 import { decode, encode, type Bus } from '@loupe/bus';
 import { harvest, type DocumentLoader } from '@loupe/iiif';
 import type { Job, JobStore } from '@loupe/store';
-import { JobRunner } from './jobs.js';
+import { JobRunner, PIPELINES } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 
 export interface GatewayDeps {
@@ -36,10 +37,17 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const { bus, jobs, publicUrl } = deps;
   const runner = new JobRunner(bus, jobs, deps.log);
 
-  const view = (job: Job) => ({
-    ...job,
-    links: { self: `${publicUrl}/v1/jobs/${job.id}`, manifest: `${publicUrl}/v1/jobs/${job.id}/manifest` },
-  });
+  const subjectOf = new Map(Object.values(PIPELINES).flatMap((route) => route.map((r) => [r.stage, r.subject] as const)));
+  const view = async (job: Job) => {
+    const queues: Record<string, { pending: number; inFlight: number; workers: number }> = {};
+    for (const stage of Object.keys(job.stages)) {
+      const subject = subjectOf.get(stage);
+      if (!subject) continue;
+      const stats = await bus.stats(subject);
+      queues[stage] = { pending: stats.pending, inFlight: stats.inFlight, workers: stats.consumers };
+    }
+    return { ...job, queues, links: { self: `${publicUrl}/v1/jobs/${job.id}`, manifest: `${publicUrl}/v1/jobs/${job.id}/manifest` } };
+  };
   const getJob = async (id: string): Promise<Job> => {
     const job = await jobs.get(id);
     if (!job) throw new LoupeError('LOUPE_ERR_JOB_NOT_FOUND', `no job with id ${id}`, { details: { id } });
@@ -57,7 +65,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     errors: ['LOUPE_ERR_VALIDATION'],
     async handler(input) {
       const id = await runner.create(input.manifest, input.pipeline);
-      return view(await getJob(id));
+      return await view(await getJob(id));
     },
   });
 
@@ -71,7 +79,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     output: JobView,
     errors: ['LOUPE_ERR_JOB_NOT_FOUND'],
     async handler({ id }) {
-      return view(await getJob(id));
+      return await view(await getJob(id));
     },
   });
 
@@ -115,6 +123,60 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     },
   });
 
+  const SeqParams = Type.Object({ seq: Type.Integer({ minimum: 0 }) });
+  const deadLetters = defineHandler({
+    name: 'dead-letters.list',
+    summary: 'Messages a stage gave up on after its last delivery, with the stage and the last error',
+    subject: 'loupe.gateway.dead-letters-list.v1',
+    mode: 'request',
+    route: { method: 'GET', url: '/v1/dead-letters' },
+    input: Type.Object({ subject: Type.Optional(Type.String()) }),
+    output: Type.Object({ items: Type.Array(DeadLetterView) }),
+    errors: [],
+    async handler({ subject }) {
+      const list = await bus.deadLetters.list(subject ? { subject } : {});
+      return {
+        items: list.map((d) => {
+          let message: unknown;
+          try {
+            message = decode(d.data);
+          } catch {
+            message = null;
+          }
+          return { seq: d.seq, subject: d.subject, stage: d.stage, msgId: d.msgId, deliveries: d.deliveries, error: d.error, at: d.at, message };
+        }),
+      };
+    },
+  });
+  const retryDeadLetter = defineHandler({
+    name: 'dead-letters.retry',
+    summary: 'Put a dead letter back on its queue with fresh deliveries',
+    subject: 'loupe.gateway.dead-letters-retry.v1',
+    mode: 'request',
+    route: { method: 'POST', url: '/v1/dead-letters/:seq/retry' },
+    input: SeqParams,
+    output: Type.Object({ seq: Type.Integer(), retried: Type.Boolean() }),
+    errors: ['LOUPE_ERR_NOT_FOUND'],
+    async handler({ seq }) {
+      await bus.deadLetters.retry(seq);
+      return { seq, retried: true };
+    },
+  });
+  const dropDeadLetter = defineHandler({
+    name: 'dead-letters.drop',
+    summary: 'Delete a dead letter',
+    subject: 'loupe.gateway.dead-letters-drop.v1',
+    mode: 'request',
+    route: { method: 'DELETE', url: '/v1/dead-letters/:seq' },
+    input: SeqParams,
+    output: Type.Object({ seq: Type.Integer(), dropped: Type.Boolean() }),
+    errors: ['LOUPE_ERR_NOT_FOUND'],
+    async handler({ seq }) {
+      await bus.deadLetters.drop(seq);
+      return { seq, dropped: true };
+    },
+  });
+
   const context = defineHandler({
     name: 'context',
     summary: "Loupe's JSON-LD extension context (loupe:confidence, loupe:reviewState, ...)",
@@ -133,7 +195,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     name: 'gateway',
     version: '0.1.0',
     description: 'The public API: jobs, enriched manifests, and the JSON-LD context',
-    handlers: [createJob, readJob, jobManifest, context],
+    handlers: [createJob, readJob, jobManifest, deadLetters, retryDeadLetter, dropDeadLetter, context],
     start: () => runner.start(),
     stop: () => runner.stop(),
   };

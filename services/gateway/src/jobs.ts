@@ -9,7 +9,7 @@ import {
   type PipelineName,
   type StageEnvelope,
 } from '@loupe/contracts';
-import { decode, encode, type Bus, type Subscription } from '@loupe/bus';
+import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
 import type { JobStore } from '@loupe/store';
 
 /** Each pipeline is the ordered list of stages a canvas image goes through. */
@@ -21,15 +21,26 @@ export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: 
   ],
 };
 
+interface JobStart {
+  readonly jobId: string;
+  readonly source: string;
+  readonly pipeline: PipelineName;
+}
+
+/** How long a job waits for the iiif-fetcher before it fails: about twenty minutes of retries. */
+const START_MAX_DELIVER = 40;
+const startBackoff = (delivery: number): number => Math.min(30_000, 1000 * 2 ** (delivery - 1));
+
 /**
- * Runs jobs: harvests the source through the iiif-fetcher, queues one routing
- * slip per canvas image, and applies the stages' progress events to the job
- * store. Nothing here waits on a worker: work sits in the queues until a
- * worker takes it.
+ * Runs jobs. Creating one queues a start message on the gateway's own durable queue; taking it,
+ * the runner harvests the source through the iiif-fetcher, queues one routing slip per canvas
+ * image, and then applies the stages' progress events to the job store. Nothing waits on a
+ * worker: a start whose iiif-fetcher is down is retried with backoff (the job reads
+ * `harvesting`), and canvas work sits in the stage queues until a worker takes it. Every step
+ * is idempotent, so a start delivered twice (a gateway killed half-way) changes nothing.
  */
 export class JobRunner {
-  private events: Subscription | undefined;
-  private readonly starting = new Set<Promise<void>>();
+  private subscriptions: Subscription[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -41,14 +52,18 @@ export class JobRunner {
     const id = randomUUID();
     const route = PIPELINES[pipeline];
     await this.jobs.create({ id, source, stages: route.map((r) => r.stage) });
-    const run = this.harvestAndQueue(id, source, route).finally(() => this.starting.delete(run));
-    this.starting.add(run);
+    const start: JobStart = { jobId: id, source, pipeline };
+    await this.bus.publish(SUBJECTS.jobStart, encode(start), { msgId: `${id}/start` });
     return id;
   }
 
-  private async harvestAndQueue(jobId: string, source: string, route: (typeof PIPELINES)[PipelineName]): Promise<void> {
+  private async harvestAndQueue(msg: WorkMessage): Promise<void> {
+    const { jobId, source, pipeline } = decode<JobStart>(msg.data);
+    const route = PIPELINES[pipeline];
+    const job = await this.jobs.get(jobId);
+    if (!job || job.state === 'done' || job.state === 'failed') return msg.ack();
     try {
-      await this.jobs.setState(jobId, 'harvesting');
+      if (job.state === 'queued') await this.jobs.setState(jobId, 'harvesting');
       const reply = await this.bus.request(SUBJECTS.harvest, encode({ source }), { timeoutMs: 300_000 });
       const harvest = decode<HarvestOutput>(reply.data);
       for (const m of harvest.manifests) await this.jobs.addManifest(jobId, m.id);
@@ -65,7 +80,7 @@ export class JobRunner {
       );
       if (harvest.manifests.length === 0) {
         await this.jobs.setState(jobId, 'failed');
-        return;
+        return msg.ack();
       }
       await this.jobs.setState(jobId, tasks.length === 0 ? 'done' : 'running');
       const first = route[0]!;
@@ -74,17 +89,26 @@ export class JobRunner {
         await this.bus.publish(first.subject, encode(envelope), { msgId: `${jobId}/${envelope.key}/${first.stage}` });
       }
       this.log.info({ jobId, manifests: harvest.manifests.length, tasks: tasks.length }, 'job queued');
+      msg.ack();
     } catch (thrown) {
       const err = toLoupeError(thrown);
+      if (err.retryable && msg.deliveryCount < START_MAX_DELIVER) {
+        this.log.warn({ jobId, err: err.toJSON(), attempt: msg.deliveryCount }, 'job cannot start yet, will retry');
+        return msg.nak(startBackoff(msg.deliveryCount), err.toJSON());
+      }
       this.log.warn({ jobId, err: err.toJSON() }, 'job could not start');
       await this.jobs.fail(jobId, null, { canvas: null, stage: 'harvest', code: err.code, message: err.message });
       await this.jobs.setState(jobId, 'failed');
+      msg.ack();
     }
   }
 
   /** Applies progress events; each write is idempotent, so a redelivered event changes nothing. */
   async start(): Promise<void> {
-    this.events = await this.bus.consume(SUBJECTS.jobEvents, { durable: 'gateway-job-events', concurrency: 8 }, async (msg) => {
+    this.subscriptions.push(
+      await this.bus.consume(SUBJECTS.jobStart, { durable: 'gateway-job-start', concurrency: 2, maxDeliver: START_MAX_DELIVER + 1 }, (msg) => this.harvestAndQueue(msg)),
+    );
+    const events = await this.bus.consume(SUBJECTS.jobEvents, { durable: 'gateway-job-events', concurrency: 8 }, async (msg) => {
       const event = decode<JobEvent>(msg.data);
       switch (event.type) {
         case 'stage-done':
@@ -99,10 +123,10 @@ export class JobRunner {
       }
       msg.ack();
     });
+    this.subscriptions.push(events);
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.starting]);
-    await this.events?.drain();
+    await Promise.allSettled(this.subscriptions.map((s) => s.drain()));
   }
 }

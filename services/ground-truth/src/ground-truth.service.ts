@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import {
-  AnnotationPage,
-  AnnotationsQuery,
+  SERVICE_APIS,
   FindingsOutput,
   SUBJECTS,
   StageInput,
@@ -60,14 +59,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   });
 
   const queryAnnotations = defineHandler({
-    name: 'annotations',
-    summary: 'Annotations as a IIIF AnnotationPage, filtered by canvas, manifest, motivation, model or review state',
-    subject: SUBJECTS.annotationsQuery,
-    mode: 'request',
-    route: { method: 'GET', url: '/v1/annotations' },
-    input: AnnotationsQuery,
-    output: AnnotationPage,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+    ...SERVICE_APIS['ground-truth'].annotations,
     async handler(q) {
       const items = await store.query({
         ...(q.canvas !== undefined && { canvasId: q.canvas }),

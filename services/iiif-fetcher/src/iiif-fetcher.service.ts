@@ -1,4 +1,4 @@
-import { HarvestInput, HarvestOutput, SUBJECTS, defineHandler, taskKey, type ServiceDefinition } from '@loupe/contracts';
+import { SERVICE_APIS, defineHandler, taskKey, type HarvestOutput, type ServiceDefinition } from '@loupe/contracts';
 import { harvest, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
 
 export interface IiifFetcherDeps {
@@ -8,14 +8,7 @@ export interface IiifFetcherDeps {
 
 export function createIiifFetcherService(deps: IiifFetcherDeps): ServiceDefinition {
   const harvestHandler = defineHandler({
-    name: 'harvest',
-    summary: 'Harvest a IIIF manifest or collection into one task per canvas image',
-    subject: SUBJECTS.harvest,
-    mode: 'request',
-    route: { method: 'POST', url: '/v1/harvest' },
-    input: HarvestInput,
-    output: HarvestOutput,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_IIIF_NOT_IIIF', 'LOUPE_ERR_IIIF_NOT_JSON', 'LOUPE_ERR_FETCH_HTTP'],
+    ...SERVICE_APIS['iiif-fetcher'].harvest,
     async handler(input, ctx) {
       const out: HarvestOutput = { manifests: [], tasks: [], skipped: [], errors: [] };
       const limits = {

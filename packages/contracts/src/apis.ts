@@ -1,0 +1,68 @@
+import { Type } from '@sinclair/typebox';
+import { AnnotationPage, AnnotationsQuery } from './annotation.js';
+import { HarvestInput, HarvestOutput } from './harvest.js';
+import type { HandlerDeclaration } from './service.js';
+import { SUBJECTS } from './subjects.js';
+import { ImageRef } from './task.js';
+
+/** A request/reply handler's declaration without its implementation: what a caller in another process needs. */
+export type ApiDeclaration = Omit<HandlerDeclaration, 'handler'>;
+
+export const ModelRunInput = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'Id of the model to run' }),
+    canvas: Type.Optional(Type.Object({ id: Type.String(), width: Type.Integer(), height: Type.Integer() })),
+    image: ImageRef,
+  },
+  { $id: 'ModelRunInput' },
+);
+
+const ModelRunOutput = Type.Object({}, { additionalProperties: true });
+
+function modelApi(subject: string, url: string, summary: string) {
+  return {
+    name: 'image',
+    summary,
+    subject,
+    mode: 'request',
+    route: { method: 'POST', url },
+    input: ModelRunInput,
+    output: ModelRunOutput,
+    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_MODEL_NOT_INSTALLED'],
+  } as const satisfies ApiDeclaration;
+}
+
+/**
+ * The request/reply APIs of the services, by owning service. Each service implements its own; a
+ * gateway process that does not run a service mounts that service's routes as proxies over the
+ * bus, so the public HTTP API is the same in one process and in many.
+ */
+export const SERVICE_APIS = {
+  'iiif-fetcher': {
+    harvest: {
+      name: 'harvest',
+      summary: 'Harvest a IIIF manifest or collection into one task per canvas image',
+      subject: SUBJECTS.harvest,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/harvest' },
+      input: HarvestInput,
+      output: HarvestOutput,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_IIIF_NOT_IIIF', 'LOUPE_ERR_IIIF_NOT_JSON', 'LOUPE_ERR_FETCH_HTTP'],
+    },
+  },
+  'ground-truth': {
+    annotations: {
+      name: 'annotations',
+      summary: 'Annotations as a IIIF AnnotationPage, filtered by canvas, manifest, motivation, model or review state',
+      subject: SUBJECTS.annotationsQuery,
+      mode: 'request',
+      route: { method: 'GET', url: '/v1/annotations' },
+      input: AnnotationsQuery,
+      output: AnnotationPage,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+    },
+  },
+  classify: { image: modelApi(SUBJECTS.classifyImage, '/v1/classify', 'Classify a canvas image into a vocabulary with the named model') },
+  embed: { image: modelApi(SUBJECTS.embedImage, '/v1/embed', 'Embed a canvas image with the named model') },
+  caption: { image: modelApi(SUBJECTS.captionImage, '/v1/caption', 'Caption a canvas image with the named model') },
+} as const satisfies Record<string, Record<string, ApiDeclaration>>;
