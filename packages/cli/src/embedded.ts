@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
-import { openModelDirectory } from '@loupe/inference';
+import { createEngine, createTextRecognizer, findForeground, openRegistry, type FloatTensor, type TextRecognizer } from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
 import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import { createCaptionService } from '@loupe/service-caption';
@@ -14,7 +14,7 @@ import { createEmbedService } from '@loupe/service-embed';
 import { createGatewayService } from '@loupe/service-gateway';
 import { createGroundTruthService } from '@loupe/service-ground-truth';
 import { createIiifFetcherService } from '@loupe/service-iiif-fetcher';
-import { createPreprocessService } from '@loupe/service-preprocess';
+import { createPreprocessService, type ForegroundFinder } from '@loupe/service-preprocess';
 import type { LoupeConfig } from './config.js';
 
 export interface Embedded {
@@ -63,15 +63,43 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   let annotations: AnnotationStore | undefined;
   let jobs: JobStore | undefined;
   const services: ServiceDefinition[] = [];
-  const models = openModelDirectory(config.modelsDir);
+  const models = openRegistry({ modelsDir: config.modelsDir });
+  // One engine per process: every model goes through it, and a model two services use is loaded once.
+  const engine = createEngine({ executionProvider: config.executionProvider, log: { warn: (message, details) => log.warn({ ...details }, message) } });
+  let recognizer: Promise<TextRecognizer> | undefined;
+  const textRecognizer = () => (recognizer ??= createTextRecognizer({ engine }));
+  const foreground = async (): Promise<ForegroundFinder> => {
+    const { card, files } = await models.resolve('isnet-general-medium');
+    const runner = await engine.load(card, files);
+    const size = card.input.width ?? 1024;
+    return {
+      find: (image) =>
+        findForeground(image, async (feeds) => (await runner.run(feeds)) as Record<string, FloatTensor>, {
+          size,
+          inputName: runner.inputName,
+          ...(typeof card.output.options?.output === 'string' && { outputName: card.output.options.output }),
+        }),
+    };
+  };
 
   if (wanted.has('gateway')) {
     jobs = openSqliteJobStore({ path: dbPath });
     services.push(createGatewayService({ bus, jobs, load, publicUrl: config.publicUrl, log }));
   }
   if (wanted.has('iiif-fetcher')) services.push(createIiifFetcherService({ load }));
-  if (wanted.has('preprocess')) services.push(createPreprocessService({ fetcher }));
-  if (wanted.has('detect')) services.push(createDetectService({ fetcher, executionProvider: config.executionProvider }));
+  if (wanted.has('preprocess')) {
+    services.push(
+      createPreprocessService({
+        fetcher,
+        foreground,
+        textOrientation: async () => {
+          const r = await textRecognizer();
+          return { detect: (image, opts) => r.pageOrientation(image, opts) };
+        },
+      }),
+    );
+  }
+  if (wanted.has('detect')) services.push(createDetectService({ fetcher, textRecognizer }));
   if (wanted.has('classify')) services.push(createClassifyService({ models }));
   if (wanted.has('embed')) services.push(createEmbedService({ models }));
   if (wanted.has('caption')) services.push(createCaptionService({ models }));
@@ -101,6 +129,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
     async close() {
       await app.close();
       if (!opts.bus) await bus.close();
+      await engine.close();
       await annotations?.close();
       await jobs?.close();
     },

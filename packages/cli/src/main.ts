@@ -6,6 +6,7 @@ import { runPipeline } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { dlqCommand } from './commands/dlq.js';
 import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
+import { modelsCommand } from './commands/models.js';
 import { runDemo } from './demo.js';
 import { Progress } from './progress.js';
 
@@ -19,6 +20,8 @@ Usage:
                                                  dead letters of NATS JetStream (LOUPE_BUS=nats)
   loupe iiif harvest <manifest or collection>    one JSON line per canvas image
   loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
+  loupe models list [--json] | verify [id] | pull <id> | add <card.json>
+                                                 the model registry: built-in cards and LOUPE_MODELS_DIR (docs/models.md)
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
 Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
@@ -35,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
       region: { type: 'string' },
       services: { type: 'string' },
       subject: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +83,15 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw usage(`unknown iiif command ${JSON.stringify(sub ?? '')}: harvest or plan`);
     }
+    case 'models':
+      return modelsCommand(
+        loadConfig(env, { logLevel: 'warn' }),
+        sub,
+        arg,
+        { json: values.json },
+        (l) => process.stdout.write(`${l}\n`),
+        (l) => process.stderr.write(`loupe: ${l}\n`),
+      );
     case 'demo': {
       const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });
       return result.ok ? 0 : 1;

@@ -37,6 +37,8 @@ export const ERRORS = {
 
   LOUPE_ERR_MODEL_NOT_INSTALLED: { status: 503, retryable: false, title: 'The requested model is not installed' },
   LOUPE_ERR_MODEL_LOAD: { status: 500, retryable: false, title: 'The model could not be loaded' },
+  LOUPE_ERR_MODEL_CHECKSUM: { status: 500, retryable: false, title: 'A model file does not have the bytes its card pins (sha256 or size)' },
+  LOUPE_ERR_MODEL_CARD_INVALID: { status: 422, retryable: false, title: 'The model card does not match the card schema' },
   LOUPE_ERR_INFERENCE: { status: 500, retryable: true, title: 'Inference failed' },
 
   LOUPE_ERR_BUS_TIMEOUT: { status: 504, retryable: true, title: 'No reply on the bus in time' },

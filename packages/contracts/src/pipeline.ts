@@ -10,6 +10,8 @@ export const StageInput = Type.Object(
   {
     task: CanvasTask,
     results: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    /** What the pipeline asks of this stage (e.g. preprocess: orientation, foreground). */
+    options: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
   },
   { $id: 'StageInput' },
 );
@@ -31,7 +33,7 @@ export interface StageEnvelope {
   readonly jobId: string;
   readonly key: string;
   readonly task: StageInput['task'];
-  readonly route: readonly { readonly subject: string; readonly stage: string }[];
+  readonly route: readonly { readonly subject: string; readonly stage: string; readonly options?: Record<string, unknown> }[];
   readonly results: Record<string, unknown>;
 }
 

@@ -61,3 +61,26 @@ t.test('a plain image is oriented by its EXIF tag', async (t) => {
   t.same([img.width, img.height], [200, 400]);
   t.ok(isRed(pixel(img, 100, 10)) && isBlue(pixel(img, 100, 390)));
 });
+
+t.test('hints from earlier stages: only the object, turned upright; boxes map back to the canvas', async (t) => {
+  const serviceId = server.serviceId('halves');
+  const image = { id: 'x', service: { id: serviceId, version: 3 as const, level: 2 as const } };
+  // The canvas is twice the image size. Ask for the blue half, turned 180 degrees.
+  const img = await fetchCanvasImage(fetcher, image, { width: 800, height: 400 }, { fit: { width: 100, height: 100 } }, { region: { x: 200, y: 0, w: 200, h: 200 }, rotation: 180 });
+  t.same([img.width, img.height], [100, 100]);
+  t.ok(isBlue(pixel(img, 50, 50)));
+  t.same(img.canvasRegion, { x: 400, y: 0, w: 400, h: 400 }, 'the blue half of the canvas');
+  // A box at the top-left of the turned pixels is at the bottom-right of the blue half on the canvas.
+  t.same(img.toCanvas({ x: 0, y: 0, w: 10, h: 20 }), { x: 760, y: 320, w: 40, h: 80 });
+  t.same(img.toImage({ x: 0, y: 0, w: 10, h: 20 }), { x: 380, y: 160, w: 20, h: 40 });
+});
+
+t.test('a painted rotation and a cut compose: the box comes back where the canvas shows it', async (t) => {
+  // Image 400x200 painted turned 90 degrees on a 200x400 canvas; the left (red) half is requested.
+  const image = { id: 'x', service: { id: server.serviceId('halves'), version: 3 as const, level: 2 as const }, rotation: 90 as const };
+  const img = await fetchCanvasImage(fetcher, image, { width: 200, height: 400 }, { fit: { width: 1000, height: 1000 } }, { region: { x: 0, y: 0, w: 200, h: 200 } });
+  t.same([img.width, img.height], [200, 200]);
+  // Turned clockwise, the image's left half becomes the canvas's top half.
+  t.same(img.canvasRegion, { x: 0, y: 0, w: 200, h: 200 });
+  t.same(img.toImage({ x: 0, y: 0, w: 200, h: 200 }), { x: 0, y: 0, w: 200, h: 200 });
+});

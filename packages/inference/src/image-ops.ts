@@ -1,5 +1,7 @@
 import { LoupeError } from '@loupe/contracts';
 import sharp from 'sharp';
+import type { InputSpec } from './cards/model-card.js';
+import type { Tensor } from './session.js';
 
 /**
  * Interleaved 8-bit RGB, row-major, 3 bytes per pixel. Coordinates are continuous:
@@ -169,6 +171,73 @@ export function toTensor(raw: RawImage, spec: TensorSpec): Float32Array {
     }
   }
   return out;
+}
+
+/** The bytes as they are (0-255), reordered to the channel order and layout a uint8 model takes. */
+export function toByteTensor(raw: RawImage, spec: Pick<TensorSpec, 'layout' | 'channelOrder'> = {}): Uint8Array {
+  const { width, height, data } = raw;
+  const plane = width * height;
+  const bgr = spec.channelOrder === 'BGR';
+  if (spec.layout === 'NHWC' && !bgr) return data.slice(0, plane * 3);
+  const out = new Uint8Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    const srcC = bgr ? 2 - c : c;
+    if (spec.layout === 'NHWC') {
+      for (let i = 0; i < plane; i++) out[i * 3 + c] = data[i * 3 + srcC]!;
+    } else {
+      const base = c * plane;
+      for (let i = 0; i < plane; i++) out[base + i] = data[i * 3 + srcC]!;
+    }
+  }
+  return out;
+}
+
+/** A model's input for one image: a batch of one, and how to map its pixels back to the image's. */
+export interface InputTensor {
+  /** [1, 3, height, width] (NCHW) or [1, height, width, 3] (NHWC), float32 or uint8 as the spec says. */
+  tensor: Tensor;
+  width: number;
+  height: number;
+  transform: PixelTransform;
+}
+
+/** The parts of a card's InputSpec that shape pixels; absent fields take the schema's defaults. */
+export type InputTensorSpec = Partial<Omit<InputSpec, 'name' | 'batch'>>;
+
+/**
+ * Applies a card's whole input spec to an image: resize (to the fixed size with the card's mode; to
+ * the fixed height or width keeping the aspect; or to the nearest multiple of `multipleOf`), then
+ * colour order, layout and dtype. float32 values are (byte * scale - mean) / std per channel in the
+ * output order; uint8 inputs carry the bytes unchanged, their model normalises them itself.
+ */
+export async function toInputTensor(raw: RawImage, spec: InputTensorSpec = {}): Promise<InputTensor> {
+  const { width, height } = inputSize(raw.width, raw.height, spec);
+  const same = width === raw.width && height === raw.height;
+  const { image, transform } = same
+    ? { image: raw, transform: { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 } }
+    : await resizeTo(raw, { width, height, mode: spec.width && spec.height ? (spec.resize ?? 'stretch') : 'stretch' });
+  const layout = spec.layout ?? 'NCHW';
+  const channelOrder = spec.channelOrder ?? 'RGB';
+  const dims = layout === 'NHWC' ? [1, height, width, 3] : [1, 3, height, width];
+  if (spec.dtype === 'uint8') return { tensor: { data: toByteTensor(image, { layout, channelOrder }), dims, type: 'uint8' }, width, height, transform };
+  const data = toTensor(image, {
+    mean: spec.mean ?? [0, 0, 0],
+    std: spec.std ?? [1, 1, 1],
+    scale: spec.scale ?? 1 / 255,
+    layout,
+    channelOrder,
+  });
+  return { tensor: { data, dims, type: 'float32' }, width, height, transform };
+}
+
+/** The network input size an image of width x height gets under `spec`. */
+export function inputSize(width: number, height: number, spec: Pick<InputTensorSpec, 'width' | 'height' | 'multipleOf'>): { width: number; height: number } {
+  const m = spec.multipleOf ?? 1;
+  const snap = (v: number) => Math.max(m, Math.round(v / m) * m);
+  if (spec.width && spec.height) return { width: spec.width, height: spec.height };
+  if (spec.height) return { width: snap((width * spec.height) / height), height: spec.height };
+  if (spec.width) return { width: spec.width, height: snap((height * spec.width) / width) };
+  return { width: snap(width), height: snap(height) };
 }
 
 export type Point = [number, number];

@@ -1,18 +1,69 @@
-export { loadSession } from './session.js';
-export type { ExecutionProvider, FloatTensor, InferenceLogger, LoadSessionOptions, ModelSession } from './session.js';
-export {
-  BUILTIN_MODELS,
-  builtinModel,
-  loadBuiltinDictionary,
-  loadBuiltinModel,
-  resolveBuiltinFile,
-  sha256File,
-  verifyFile,
-} from './builtin-models.js';
+export { floatOutput, loadSession } from './session.js';
+export type {
+  ExecutionProvider,
+  FloatTensor,
+  InferenceLogger,
+  LoadSessionOptions,
+  ModelSession,
+  Tensor,
+  TensorData,
+  TensorType,
+  ValueInfo,
+} from './session.js';
+export { createEngine, RUNTIME_DEFAULTS } from './engine/model-runner.js';
+export type {
+  Engine,
+  EngineOptions,
+  EngineReadiness,
+  LoadOptions,
+  ModelReadiness,
+  ModelRunner,
+  ModelState,
+  RunOptions,
+} from './engine/model-runner.js';
+export { DynamicBatcher } from './engine/dynamic-batcher.js';
+export type { BatchRequest, BatcherClock, BatcherLimits, BatcherObserver } from './engine/dynamic-batcher.js';
+export type { ModelMetrics, Percentiles } from './engine/model-metrics.js';
+export type { PadSpec } from './engine/tensor-batch.js';
+export { BUILTIN_MODELS, builtinCard, builtinModel, loadBuiltinDictionary, loadBuiltinModel, resolveBuiltinFile } from './builtin-models.js';
 export type { BuiltinFile, BuiltinModel, BuiltinModelId } from './builtin-models.js';
-export { cropQuad, mapPoint, prepareImage, resizeTo, rotate180, toTensor } from './image-ops.js';
-export type { PixelTransform, Point, PreparedImage, PrepareOptions, Quad, RawImage, ResizeSpec, TensorSpec } from './image-ops.js';
+export { InputSpec, Label, MODEL_TASKS, ModelCard, ModelFile, OutputSpec, type ModelTask } from './cards/model-card.js';
+export { loadCard, loadCardSync, parseCard, storedName, type CardProblem } from './cards/card.loader.js';
+export {
+  BUILTIN_CARDS_DIR,
+  openRegistry,
+  type FileState,
+  type InvalidCard,
+  type ModelEntry,
+  type InstallState,
+  type ModelFileStatus,
+  type PullOptions,
+  type PullProgress,
+  type PullResult,
+  type Registry,
+  type RegistryOptions,
+  type ResolvedModel,
+  type VerifyResult,
+} from './registry/registry.js';
+export { sha256File, verifyFile, type ExpectedBytes } from './registry/model-files.js';
+export { describeModels, requireInstalledModel, type InstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
+export { cropQuad, inputSize, mapPoint, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor } from './image-ops.js';
+export type {
+  InputTensor,
+  InputTensorSpec,
+  PixelTransform,
+  Point,
+  PreparedImage,
+  PrepareOptions,
+  Quad,
+  RawImage,
+  ResizeSpec,
+  TensorSpec,
+} from './image-ops.js';
 export { createTextRecognizer, OCR_CHANNEL } from './ppocr/text-recognizer.js';
-export type { OcrTimingEvent, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
+export { builtinPpocrModels, PPOCR_CARDS } from './ppocr/ppocr-cards.js';
+export type { ModelSource, PpocrModels } from './ppocr/ppocr-cards.js';
+export type { OcrTimingEvent, PageOrientation, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
 export { characterErrorRate, normalizeSpace, wordErrorRate } from './text-metrics.js';
-export { openModelDirectory, requireInstalledModel, type InstalledModel, type ModelDirectory, type ModelTask } from './model-directory.js';
+export { findForeground, maskPng, type Foreground, type ForegroundOptions, type MaskModel } from './foreground/foreground.js';
+export * from './decoders/index.js';

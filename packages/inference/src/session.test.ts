@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { resolveBuiltinFile } from './builtin-models.js';
-import { loadSession, type InferenceLogger } from './session.js';
+import { floatOutput, loadSession, type InferenceLogger } from './session.js';
 
 const CLS = resolveBuiltinFile('assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const blank = (n = 1) => ({ data: new Float32Array(n * 3 * 48 * 192), dims: [n, 3, 48, 192] });
@@ -12,8 +12,9 @@ t.test('a session runs and reports its provider and names', async (t) => {
   t.equal(session.provider, 'cpu');
   t.equal(session.fallbackReason, undefined);
   t.same(session.inputNames, ['x']);
+  t.match(session.inputs, [{ name: 'x', type: 'float32', shape: [String, 3, String, String] }], 'dynamic dimensions by name');
   const out = await session.run({ x: blank(2) });
-  const probs = out[session.outputNames[0]!]!;
+  const probs = floatOutput(out, session.outputNames[0]!, 'the classifier');
   t.same(probs.dims, [2, 2]);
   t.ok(Math.abs(probs.data[0]! + probs.data[1]! - 1) < 1e-4, 'two orientation probabilities summing to 1');
 });

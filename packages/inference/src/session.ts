@@ -8,22 +8,51 @@ import * as ort from 'onnxruntime-node';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
-/** Where a session reports what it decided (a provider fallback). Defaults to console.warn. */
+/**
+ * Where sessions and the engine report what they decided: a provider fallback (warn), the provider
+ * in use and warm-up (info). Defaults to console.warn and silence.
+ */
 export interface InferenceLogger {
   warn(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
 }
 
 export interface LoadSessionOptions {
   executionProvider?: ExecutionProvider;
-  /** Threads one run may use; defaults to every core, since runs of one session never overlap. */
+  /** Threads one run may use; defaults to every core, since runs of one session do not overlap. */
   intraOpNumThreads?: number;
   logger?: InferenceLogger;
+  /**
+   * Runs the session may hold at once (default 1); more wait their turn. onnxruntime-node 1.29
+   * runs a session on the JavaScript thread, so within one process runs take turns whatever this
+   * says; it bounds how many are handed to onnxruntime at once.
+   */
+  concurrency?: number;
 }
 
-/** A float tensor in and out: onnxruntime's own types stay inside this file. */
+/** Element types a tensor may carry in or out; `bool` travels as Uint8Array and must be named. */
+export type TensorType = 'float32' | 'float64' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool';
+export type TensorData = Float32Array | Float64Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
+
+/** A tensor in and out: onnxruntime's own types stay inside this file. */
+export interface Tensor {
+  data: TensorData;
+  dims: readonly number[];
+  /** Inferred from `data` when absent; always set on outputs. */
+  type?: TensorType;
+}
+
 export interface FloatTensor {
   data: Float32Array;
   dims: readonly number[];
+}
+
+/** A model input or output as the graph declares it; symbolic (dynamic) dimensions are names. */
+export interface ValueInfo {
+  name: string;
+  /** Element type, absent for non-tensor values (sequences, maps). */
+  type?: string;
+  shape?: readonly (number | string)[];
 }
 
 export interface ModelSession {
@@ -34,9 +63,11 @@ export interface ModelSession {
   readonly fallbackReason: string | undefined;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
   /** Runs waiting for or holding the session. */
   readonly pending: number;
-  run(feeds: Record<string, FloatTensor>, opts?: { signal?: AbortSignal }): Promise<Record<string, FloatTensor>>;
+  run(feeds: Record<string, Tensor>, opts?: { signal?: AbortSignal }): Promise<Record<string, Tensor>>;
   close(): Promise<void>;
 }
 
@@ -67,7 +98,7 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
   let session: ort.InferenceSession | undefined;
 
   if (wanted === 'cuda') {
-    fallbackReason = cudaMissingReason();
+    fallbackReason = cudaUnavailableReason();
     if (!fallbackReason) {
       try {
         // Fatal-only logging: a CUDA start failure is an expected outcome here, reported once below.
@@ -89,7 +120,7 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
       });
     }
   }
-  return new QueuedSession(path, session, provider, fallbackReason);
+  return new QueuedSession(path, session, provider, fallbackReason, Math.max(1, opts.concurrency ?? 1));
 }
 
 /**
@@ -98,7 +129,7 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
  * Checking for it first gives a clear reason instead of a native error log.
  * Where the binding folder is not where we expect, we just try.
  */
-function cudaMissingReason(): string | undefined {
+export function cudaUnavailableReason(): string | undefined {
   let root: string;
   try {
     root = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..');
@@ -118,45 +149,64 @@ function firstLine(err: unknown): string {
 }
 
 /**
- * One run at a time per session: onnxruntime already spreads one run over every
- * core, so overlapping runs would only fight for them and grow memory.
+ * One run at a time per session by default: onnxruntime already spreads one run over every core,
+ * so overlapping runs would only fight for them and grow memory.
  */
 class QueuedSession implements ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
   #pending = 0;
   #closed = false;
+  #idle: (() => void) | undefined;
 
   constructor(
     readonly path: string,
     private readonly session: ort.InferenceSession,
     readonly provider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
+    private readonly concurrency: number,
   ) {
     this.inputNames = [...session.inputNames];
     this.outputNames = [...session.outputNames];
+    this.inputs = describe(session.inputNames, session.inputMetadata);
+    this.outputs = describe(session.outputNames, session.outputMetadata);
   }
 
   get pending(): number {
     return this.#pending;
   }
 
-  run(feeds: Record<string, FloatTensor>, opts: { signal?: AbortSignal } = {}): Promise<Record<string, FloatTensor>> {
-    if (this.#closed) return Promise.reject(new LoupeError('LOUPE_ERR_SHUTTING_DOWN', `Session ${basename(this.path)} is closed`));
+  async run(feeds: Record<string, Tensor>, opts: { signal?: AbortSignal } = {}): Promise<Record<string, Tensor>> {
+    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', `Session ${basename(this.path)} is closed`);
     this.#pending++;
-    const result = this.#tail.then(() => this.#runNow(feeds, opts.signal));
-    this.#tail = result.catch(() => undefined).finally(() => this.#pending--);
-    return result;
+    try {
+      // A finishing run hands its slot straight to the next waiter, so no newcomer can slip in between.
+      if (this.#running < this.concurrency) this.#running++;
+      else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      try {
+        return await this.#runNow(feeds, opts.signal);
+      } finally {
+        const next = this.#waiting.shift();
+        if (next) next();
+        else this.#running--;
+      }
+    } finally {
+      this.#pending--;
+      if (this.#pending === 0) this.#idle?.();
+    }
   }
 
-  async #runNow(feeds: Record<string, FloatTensor>, signal: AbortSignal | undefined): Promise<Record<string, FloatTensor>> {
+  async #runNow(feeds: Record<string, Tensor>, signal: AbortSignal | undefined): Promise<Record<string, Tensor>> {
     signal?.throwIfAborted();
     if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', `Session ${basename(this.path)} is closed`);
-    const input: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor('float32', t.data, [...t.dims]);
     let output: ort.InferenceSession.ReturnType;
     try {
+      const input: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) input[name] = toOrt(t);
       output = await this.session.run(input);
     } catch (cause) {
       throw new LoupeError('LOUPE_ERR_INFERENCE', `Inference failed in ${basename(this.path)}: ${firstLine(cause)}`, {
@@ -164,12 +214,12 @@ class QueuedSession implements ModelSession {
         details: { path: this.path },
       });
     }
-    const out: Record<string, FloatTensor> = {};
+    const out: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(output)) {
-      if (t.type !== 'float32') {
-        throw new LoupeError('LOUPE_ERR_INFERENCE', `Output ${name} of ${basename(this.path)} is ${t.type}, expected float32`);
+      if (!isTensorType(t.type)) {
+        throw new LoupeError('LOUPE_ERR_INFERENCE', `Output ${name} of ${basename(this.path)} is ${t.type}, which Loupe does not read`);
       }
-      out[name] = { data: t.data as Float32Array, dims: t.dims };
+      out[name] = { data: t.data as TensorData, dims: t.dims, type: t.type };
     }
     return out;
   }
@@ -177,7 +227,38 @@ class QueuedSession implements ModelSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#tail;
+    if (this.#pending > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     await this.session.release();
   }
+}
+
+const TENSOR_TYPES: readonly string[] = ['float32', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'] satisfies TensorType[];
+
+function isTensorType(type: string): type is TensorType {
+  return TENSOR_TYPES.includes(type);
+}
+
+function toOrt(t: Tensor): ort.Tensor {
+  const dims = [...t.dims];
+  if (t.type === 'bool') return new ort.Tensor('bool', t.data as Uint8Array, dims);
+  // The typed array names the element type (Float32Array: float32, BigInt64Array: int64...).
+  return new ort.Tensor(t.data, dims);
+}
+
+function describe(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): ValueInfo[] {
+  return names.map((name, i) => {
+    const m = metadata?.[i];
+    if (!m?.isTensor) return { name };
+    return { name, type: m.type, shape: [...m.shape] };
+  });
+}
+
+/** The float32 output `name`, or an inference error saying what came instead. */
+export function floatOutput(out: Record<string, Tensor>, name: string, model: string): FloatTensor {
+  const t = out[name];
+  if (!t) throw new LoupeError('LOUPE_ERR_INFERENCE', `${model} has no output ${name}`, { details: { output: name } });
+  if (!(t.data instanceof Float32Array)) {
+    throw new LoupeError('LOUPE_ERR_INFERENCE', `Output ${name} of ${model} is ${t.type ?? 'not float32'}, expected float32`);
+  }
+  return { data: t.data, dims: t.dims };
 }

@@ -62,7 +62,7 @@ export async function bindQueueHandler(
       const ctx = makeContext(msg, controller.signal);
       const started = performance.now();
       try {
-        const input = { task: envelope.task, results: envelope.results };
+        const input = { task: envelope.task, results: envelope.results, options: current?.options ?? {} };
         if (!validate(input)) throw validationError(validationIssues(validate.errors, 'message'));
         const output = await decl.handler(input, ctx);
         const ms = performance.now() - started;

@@ -22,3 +22,4 @@ export {
 export { makeTestImage, type TestImageOptions } from './test-image.js';
 export * from './text-pages.js';
 export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';
+export * from './onnx-builder.js';

@@ -1,12 +1,12 @@
 import { FindingsOutput, SUBJECTS, StageInput, defineHandler, type Finding, type ServiceDefinition } from '@loupe/contracts';
 import { LoupeError } from '@loupe/contracts';
-import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
-import { createTextRecognizer, type TextRecognizer } from '@loupe/inference';
+import { fetchCanvasImage, fetchHints, type Fetcher } from '@loupe/iiif';
+import type { TextRecognizer } from '@loupe/inference';
 
 export interface DetectDeps {
   readonly fetcher: Fetcher;
-  /** Execution provider asked for; the one in use is reported by /readyz. */
-  readonly executionProvider?: 'cpu' | 'cuda';
+  /** Loads the text models (through the process's inference engine, which /readyz reports). */
+  readonly textRecognizer: () => Promise<TextRecognizer>;
   /** The image is fetched to fit inside this square: text needs more pixels than most models. */
   readonly textFetchSize?: number;
 }
@@ -33,31 +33,27 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
       'LOUPE_ERR_INFERENCE',
     ],
-    async handler({ task }, ctx) {
+    async handler({ task, results }, ctx) {
       if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
       const started = performance.now();
-      const fetched = await fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, {
-        fit: { width: fetchSize, height: fetchSize },
-      });
+      // A page preprocess found upside down is fetched turned upright; boxes are mapped back.
+      const fetched = await fetchCanvasImage(
+        deps.fetcher,
+        task.image,
+        { width: task.canvasWidth, height: task.canvasHeight },
+        { fit: { width: fetchSize, height: fetchSize } },
+        fetchHints(results.preprocess, { region: false }),
+      );
       const fetchMs = performance.now() - started;
-      const raw = fetched;
       ctx.working();
-      const lines = await recognizer.recognize(raw, { signal: ctx.signal });
-      // Result pixels -> canvas: the prepared image covers fetched.canvasRegion exactly.
-      const sx = fetched.canvasRegion.w / raw.width;
-      const sy = fetched.canvasRegion.h / raw.height;
+      const lines = await recognizer.recognize(fetched, { signal: ctx.signal });
       const findings: Finding[] = lines
         .filter((line) => line.text.trim() !== '')
         .map((line) => ({
           motivation: 'supplementing',
           text: line.text,
           confidence: Math.min(1, Math.max(0, line.confidence)),
-          box: {
-            x: fetched.canvasRegion.x + line.box.x * sx,
-            y: fetched.canvasRegion.y + line.box.y * sy,
-            w: line.box.w * sx,
-            h: line.box.h * sy,
-          },
+          box: fetched.toCanvas(line.box),
         }));
       return {
         resultSet: {
@@ -80,7 +76,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     description: 'Detects text (PP-OCRv4), and later objects and faces, as regions of the canvas',
     handlers: [text],
     async start() {
-      recognizer = await createTextRecognizer({ ...(deps.executionProvider && { executionProvider: deps.executionProvider }) });
+      recognizer = await deps.textRecognizer();
     },
     readiness: () => ({ text: recognizer ? recognizer.readiness() : 'loading' }),
   };

@@ -1,17 +1,18 @@
 import { SERVICE_APIS, defineHandler, type ServiceDefinition } from '@loupe/contracts';
-import { requireInstalledModel, type ModelDirectory } from '@loupe/inference';
+import { describeModels, requireInstalledModel, type ModelRegistryLike } from '@loupe/inference';
 
 export interface EmbedDeps {
-  readonly models: ModelDirectory;
+  /** The model registry (built-in cards and LOUPE_MODELS_DIR). */
+  readonly models: ModelRegistryLike;
 }
 
 export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
   const run = defineHandler({
     ...SERVICE_APIS['embed'].image,
     async handler(input) {
-      // Fails with LOUPE_ERR_MODEL_NOT_INSTALLED, naming the model and where it was looked for,
-      // until a embedding model is installed; no answer is ever made up.
-      const model = await requireInstalledModel(deps.models, 'embedding', input.model);
+      // Fails with LOUPE_ERR_MODEL_NOT_INSTALLED, naming the model and where it was looked for (or
+      // LOUPE_ERR_MODEL_CHECKSUM when a file changed), until an embedding model is installed; no answer is ever made up.
+      const model = await requireInstalledModel(deps.models, 'image-embedding', input.model);
       return model.run(input);
     },
   });
@@ -20,6 +21,6 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
     version: '0.1.0',
     description: 'Embeds canvas images for similarity search, duplicates and clustering',
     handlers: [run],
-    readiness: () => ({ models: deps.models.describe('embedding') }),
+    readiness: () => ({ models: describeModels(deps.models, 'image-embedding') }),
   };
 }

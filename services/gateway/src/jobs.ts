@@ -13,9 +13,10 @@ import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@
 import type { JobStore } from '@loupe/store';
 
 /** Each pipeline is the ordered list of stages a canvas image goes through. */
-export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: string }[]> = {
+export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: string; options?: Record<string, unknown> }[]> = {
   text: [
-    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare },
+    // A page scanned upside down is turned upright (from its text lines) before text detection.
+    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'text' } },
     { stage: 'detect.text', subject: SUBJECTS.detectText },
     { stage: 'store', subject: SUBJECTS.resultsPut },
   ],

@@ -1,1 +1,1 @@
-export { createPreprocessService, PreparedImage, type PreprocessDeps } from './preprocess.service.js';
+export { createPreprocessService, PreparedImage, PreprocessOptions, type ForegroundFinder, type PreprocessDeps, type TextOrientation } from './preprocess.service.js';

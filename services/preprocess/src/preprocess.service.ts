@@ -1,11 +1,35 @@
-import { Type } from '@sinclair/typebox';
-import { Rect, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { LoupeError, Rect, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
+import { maskPng, type Foreground, type RawImage } from '@loupe/inference';
+
+/** Reads whether a page is upright or upside down from its text lines (PP-OCR det + line classifier). */
+export interface TextOrientation {
+  detect(image: RawImage, opts?: { signal?: AbortSignal }): Promise<{ angle: 0 | 180; lines: number; upright: number; upsideDown: number }>;
+}
+
+/** Finds the object on a backdrop (background removal). */
+export interface ForegroundFinder {
+  find(image: RawImage): Promise<Foreground>;
+}
 
 export interface PreprocessDeps {
   readonly fetcher: Fetcher;
   readonly fetchSize?: number;
+  /** Loaded on first use: a pipeline that never asks for it never pays for it. */
+  readonly textOrientation?: () => Promise<TextOrientation>;
+  readonly foreground?: () => Promise<ForegroundFinder>;
 }
+
+export const PreprocessOptions = Type.Object({
+  /** 'text': decide 0/180 degrees from the page's text lines when EXIF says nothing. */
+  orientation: Type.Optional(Type.Union([Type.Literal('exif'), Type.Literal('text')])),
+  /** Find the object on its backdrop and hand its region to later stages. */
+  foreground: Type.Optional(Type.Boolean()),
+  /** Return the background-removal mask as a PNG (base64). */
+  mask: Type.Optional(Type.Boolean()),
+});
+export type PreprocessOptions = Static<typeof PreprocessOptions>;
 
 export const PreparedImage = Type.Object(
   {
@@ -15,21 +39,54 @@ export const PreparedImage = Type.Object(
     exifOrientation: Type.Integer({ description: 'EXIF orientation that was applied (1 = none)' }),
     canvasRegion: Rect,
     fromCache: Type.Boolean(),
+    /** Clockwise IIIF rotation later stages apply to their own requests to see the image upright. */
+    rotation: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
+    orientation: Type.Object({
+      source: Type.Union([Type.Literal('none'), Type.Literal('exif'), Type.Literal('text-lines')]),
+      lines: Type.Optional(Type.Integer()),
+      upright: Type.Optional(Type.Integer()),
+      upsideDown: Type.Optional(Type.Integer()),
+    }),
+    /** The object's bounding box in image pixels: a IIIF region later stages fetch instead of the whole image. */
+    region: Type.Optional(Rect),
+    /** The same region as a IIIF Image API region parameter (x,y,w,h). */
+    iiifRegion: Type.Optional(Type.String()),
+    foreground: Type.Optional(Type.Object({ coverage: Type.Number(), canvasRegion: Type.Optional(Rect) })),
+    mask: Type.Optional(Type.Object({ format: Type.Literal('image/png'), width: Type.Integer(), height: Type.Integer(), data: Type.String({ contentEncoding: 'base64' }) })),
   },
   { $id: 'PreparedImage' },
 );
 
 /**
- * The first stage of every pipeline: fetches the image at the size later models
- * need (which warms the fetch cache for them), applies EXIF orientation and
- * converts to sRGB, and fails early — with the reason — on an image that cannot
- * be used, so no model stage wastes time on it.
+ * The first stage of every pipeline: fetches the image at the size later models need (which warms
+ * the fetch cache for them), applies EXIF orientation, converts to sRGB, and fails early — with the
+ * reason — on an image that cannot be used. On request it decides whether a page is upside down
+ * from its text lines, and finds the object on a backdrop (a coin on cloth becomes the coin); both
+ * results travel as a IIIF rotation and region that later stages put in their own requests.
  */
 export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition {
   const fetchSize = deps.fetchSize ?? 2048;
+  let orientation: Promise<TextOrientation> | undefined;
+  let foreground: Promise<ForegroundFinder> | undefined;
+  const state = { orientation: 'not loaded (loads on first use)', foreground: 'not loaded (loads on first use)' };
+
+  const load = <T>(what: 'orientation' | 'foreground', factory: (() => Promise<T>) | undefined): Promise<T> => {
+    if (!factory) throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `no ${what === 'orientation' ? 'text orientation' : 'background removal'} model is configured for preprocess`);
+    return factory().then(
+      (model) => {
+        state[what] = 'loaded';
+        return model;
+      },
+      (err: unknown) => {
+        state[what] = 'failed';
+        throw err;
+      },
+    );
+  };
+
   const prepare = defineHandler({
     name: 'prepare',
-    summary: 'Fetch a canvas image through IIIF at the size models need, orient it and convert it to sRGB',
+    summary: 'Fetch a canvas image through IIIF at the size models need; orientation (EXIF, text lines) and the object on its backdrop',
     subject: SUBJECTS.preprocessPrepare,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/preprocess' },
@@ -45,25 +102,53 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
       'LOUPE_ERR_FETCH_TOO_LARGE',
       'LOUPE_ERR_IMAGE_DECODE',
       'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
+      'LOUPE_ERR_MODEL_NOT_INSTALLED',
     ],
-    async handler({ task }) {
+    async handler({ task, options }, ctx) {
+      const opts = options as PreprocessOptions;
       const fetched = await fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, {
         fit: { width: fetchSize, height: fetchSize },
       });
-      return {
+      const out: Static<typeof PreparedImage> = {
         request: fetched.request,
         width: fetched.width,
         height: fetched.height,
         exifOrientation: fetched.exifOrientation,
         canvasRegion: fetched.canvasRegion,
         fromCache: fetched.fromCache,
+        rotation: 0,
+        orientation: { source: fetched.exifOrientation !== 1 ? 'exif' : 'none' },
       };
+      // EXIF first: a tagged photograph is already upright; only an untagged page is read for its lines.
+      if (opts.orientation === 'text' && fetched.exifOrientation === 1) {
+        ctx.working();
+        const found = await (await (orientation ??= load('orientation', deps.textOrientation))).detect(fetched, { signal: ctx.signal });
+        if (found.lines > 0) {
+          out.orientation = { source: 'text-lines', lines: found.lines, upright: found.upright, upsideDown: found.upsideDown };
+          out.rotation = found.angle;
+        }
+      }
+      if (opts.foreground || opts.mask) {
+        ctx.working();
+        const fg = await (await (foreground ??= load('foreground', deps.foreground))).find(fetched);
+        out.foreground = { coverage: Math.round(fg.coverage * 10_000) / 10_000 };
+        if (fg.region) {
+          const r = fetched.toImage(fg.region);
+          const region = { x: Math.floor(r.x), y: Math.floor(r.y), w: Math.ceil(r.w), h: Math.ceil(r.h) };
+          out.region = region;
+          out.iiifRegion = `${region.x},${region.y},${region.w},${region.h}`;
+          out.foreground.canvasRegion = fetched.toCanvas(fg.region);
+        }
+        if (opts.mask) out.mask = { format: 'image/png', width: fg.mask.width, height: fg.mask.height, data: (await maskPng(fg.mask)).toString('base64') };
+      }
+      return out;
     },
   });
   return {
     name: 'preprocess',
     version: '0.1.0',
-    description: 'Fetches images through IIIF at the size models need; orientation and colour space',
+    description: 'Fetches images through IIIF at the size models need; orientation, colour space, background removal',
     handlers: [prepare],
+    readiness: () => ({ ...state }),
   };
 }

@@ -1,4 +1,5 @@
-import { cropQuad, toTensor, type Quad, type RawImage } from '../image-ops.js';
+import { cropQuad, toTensor, type InputTensorSpec, type Quad, type RawImage } from '../image-ops.js';
+import type { Tensor } from '../session.js';
 
 /** A detected line ready to be cut out: its corners in reading order and its size in input pixels. */
 export interface LineGeometry {
@@ -29,34 +30,25 @@ function dist(a: readonly number[], b: readonly number[]): number {
   return Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!);
 }
 
-// Both the classifier and the recogniser were trained on (x / 255 - 0.5) / 0.5 of OpenCV's BGR pixels.
-const HALF = [0.5, 0.5, 0.5] as const;
-
 /**
- * Cuts lines out at a fixed height, each as wide as its aspect ratio asks (up to
- * maxWidth), and packs them into one NCHW batch padded with zeros on the right.
+ * Cuts one line out at the card's height, as wide as its aspect ratio asks (up to `width`), and
+ * normalises it as the card says, as a [3, height, width] tensor padded with zeros on the right.
  */
-export function lineBatch(
-  image: RawImage,
-  quads: readonly Quad[],
-  aspect: readonly number[],
-  height: number,
-  batchWidth: number,
-): Float32Array {
-  const plane = height * batchWidth;
-  const out = new Float32Array(quads.length * 3 * plane);
-  quads.forEach((quad, n) => {
-    const w = Math.max(1, Math.min(batchWidth, Math.ceil(height * aspect[n]!)));
-    const crop = cropQuad(image, quad, w, height);
-    const t = toTensor(crop, { mean: HALF, std: HALF, channelOrder: 'BGR', layout: 'NCHW' });
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < height; y++) {
-        const src = c * height * w + y * w;
-        out.set(t.subarray(src, src + w), n * 3 * plane + c * plane + y * batchWidth);
-      }
-    }
+export function lineTensor(image: RawImage, quad: Quad, aspect: number, spec: InputTensorSpec, width: number): Tensor {
+  const height = spec.height ?? 48;
+  const w = Math.max(1, Math.min(width, Math.ceil(height * aspect)));
+  const crop = cropQuad(image, quad, w, height);
+  const t = toTensor(crop, {
+    mean: spec.mean ?? [0, 0, 0],
+    std: spec.std ?? [1, 1, 1],
+    scale: spec.scale ?? 1 / 255,
+    channelOrder: spec.channelOrder ?? 'RGB',
+    layout: 'NCHW',
   });
-  return out;
+  if (w === width) return { data: t, dims: [3, height, width] };
+  const out = new Float32Array(3 * height * width);
+  for (let row = 0; row < 3 * height; row++) out.set(t.subarray(row * w, (row + 1) * w), row * width);
+  return { data: out, dims: [3, height, width] };
 }
 
 /** The quad grown outward by `by` pixels on every side, along its own axes. */

@@ -1,6 +1,8 @@
 import { LoupeError } from '@loupe/contracts';
-import { resizeTo, toTensor, type Point, type Quad, type RawImage } from '../image-ops.js';
-import type { ModelSession } from '../session.js';
+import type { ModelRunner } from '../engine/model-runner.js';
+import { toInputTensor, type Point, type Quad, type RawImage } from '../image-ops.js';
+import { floatOutput } from '../session.js';
+import { decodedOutput } from './ppocr-cards.js';
 import { dbBoxes, rectCorners, type DbOptions } from './db-postprocess.js';
 
 export interface DetectorOptions extends DbOptions {
@@ -26,21 +28,16 @@ export interface DetectedText {
 
 /** The network sees every side as a multiple of 32 (its five stride-2 stages). */
 const STRIDE = 32;
-// PaddleOCR normalises its BGR (OpenCV) pixels with the ImageNet statistics in this order.
-const DET_MEAN = [0.485, 0.456, 0.406] as const;
-const DET_STD = [0.229, 0.224, 0.225] as const;
 
 export class PpocrDetector {
-  readonly #session: ModelSession;
+  readonly #runner: ModelRunner;
   readonly #opts: DetectorOptions;
-  readonly #input: string;
   readonly #output: string;
 
-  constructor(session: ModelSession, opts: DetectorOptions = {}) {
-    this.#session = session;
+  constructor(runner: ModelRunner, opts: DetectorOptions = {}) {
+    this.#runner = runner;
     this.#opts = opts;
-    this.#input = session.inputNames[0] ?? 'x';
-    this.#output = session.outputNames[0] ?? 'sigmoid_0.tmp_0';
+    this.#output = decodedOutput(runner);
   }
 
   async detect(image: RawImage, signal?: AbortSignal): Promise<DetectedText[]> {
@@ -65,12 +62,11 @@ export class PpocrDetector {
     signal: AbortSignal | undefined,
   ): Promise<{ lines: DetectedText[]; scale: number }> {
     const { width, height } = size;
-    const { image: resized, transform } = await resizeTo(image, { width, height, mode: 'stretch' });
-    const data = toTensor(resized, { mean: DET_MEAN, std: DET_STD, channelOrder: 'BGR', layout: 'NCHW' });
-    const out = await this.#session.run({ [this.#input]: { data, dims: [1, 3, height, width] } }, signal ? { signal } : {});
-    const prob = out[this.#output];
-    if (!prob || prob.dims.at(-1) !== width || prob.dims.at(-2) !== height) {
-      throw new LoupeError('LOUPE_ERR_INFERENCE', `Detector output has shape [${prob?.dims.join(',')}], expected [1,1,${height},${width}]`);
+    const { tensor, transform } = await toInputTensor(image, { ...this.#runner.card.input, width, height, resize: 'stretch' });
+    const out = await this.#runner.run({ [this.#runner.inputName]: tensor }, signal ? { signal } : {});
+    const prob = floatOutput(out, this.#output, 'the text detector');
+    if (prob.dims.at(-1) !== width || prob.dims.at(-2) !== height) {
+      throw new LoupeError('LOUPE_ERR_INFERENCE', `Detector output has shape [${prob.dims.join(',')}], expected [1,1,${height},${width}]`);
     }
     const found: DetectedText[] = [];
     for (const box of dbBoxes(prob.data, width, height, this.#opts)) {

@@ -1,7 +1,9 @@
 import { LoupeError } from '@loupe/contracts';
+import type { ModelRunner } from '../engine/model-runner.js';
 import type { RawImage } from '../image-ops.js';
-import type { ModelSession } from '../session.js';
-import { lineBatch, type LineGeometry } from './line-crop.js';
+import { floatOutput } from '../session.js';
+import { decodedOutput } from './ppocr-cards.js';
+import { lineTensor, type LineGeometry } from './line-crop.js';
 
 export interface RecognizedText {
   text: string;
@@ -9,49 +11,54 @@ export interface RecognizedText {
   confidence: number;
 }
 
-const HEIGHT = 48;
-/** Narrower batches are padded to this aspect ratio, the width the model was trained at (320 px). */
+/** Narrower lines are padded to this aspect ratio, the width the model was trained at (320 px for 48). */
 const MIN_ASPECT = 320 / 48;
+/** Lines cut out ahead of the engine at most, so a dense page does not hold every crop at once. */
+const WINDOW_BATCHES = 4;
+
+/** How the engine lets lines of different widths share a run: zeros on the right, as PaddleOCR pads its batches. */
+export const REC_PADDING = { axes: [3], value: 0 } as const;
 
 /** Reads horizontal text-line crops with a CTC recogniser. */
 export class PpocrRecognizer {
-  readonly #session: ModelSession;
+  readonly #runner: ModelRunner;
   /** Class index to text: 0 is the CTC blank, then the dictionary, then a space. */
   readonly #classes: string[];
-  readonly #batchSize: number;
-  readonly #input: string;
   readonly #output: string;
 
-  constructor(session: ModelSession, keys: readonly string[], opts: { batchSize?: number } = {}) {
-    this.#session = session;
+  /** The runner must be loaded with REC_PADDING on its input. */
+  constructor(runner: ModelRunner, keys: readonly string[]) {
+    this.#runner = runner;
     this.#classes = ['', ...keys, ' '];
-    this.#batchSize = opts.batchSize ?? 8;
-    this.#input = session.inputNames[0] ?? 'x';
-    this.#output = session.outputNames[0] ?? 'softmax_11.tmp_0';
+    this.#output = decodedOutput(runner);
   }
 
   async recognize(image: RawImage, lines: readonly LineGeometry[], signal?: AbortSignal): Promise<RecognizedText[]> {
+    const spec = this.#runner.card.input;
+    const height = spec.height ?? 48;
+    const step = spec.multipleOf ?? 8;
     const result: RecognizedText[] = new Array(lines.length);
-    // Batching lines of similar shape keeps the zero padding (wasted compute) small.
+    // Lines go to the engine sorted by shape, so that those sharing a run are alike and little of it is padding.
     const aspect = lines.map((l) => l.width / Math.max(l.height, 1e-6));
     const order = lines.map((_, i) => i).sort((a, b) => aspect[a]! - aspect[b]!);
-    for (let start = 0; start < order.length; start += this.#batchSize) {
-      const idx = order.slice(start, start + this.#batchSize);
-      const ratios = idx.map((i) => aspect[i]!);
-      const maxAspect = Math.max(MIN_ASPECT, ...ratios);
-      const width = Math.ceil((HEIGHT * maxAspect) / 8) * 8;
-      const data = lineBatch(image, idx.map((i) => lines[i]!.quad), ratios, HEIGHT, width);
-      const out = await this.#session.run({ [this.#input]: { data, dims: [idx.length, 3, HEIGHT, width] } }, signal ? { signal } : {});
-      const probs = out[this.#output];
-      if (!probs || probs.dims.length !== 3 || probs.dims[0] !== idx.length || probs.dims[2] !== this.#classes.length) {
-        throw new LoupeError(
-          'LOUPE_ERR_INFERENCE',
-          `Recogniser output has shape [${probs?.dims.join(',')}], expected [${idx.length},T,${this.#classes.length}]`,
-        );
-      }
-      const steps = probs.dims[1]!;
-      idx.forEach((lineIndex, n) => {
-        result[lineIndex] = ctcGreedy(probs.data, n * steps * this.#classes.length, steps, this.#classes);
+    const window = this.#runner.limits.maxBatch * WINDOW_BATCHES;
+    for (let start = 0; start < order.length; start += window) {
+      const idx = order.slice(start, start + window);
+      const runs = idx.map((i) => {
+        const width = Math.ceil((height * Math.max(MIN_ASPECT, aspect[i]!)) / step) * step;
+        const x = lineTensor(image, lines[i]!.quad, aspect[i]!, spec, width);
+        return this.#runner.run({ [this.#runner.inputName]: x }, signal ? { signal } : {});
+      });
+      const outs = await Promise.all(runs);
+      outs.forEach((out, n) => {
+        const probs = floatOutput(out, this.#output, 'the text recogniser');
+        if (probs.dims.length !== 2 || probs.dims[1] !== this.#classes.length) {
+          throw new LoupeError(
+            'LOUPE_ERR_INFERENCE',
+            `Recogniser output has shape [${probs.dims.join(',')}], expected [T,${this.#classes.length}]`,
+          );
+        }
+        result[idx[n]!] = ctcGreedy(probs.data, 0, probs.dims[0]!, this.#classes);
       });
     }
     return result;

@@ -1,12 +1,14 @@
 import diagnostics from 'node:diagnostics_channel';
+import { readFile } from 'node:fs/promises';
 import { LoupeError, type Rect } from '@loupe/contracts';
-import { builtinModel, loadBuiltinDictionary, loadBuiltinModel } from '../builtin-models.js';
+import { createEngine, type Engine, type ModelRunner } from '../engine/model-runner.js';
 import type { Quad, RawImage } from '../image-ops.js';
-import type { ExecutionProvider, InferenceLogger, ModelSession } from '../session.js';
+import type { ExecutionProvider, InferenceLogger } from '../session.js';
 import { lineGeometry, padQuad, turnQuad180 } from './line-crop.js';
+import { builtinPpocrModels, type ModelSource, type PpocrModels } from './ppocr-cards.js';
 import { PpocrClassifier, type LineOrientation } from './ppocr-classifier.js';
 import { PpocrDetector } from './ppocr-detector.js';
-import { PpocrRecognizer } from './ppocr-recognizer.js';
+import { PpocrRecognizer, REC_PADDING } from './ppocr-recognizer.js';
 
 export interface TextLine {
   text: string;
@@ -40,6 +42,14 @@ export const OCR_CHANNEL = 'loupe:inference:ocr';
 const ocrChannel = diagnostics.channel(OCR_CHANNEL);
 
 export interface TextRecognizerOptions {
+  /**
+   * The engine that runs the three models; shared with other models when given (the recogniser
+   * then leaves it open on close). Without one, the recogniser makes its own from
+   * executionProvider, intraOpNumThreads and logger.
+   */
+  engine?: Engine;
+  /** Cards and verified files of the models; the built-in PP-OCR pack for any not given. */
+  models?: Partial<PpocrModels>;
   executionProvider?: ExecutionProvider;
   /** Longest side of the detector's input (default 960); raise it for large pages with small print. */
   maxSideLen?: number;
@@ -65,6 +75,14 @@ export interface TextRecognizerOptions {
   detectAngle?: boolean;
 }
 
+export interface PageOrientation {
+  /** 180 when more lines read upside down than upright. */
+  angle: 0 | 180;
+  lines: number;
+  upright: number;
+  upsideDown: number;
+}
+
 export interface TextRecognizerReadiness {
   ready: boolean;
   /** Provider of the detector, which dominates the cost. */
@@ -77,46 +95,63 @@ export interface TextRecognizer {
   readonly model: { id: 'ppocr-v4'; version: string; name: string };
   /** Lines in reading order: top to bottom, then left to right, of the page as it reads (turned back when upside down). */
   recognize(image: RawImage, opts?: { signal?: AbortSignal }): Promise<TextLine[]>;
+  /**
+   * Whether the page is upright or upside down, by majority of its text lines' 0/180 degree
+   * classification: detection and the line classifier only, no recognition.
+   */
+  pageOrientation(image: RawImage, opts?: { signal?: AbortSignal }): Promise<PageOrientation>;
   readiness(): TextRecognizerReadiness;
   close(): Promise<void>;
 }
 
 export async function createTextRecognizer(opts: TextRecognizerOptions = {}): Promise<TextRecognizer> {
-  const sessionOpts = {
-    ...(opts.executionProvider ? { executionProvider: opts.executionProvider } : {}),
-    ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  };
   const wantAngle = opts.detectAngle ?? true;
+  const needed = (['det', 'rec', ...(wantAngle ? ['cls' as const] : [])] as const).filter((k) => !opts.models?.[k]);
+  const models = { ...(needed.length > 0 ? await builtinPpocrModels(needed) : {}), ...opts.models } as PpocrModels;
+  const engine =
+    opts.engine ??
+    createEngine({
+      executionProvider: opts.executionProvider ?? 'cpu',
+      ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+      ...(opts.logger ? { log: opts.logger } : {}),
+    });
+  const load = (m: ModelSource, padding?: typeof REC_PADDING) => engine.load(m.card, m.files, padding ? { padding } : {});
   const loaded = await Promise.allSettled([
-    loadBuiltinModel('ppocr-v4-det', sessionOpts),
-    loadBuiltinModel('ppocr-v4-rec', sessionOpts),
-    wantAngle ? loadBuiltinModel('ppocr-mobile-v2-cls', sessionOpts) : Promise.resolve(undefined),
-    loadBuiltinDictionary('ppocr-v4-rec'),
+    load(models.det),
+    load(models.rec, REC_PADDING),
+    wantAngle ? load(models.cls) : Promise.resolve(undefined),
+    readKeys(models.rec),
   ]);
   const failed = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await Promise.all(
-      loaded.map((r) => (r.status === 'fulfilled' && r.value && 'close' in r.value ? r.value.close() : undefined)),
-    );
+    await Promise.all(loaded.map((r) => (r.status === 'fulfilled' && r.value && 'close' in r.value ? r.value.close() : undefined)));
+    if (!opts.engine) await engine.close();
     throw failed.reason;
   }
   const [det, rec, cls, keys] = loaded.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-    ModelSession,
-    ModelSession,
-    ModelSession | undefined,
+    ModelRunner,
+    ModelRunner,
+    ModelRunner | undefined,
     string[],
   ];
-  return new PpocrTextRecognizer(det, rec, cls, keys, opts);
+  return new PpocrTextRecognizer(det, rec, cls, keys, opts, opts.engine ? undefined : engine);
+}
+
+/** The recogniser's character list: one key per line, from its card's `keys` file. */
+async function readKeys(m: ModelSource): Promise<string[]> {
+  const path = m.files.keys;
+  if (!path) throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `Model ${m.card.id} has no keys file (its character list)`, { details: { model: m.card.id } });
+  const text = await readFile(path, 'utf8');
+  // The file may or may not end with a newline, and CRLF would add '\r' to every key.
+  const keys = text.split(/\r?\n/);
+  if (keys.at(-1) === '') keys.pop();
+  return keys;
 }
 
 class PpocrTextRecognizer implements TextRecognizer {
-  readonly model = {
-    id: 'ppocr-v4' as const,
-    version: builtinModel('ppocr-v4-rec').version,
-    name: 'PP-OCRv4 (PaddleOCR) text detection and recognition',
-  };
-  readonly #sessions: { id: string; version: string; session: ModelSession }[];
+  readonly model: TextRecognizer['model'];
+  readonly #runners: ModelRunner[];
+  readonly #ownEngine: Engine | undefined;
   readonly #detector: PpocrDetector;
   readonly #classifier: PpocrClassifier | undefined;
   readonly #recognizer: PpocrRecognizer;
@@ -126,19 +161,16 @@ class PpocrTextRecognizer implements TextRecognizer {
   #closed = false;
 
   constructor(
-    det: ModelSession,
-    rec: ModelSession,
-    cls: ModelSession | undefined,
+    det: ModelRunner,
+    rec: ModelRunner,
+    cls: ModelRunner | undefined,
     keys: string[],
     opts: TextRecognizerOptions,
+    ownEngine: Engine | undefined,
   ) {
-    const entry = (id: 'ppocr-v4-det' | 'ppocr-v4-rec' | 'ppocr-mobile-v2-cls', session: ModelSession) => ({
-      id,
-      version: builtinModel(id).version,
-      session,
-    });
-    this.#sessions = [entry('ppocr-v4-det', det), entry('ppocr-v4-rec', rec)];
-    if (cls) this.#sessions.push(entry('ppocr-mobile-v2-cls', cls));
+    this.model = { id: 'ppocr-v4', version: rec.card.version, name: 'PP-OCRv4 (PaddleOCR) text detection and recognition' };
+    this.#runners = cls ? [det, rec, cls] : [det, rec];
+    this.#ownEngine = ownEngine;
     this.#detector = new PpocrDetector(det, {
       ...(opts.maxSideLen ? { maxSideLen: opts.maxSideLen } : {}),
       ...(opts.unclipRatio ? { unclipRatio: opts.unclipRatio } : {}),
@@ -196,6 +228,22 @@ class PpocrTextRecognizer implements TextRecognizer {
     return readingOrder(lines);
   }
 
+  async pageOrientation(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<PageOrientation> {
+    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', 'The text recogniser is closed');
+    checkImage(image);
+    const found = await this.#detector.detect(image, opts.signal);
+    if (found.length === 0 || !this.#classifier) return { angle: 0, lines: found.length, upright: found.length, upsideDown: 0 };
+    const padded = found.map((f) => {
+      const g = lineGeometry(f.quad);
+      const by = g.height * this.#cropPadding;
+      return { quad: padQuad(g.quad, by), width: g.width + 2 * by, height: g.height + 2 * by };
+    });
+    const orientations = await this.#classifier.classify(image, padded, opts.signal);
+    const upsideDown = orientations.filter((o) => o.angle === 180).length;
+    const upright = orientations.length - upsideDown;
+    return { angle: upsideDown > upright ? 180 : 0, lines: orientations.length, upright, upsideDown };
+  }
+
   #publish(image: RawImage, detected: number, lines: number, [t0, t1, t2, t3]: number[]): void {
     if (!ocrChannel.hasSubscribers) return;
     const event: OcrTimingEvent = {
@@ -212,19 +260,23 @@ class PpocrTextRecognizer implements TextRecognizer {
   }
 
   readiness(): TextRecognizerReadiness {
-    const det = this.#sessions[0]!.session;
+    const det = this.#runners[0]!;
     return {
       ready: !this.#closed,
       provider: det.provider,
       ...(det.fallbackReason ? { fallbackReason: det.fallbackReason } : {}),
-      models: this.#sessions.map((s) => ({ id: s.id, version: s.version, provider: s.session.provider, pending: s.session.pending })),
+      models: this.#runners.map((r) => {
+        const m = r.metrics();
+        return { id: r.id, version: r.card.version, provider: r.provider, pending: m.queued + m.inFlight };
+      }),
     };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.#sessions.map((s) => s.session.close()));
+    await Promise.all(this.#runners.map((r) => r.close()));
+    await this.#ownEngine?.close();
   }
 }
 

@@ -1,0 +1,20 @@
+export {
+  BYTE_CHARS_IN_VOCAB_ORDER,
+  BYTE_TO_CHAR,
+  BytePairEncoder,
+  parseTokenizer,
+  readTokenizerFiles,
+  type AddedToken,
+  type BpeTokenizerData,
+  type TokenizerSource,
+} from './byte-level-bpe.js';
+export { CLIP_LOGIT_SCALE, decodeEmbeddings, embedImages, embedTexts, softmax, zeroShotScores } from './clip.js';
+export type { ClipImageOptions, ClipTextOptions, ZeroShotScores } from './clip.js';
+export { CLIP_CONTEXT_LENGTH, CLIP_END_TOKEN, CLIP_START_TOKEN, ClipTokenizer, clipNormalize, clipPreTokenize } from './clip-tokenizer.js';
+export type { ClipEncoding, ClipTokenizerOptions } from './clip-tokenizer.js';
+export { GPT2_END_OF_TEXT, Gpt2Tokenizer, type Gpt2TokenizerOptions } from './gpt2-tokenizer.js';
+export { l2Normalize, ortSessionModel, type ModelWithInputs, type RunModel } from './model-io.js';
+export { caption, generate } from './seq2seq.js';
+export type { Caption, EncoderDecoderModels, GeneratedSequence, GenerateOptions } from './seq2seq.js';
+export { decodeYolo, detectObjects, iou, nonMaxSuppression } from './yolo.js';
+export type { Detection, YoloFrame, YoloOptions } from './yolo.js';

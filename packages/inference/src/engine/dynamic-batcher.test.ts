@@ -1,0 +1,91 @@
+import t from 'tap';
+import { DynamicBatcher, type BatcherClock } from './dynamic-batcher.js';
+
+/** A clock that moves only when told, firing the timers that fall due. */
+class ManualClock implements BatcherClock {
+  time = 0;
+  #timers: { at: number; fn: () => void }[] = [];
+  now = () => this.time;
+  setTimeout = (fn: () => void, ms: number) => {
+    const timer = { at: this.time + ms, fn };
+    this.#timers.push(timer);
+    return timer;
+  };
+  clearTimeout = (handle: unknown) => {
+    this.#timers = this.#timers.filter((timer) => timer !== handle);
+  };
+  advance(ms: number): void {
+    this.time += ms;
+    const due = this.#timers.filter((timer) => timer.at <= this.time);
+    this.#timers = this.#timers.filter((timer) => timer.at > this.time);
+    for (const timer of due) timer.fn();
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs that finish only when the test says, recording who ran together. */
+function gatedRuns() {
+  const groups: string[][] = [];
+  const gates: (() => void)[] = [];
+  const execute = async (items: string[]) => {
+    groups.push(items);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    return items.map((i) => i.toUpperCase());
+  };
+  const release = async () => {
+    gates.shift()?.();
+    await tick();
+  };
+  return { groups, execute, release };
+}
+
+t.test('groups by key in arrival order, up to maxBatch, one run at a time', async (t) => {
+  const clock = new ManualClock();
+  const runs = gatedRuns();
+  const batcher = new DynamicBatcher('m', { maxBatch: 2, maxWaitMs: 10, maxQueue: 10, concurrency: 1 }, runs.execute, { clock });
+  const results = ['a1', 'b1', 'a2', 'a3', 'b2'].map((item) => batcher.submit({ item, key: item[0]! }));
+  await tick();
+  t.same(runs.groups, [['a1', 'a2']], 'a full pair of a leaves at once, passing b1');
+  t.equal(batcher.queued, 3);
+  await runs.release();
+  t.same(runs.groups.at(-1), ['b1', 'b2'], 'then the oldest waiting, with its own kind');
+  await runs.release();
+  t.same(runs.groups.length, 2, 'a3 alone waits for company while it may');
+  clock.advance(10);
+  await tick();
+  t.same(runs.groups.at(-1), ['a3']);
+  await runs.release();
+  t.same(await Promise.all(results), ['A1', 'B1', 'A2', 'A3', 'B2'], 'each request gets its own result');
+});
+
+t.test('concurrency bounds the runs under way; alone requests never share', async (t) => {
+  const runs = gatedRuns();
+  const batcher = new DynamicBatcher('m', { maxBatch: 4, maxWaitMs: 0, maxQueue: 10, concurrency: 2 }, runs.execute);
+  const results = [
+    batcher.submit({ item: 'x', key: 'k', alone: true }),
+    batcher.submit({ item: 'y', key: 'k' }),
+    batcher.submit({ item: 'z', key: 'k' }),
+    batcher.submit({ item: 'w', key: 'k', alone: true }),
+  ];
+  await tick();
+  t.same(runs.groups, [['x'], ['y', 'z']]);
+  t.equal(batcher.inFlight, 2);
+  await runs.release();
+  t.same(runs.groups.at(-1), ['w']);
+  await runs.release();
+  await runs.release();
+  t.same(await Promise.all(results), ['X', 'Y', 'Z', 'W']);
+});
+
+t.test('a failed run fails every request in it, and the next run goes on', async (t) => {
+  let calls = 0;
+  const batcher = new DynamicBatcher<number, number>('m', { maxBatch: 2, maxWaitMs: 0, maxQueue: 10, concurrency: 1 }, async (items) => {
+    if (calls++ === 0) throw new Error('boom');
+    return items.map((i) => i * 10);
+  });
+  const [a, b, c] = [1, 2, 3].map((item) => batcher.submit({ item, key: '' }));
+  await t.rejects(a!, /boom/);
+  await t.rejects(b!, /boom/);
+  t.equal(await c, 30);
+});

@@ -1,0 +1,47 @@
+import { LoupeError } from '@loupe/contracts';
+import type { ModelCard, ModelTask } from '../cards/model-card.js';
+import type { InstallState, Registry, ResolvedModel } from './registry.js';
+
+/** What the classify, embed and caption services need of the registry. */
+export type ModelRegistryLike = Pick<Registry, 'modelsDir' | 'list' | 'resolve'>;
+
+/** A model whose files are present and verified, ready to run. */
+export interface InstalledModel extends ResolvedModel {
+  readonly id: string;
+  readonly task: ModelTask;
+  readonly card: ModelCard;
+  run(input: unknown): Promise<Record<string, unknown>>;
+}
+
+/** The models of one task and their states, for a service's readiness details. */
+export function describeModels(models: ModelRegistryLike, task: ModelTask): { modelsDir: string; models: { id: string; state: InstallState }[] } {
+  return { modelsDir: models.modelsDir, models: models.list({ task }).map((m) => ({ id: m.id, state: m.state })) };
+}
+
+/**
+ * Returns the model `id` of `task` with its files verified, or fails with
+ * LOUPE_ERR_MODEL_NOT_INSTALLED naming the model and where it was looked for (no card, or files not
+ * pulled yet) or LOUPE_ERR_MODEL_CHECKSUM (a file changed). No runner exists yet for these
+ * tasks, so a verified model is reported as not runnable rather than answered with made-up output.
+ */
+export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<InstalledModel> {
+  const ofTask = models.list({ task });
+  const entry = ofTask.find((m) => m.id === id);
+  if (!entry) {
+    const known = ofTask.map((m) => m.id);
+    throw new LoupeError(
+      'LOUPE_ERR_MODEL_NOT_INSTALLED',
+      `${task} model ${JSON.stringify(id)} is not installed (no card for it among the built-in cards or in ${models.modelsDir}; ${task} models with a card: ${known.join(', ') || 'none'})`,
+      { details: { model: id, task, modelsDir: models.modelsDir, known } },
+    );
+  }
+  if (entry.state === 'missing') {
+    throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `${task} model ${JSON.stringify(id)} is not downloaded; run: loupe models pull ${id}`, {
+      details: { model: id, task, modelsDir: models.modelsDir },
+    });
+  }
+  await models.resolve(id); // refuses a file whose bytes changed
+  throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `${task} model ${JSON.stringify(id)} is installed, but this version of Loupe cannot run ${task} models yet`, {
+    details: { model: id, task, modelsDir: models.modelsDir },
+  });
+}
