@@ -88,3 +88,56 @@ t.test('a coin on a backdrop becomes the coin: a IIIF region, and the mask as a 
   t.ok(at(Math.round((600 / 900) * meta.width!), Math.round((300 / 700) * meta.height!)) > 200, 'the mask is white on the coin');
   t.ok(at(10, 10) < 50, 'and black on the backdrop');
 });
+
+t.test('the card slot for an orientation model: an installed model decides 0/90/180/270', async (t) => {
+  const { buildOnnxModel } = await import('@loupe/testing');
+  const { createHash } = await import('node:crypto');
+  // A stand-in for an institution's model: whatever the pixels, it is sure the image needs 90 degrees.
+  const model = buildOnnxModel({
+    inputs: [{ name: 'pixel_values', type: 'float32', dims: [1, 3, 8, 8] }],
+    outputs: [{ name: 'logits', type: 'float32', dims: [1, 4] }],
+    initializers: [
+      { name: 'bias', type: 'float32', dims: [1, 4], values: [0, 5, 0, 0] },
+      { name: 'zero', type: 'float32', dims: [1], values: [0] },
+    ],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['pixel_values'], outputs: ['mean'], attributes: { axes: [1, 2, 3], keepdims: 1 } },
+      { op: 'Mul', inputs: ['mean', 'zero'], outputs: ['nothing'] },
+      { op: 'Flatten', inputs: ['nothing'], outputs: ['flat'], attributes: { axis: 1 } },
+      { op: 'Add', inputs: ['bias', 'flat'], outputs: ['logits'] },
+    ],
+  });
+  const modelsDir = path.join(dataDir, 'models');
+  await fs.mkdir(path.join(modelsDir, 'tiny-orientation'), { recursive: true });
+  await fs.writeFile(path.join(modelsDir, 'tiny-orientation', 'model.onnx'), model);
+  await fs.writeFile(
+    path.join(modelsDir, 'tiny-orientation', 'card.json'),
+    JSON.stringify({
+      id: 'tiny-orientation',
+      version: '1',
+      task: 'orientation',
+      name: 'Tiny orientation model (test)',
+      files: { model: { url: 'https://models.example.org/tiny-orientation.onnx', path: 'model.onnx', sha256: createHash('sha256').update(model).digest('hex'), size: model.length } },
+      input: { width: 8, height: 8, batch: false },
+      output: { decoder: 'softmax' },
+      labels: [{ name: '0' }, { name: '90' }, { name: '180' }, { name: '270' }],
+      licence: 'CC0-1.0',
+      source: 'generated in this test',
+    }),
+  );
+  const withModel = await createEmbedded(
+    loadConfig({ LOUPE_MODELS_DIR: modelsDir, LOUPE_ORIENTATION_MODEL: 'tiny-orientation' }, { logLevel: 'silent', dataDir, services: ['preprocess'] }),
+  );
+  t.teardown(() => withModel.close());
+  await withModel.app.start();
+  const page = await renderTextPage({ lines: ['Folio 1'], font: 'sans', sizePt: 20, width: 300, format: 'png' });
+  const serviceId = await server.addImage('slot', page.image, { version: 3, level: 2 });
+  const res = await withModel.app.inject({ method: 'POST', url: '/v1/preprocess', payload: { task: task(serviceId, page.width, page.height), results: {}, options: { orientation: 'model' } } });
+  t.equal(res.statusCode, 200, res.body);
+  t.match(res.json(), { rotation: 90, orientation: { source: 'model' } });
+  t.ok((res.json() as { orientation: { confidence: number } }).orientation.confidence > 0.9);
+
+  const none = await embedded.app.inject({ method: 'POST', url: '/v1/preprocess', payload: { task: task(serviceId, page.width, page.height), results: {}, options: { orientation: 'model' } } });
+  t.equal(none.statusCode, 503, 'without one configured: a clear error');
+  t.equal((none.json() as { code: string }).code, 'LOUPE_ERR_MODEL_NOT_INSTALLED');
+});

@@ -14,6 +14,8 @@ export interface LoupeConfig {
   readonly natsUrl: string | undefined;
   readonly services: readonly string[];
   readonly executionProvider: 'cpu' | 'cuda';
+  /** Card id of a whole-image orientation model (task `orientation`) preprocess may use. */
+  readonly orientationModel: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly fetch: {
     readonly timeoutMs: number;
@@ -114,6 +116,7 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     natsUrl,
     services,
     executionProvider: oneOf('LOUPE_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
+    orientationModel: env.LOUPE_ORIENTATION_MODEL || undefined,
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     fetch: {
       timeoutMs: int('LOUPE_FETCH_TIMEOUT_MS', 15_000, 100, 600_000),

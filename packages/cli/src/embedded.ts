@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
-import { createEngine, createTextRecognizer, findForeground, openRegistry, type FloatTensor, type TextRecognizer } from '@loupe/inference';
+import { createEngine, createOrientationClassifier, createTextRecognizer, findForeground, openRegistry, type FloatTensor, type TextRecognizer } from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
 import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import { createCaptionService } from '@loupe/service-caption';
@@ -92,6 +92,12 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
       createPreprocessService({
         fetcher,
         foreground,
+        ...(config.orientationModel && {
+          orientationModel: async () => {
+            const { card, files } = await models.resolve(config.orientationModel!);
+            return createOrientationClassifier(await engine.load(card, files));
+          },
+        }),
         textOrientation: async () => {
           const r = await textRecognizer();
           return { detect: (image, opts) => r.pageOrientation(image, opts) };

@@ -67,3 +67,4 @@ export type { OcrTimingEvent, PageOrientation, TextLine, TextRecognizer, TextRec
 export { characterErrorRate, normalizeSpace, wordErrorRate } from './text-metrics.js';
 export { findForeground, maskPng, type Foreground, type ForegroundOptions, type MaskModel } from './foreground/foreground.js';
 export * from './decoders/index.js';
+export { createOrientationClassifier, type OrientationResult } from './orientation/orientation-model.js';

@@ -1,1 +1,2 @@
-export { createPreprocessService, PreparedImage, PreprocessOptions, type ForegroundFinder, type PreprocessDeps, type TextOrientation } from './preprocess.service.js';
+export { createPreprocessService, PreparedImage, PreprocessOptions, type ForegroundFinder,
+  type OrientationModel, type PreprocessDeps, type TextOrientation } from './preprocess.service.js';

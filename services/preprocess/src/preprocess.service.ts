@@ -8,6 +8,11 @@ export interface TextOrientation {
   detect(image: RawImage, opts?: { signal?: AbortSignal }): Promise<{ angle: 0 | 180; lines: number; upright: number; upsideDown: number }>;
 }
 
+/** A whole-image orientation model (a card of task `orientation`). */
+export interface OrientationModel {
+  classify(image: RawImage, opts?: { signal?: AbortSignal }): Promise<{ rotation: 0 | 90 | 180 | 270; confidence: number }>;
+}
+
 /** Finds the object on a backdrop (background removal). */
 export interface ForegroundFinder {
   find(image: RawImage): Promise<Foreground>;
@@ -18,12 +23,17 @@ export interface PreprocessDeps {
   readonly fetchSize?: number;
   /** Loaded on first use: a pipeline that never asks for it never pays for it. */
   readonly textOrientation?: () => Promise<TextOrientation>;
+  /** The orientation model configured (LOUPE_ORIENTATION_MODEL), if any. */
+  readonly orientationModel?: () => Promise<OrientationModel>;
   readonly foreground?: () => Promise<ForegroundFinder>;
 }
 
 export const PreprocessOptions = Type.Object({
-  /** 'text': decide 0/180 degrees from the page's text lines when EXIF says nothing. */
-  orientation: Type.Optional(Type.Union([Type.Literal('exif'), Type.Literal('text')])),
+  /**
+   * 'exif': EXIF only. 'text': decide 0/180 degrees from the page's text lines when EXIF says
+   * nothing. 'model': ask the configured orientation model (0/90/180/270) when EXIF says nothing.
+   */
+  orientation: Type.Optional(Type.Union([Type.Literal('exif'), Type.Literal('text'), Type.Literal('model')])),
   /** Find the object on its backdrop and hand its region to later stages. */
   foreground: Type.Optional(Type.Boolean()),
   /** Return the background-removal mask as a PNG (base64). */
@@ -42,7 +52,8 @@ export const PreparedImage = Type.Object(
     /** Clockwise IIIF rotation later stages apply to their own requests to see the image upright. */
     rotation: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
     orientation: Type.Object({
-      source: Type.Union([Type.Literal('none'), Type.Literal('exif'), Type.Literal('text-lines')]),
+      source: Type.Union([Type.Literal('none'), Type.Literal('exif'), Type.Literal('text-lines'), Type.Literal('model')]),
+      confidence: Type.Optional(Type.Number()),
       lines: Type.Optional(Type.Integer()),
       upright: Type.Optional(Type.Integer()),
       upsideDown: Type.Optional(Type.Integer()),
@@ -68,10 +79,16 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
   const fetchSize = deps.fetchSize ?? 2048;
   let orientation: Promise<TextOrientation> | undefined;
   let foreground: Promise<ForegroundFinder> | undefined;
-  const state = { orientation: 'not loaded (loads on first use)', foreground: 'not loaded (loads on first use)' };
+  let orientationModel: Promise<OrientationModel> | undefined;
+  const state = {
+    orientation: 'not loaded (loads on first use)',
+    orientationModel: deps.orientationModel ? 'not loaded (loads on first use)' : 'none configured',
+    foreground: 'not loaded (loads on first use)',
+  };
+  const names = { orientation: 'text orientation', orientationModel: 'orientation (LOUPE_ORIENTATION_MODEL)', foreground: 'background removal' };
 
-  const load = <T>(what: 'orientation' | 'foreground', factory: (() => Promise<T>) | undefined): Promise<T> => {
-    if (!factory) throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `no ${what === 'orientation' ? 'text orientation' : 'background removal'} model is configured for preprocess`);
+  const load = <T>(what: keyof typeof state, factory: (() => Promise<T>) | undefined): Promise<T> => {
+    if (!factory) return Promise.reject(new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `no ${names[what]} model is configured for preprocess`));
     return factory().then(
       (model) => {
         state[what] = 'loaded';
@@ -127,6 +144,12 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
           out.orientation = { source: 'text-lines', lines: found.lines, upright: found.upright, upsideDown: found.upsideDown };
           out.rotation = found.angle;
         }
+      }
+      if (opts.orientation === 'model' && fetched.exifOrientation === 1) {
+        ctx.working();
+        const found = await (await (orientationModel ??= load('orientationModel', deps.orientationModel))).classify(fetched, { signal: ctx.signal });
+        out.orientation = { source: 'model', confidence: Math.round(found.confidence * 10_000) / 10_000 };
+        out.rotation = found.rotation;
       }
       if (opts.foreground || opts.mask) {
         ctx.working();
