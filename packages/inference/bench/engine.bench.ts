@@ -7,7 +7,7 @@
  * One JSON line per model on stdout. The engine should keep at least 85 % of bare throughput.
  *
  * Run: node --import tsx --conditions=loupe-source packages/inference/bench/engine.bench.ts
- *        [--threads N] [--images N] [--rounds N] [--isnet-images N] [--models-dir DIR]
+ *        [--threads N] [--images N] [--rounds N] [--isnet-images N] [--models-dir DIR] [--max-wait-ms MS]
  * ISNet's file is joined from its package's chunks by the model registry, in --models-dir (else
  * LOUPE_MODELS_DIR, else a temporary folder removed afterwards); where the registry cannot give
  * it, ISNet is skipped with a message on stderr.
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     images: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
     'models-dir': { type: 'string' },
+    'max-wait-ms': { type: 'string' },
     'isnet-images': { type: 'string', default: '3' },
   },
 });
@@ -74,7 +75,7 @@ async function compare(card: ModelCard, path: string, inputs: Tensor[], size: st
     executionProviders: ['cpu'],
   });
   const engine = createEngine({ executionProvider: 'cpu', intraOpNumThreads: threads, log: { warn: (m) => console.error(m) } });
-  const runner = await engine.load(card, { model: path });
+  const runner = await engine.load(card, { model: path }, values['max-wait-ms'] ? { runtime: { maxWaitMs: Number(values['max-wait-ms']) } } : {});
   const name = runner.inputName;
   const bareRun = (x: Tensor) => bare.run({ [name]: new ort.Tensor(x.data as Float32Array, [...x.dims]) });
   const groups = card.input.batch && runner.limits.maxBatch > 1;
@@ -129,6 +130,7 @@ async function compare(card: ModelCard, path: string, inputs: Tensor[], size: st
       model: card.id,
       provider: runner.provider,
       threads,
+      max_wait_ms: runner.limits.maxWaitMs,
       input: size,
       images,
       // One image per run in both: what the engine itself costs.

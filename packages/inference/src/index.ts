@@ -61,7 +61,7 @@ export type {
   TensorSpec,
 } from './image-ops.js';
 export { createTextRecognizer, OCR_CHANNEL } from './ppocr/text-recognizer.js';
-export { builtinPpocrModels, PPOCR_CARDS } from './ppocr/ppocr-cards.js';
+export { builtinPpocrModels, PPOCR_CARD_IDS } from './ppocr/ppocr-cards.js';
 export type { ModelSource, PpocrModels } from './ppocr/ppocr-cards.js';
 export type { OcrTimingEvent, PageOrientation, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
 export { characterErrorRate, normalizeSpace, wordErrorRate } from './text-metrics.js';

@@ -1,5 +1,6 @@
 import { renderTextPage, SAMPLE_TEXTS, type PageFont } from '@loupe/testing';
 import t from 'tap';
+import { createEngine } from '../engine/model-runner.js';
 import { prepareImage } from '../image-ops.js';
 import { characterErrorRate } from '../text-metrics.js';
 import { createTextRecognizer, decideAngles, latinForms, readingOrder, type TextLine } from './text-recognizer.js';
@@ -20,7 +21,9 @@ const pages: { name: string; font: PageFont; lines: readonly string[]; sizePt: n
 ];
 
 t.test('reads rendered pages line by line', async (t) => {
-  const recognizer = await createTextRecognizer();
+  const engine = createEngine({ executionProvider: 'cpu' });
+  t.teardown(() => engine.close());
+  const recognizer = await createTextRecognizer({ engine });
   t.teardown(() => recognizer.close());
   t.match(recognizer.model, { id: 'ppocr-v4', version: String });
   t.match(recognizer.readiness(), { ready: true, provider: 'cpu', models: [{ id: 'ppocr-v4-det' }, { id: 'ppocr-v4-rec' }, { id: 'ppocr-mobile-v2-cls' }] });
@@ -47,11 +50,17 @@ t.test('reads rendered pages line by line', async (t) => {
     if (spec.rotate180) t.ok(cer <= 0.05, `the upside-down page reads in its own order, CER ${cer.toFixed(3)}`);
   }
   t.ok(edits / chars <= 0.05, `overall CER ${((edits / chars) * 100).toFixed(2)} % is at most 5 %`);
+  const metrics = engine.metrics();
+  t.match(metrics['ppocr-v4-det'], { requests: Number, errors: 0 }, 'every model runs through the engine');
+  t.ok(metrics['ppocr-v4-rec']!.meanBatch > 1, `the lines of a page share recogniser runs (mean batch ${metrics['ppocr-v4-rec']!.meanBatch})`);
+  t.ok(metrics['ppocr-mobile-v2-cls']!.meanBatch > 1, 'and classifier runs');
 
   const blank = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill(255) };
   t.same(await recognizer.recognize(blank), [], 'a blank page has no lines');
   await t.rejects(recognizer.recognize({ width: 10, height: 10, data: new Uint8Array(5) }), { code: 'LOUPE_ERR_IMAGE_UNSUPPORTED' });
   await t.rejects(recognizer.recognize(blank, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+  await recognizer.close();
+  t.same(engine.readiness().models, [], 'closing the recogniser unloads its models from a shared engine');
 });
 
 const line = (text: string, polygon: [number, number][], angle: 0 | 180 = 0) => ({ text, polygon, angle });
