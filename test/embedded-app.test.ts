@@ -26,6 +26,9 @@ t.test('once started, every service is ready and says which execution provider i
   const body = res.json() as { services: Record<string, { state: string; details?: { text?: { provider?: string } } }> };
   t.same(Object.keys(body.services).sort(), [...SERVICE_NAMES].sort(), 'all eight services are mounted');
   t.equal(body.services.detect?.details?.text?.provider, 'cpu');
+  const inference = (body as unknown as { process: { inference: { requested: string; provider: string; models: { id: string; state: string }[] } } }).process.inference;
+  t.equal(inference.provider, 'cpu', 'the execution provider in use');
+  t.ok(inference.models.some((m) => m.id === 'ppocr-v4-det' && m.state === 'ready'), 'and the models it has loaded');
 });
 
 t.test('OpenAPI lists every route from the handlers\' schemas', async (t) => {

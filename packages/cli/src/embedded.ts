@@ -65,7 +65,10 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   const services: ServiceDefinition[] = [];
   const models = openRegistry({ modelsDir: config.modelsDir });
   // One engine per process: every model goes through it, and a model two services use is loaded once.
-  const engine = createEngine({ executionProvider: config.executionProvider, log: { warn: (message, details) => log.warn({ ...details }, message) } });
+  const engine = createEngine({
+    executionProvider: config.executionProvider,
+    log: { warn: (message, details) => log.warn({ ...details }, message), info: (message, details) => log.info({ ...details }, message) },
+  });
   let recognizer: Promise<TextRecognizer> | undefined;
   const textRecognizer = () => (recognizer ??= createTextRecognizer({ engine }));
   const foreground = async (): Promise<ForegroundFinder> => {
@@ -119,6 +122,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
     bus,
     loggerInstance: pinoLog,
     publicUrl: config.publicUrl,
+    readiness: () => ({ inference: engine.readiness() }),
     // A gateway mounts the routes of the services it does not run, forwarding over the bus.
     ...(wanted.has('gateway') && { remote: SERVICE_APIS }),
     queue: {

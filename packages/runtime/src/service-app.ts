@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   readonly queueBindings?: boolean | ((service: ServiceDefinition, decl: HandlerDeclaration) => boolean);
   /** Request/reply APIs of services that run in other processes, by service: mounted as routes that forward over the bus. */
   readonly remote?: Readonly<Record<string, Readonly<Record<string, ApiDeclaration>>>>;
+  /** Process-wide details for /readyz, beside the services' own (e.g. the inference engine's provider and models). */
+  readonly readiness?: () => Record<string, unknown>;
   /** Concurrency, maximum deliveries and retry backoff of the work-queue bindings. */
   readonly queue?: QueueBindingOptions;
   /** How long close() lets in-flight work run before aborting the handlers' signals. Default 10 s. */
@@ -47,6 +49,8 @@ export interface ServiceReadiness {
 export interface Readiness {
   readonly status: 'starting' | 'ready' | 'failed' | 'stopping';
   readonly services: Record<string, ServiceReadiness>;
+  /** What the process shares between its services (the inference engine: execution provider, models). */
+  readonly process?: Record<string, unknown>;
 }
 
 export interface LoupeApp {
@@ -211,7 +215,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     }
     const states = [...entries.values()].map((e) => e.state);
     const status = closing ? 'stopping' : states.includes('failed') ? 'failed' : states.every((s) => s === 'ready') ? 'ready' : 'starting';
-    return { status, services: out };
+    return { status, services: out, ...(opts.readiness ? { process: opts.readiness() } : {}) };
   }
 
   const quiet = { schema: { hide: true }, logLevel: 'warn' as const };

@@ -200,19 +200,23 @@ export class DynamicBatcher<T, R> {
     } catch (err) {
       results = Promise.reject(err);
     }
+    // The slot is free before the callers hear back, so that what they submit next can start at once.
+    const done = (failed: boolean) => {
+      this.#inFlight--;
+      this.#observer.ran?.(this.#clock.now() - started, group.length, failed);
+    };
     results
       .then(
         (out) => {
-          this.#observer.ran?.(this.#clock.now() - started, group.length, false);
+          done(false);
           group.forEach((w, i) => w.resolve(out[i]!));
         },
         (err: unknown) => {
-          this.#observer.ran?.(this.#clock.now() - started, group.length, true);
+          done(true);
           for (const w of group) w.reject(err);
         },
       )
       .finally(() => {
-        this.#inFlight--;
         this.#pump();
         this.#settle();
       });
