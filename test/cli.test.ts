@@ -1,40 +1,15 @@
 // The `loupe` command as a user runs it: a real process, real exit codes, real HTTP.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { SAMPLE_TEXTS, manifestV3, renderTextPage, startIiifImageServer } from '@loupe/testing';
+import { freePort, runLoupe, spawnLoupe } from './support/loupe-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const entry = path.join(repoRoot, 'packages', 'cli', 'src', 'cli.ts');
-// The CLI runs from its TypeScript sources, as the tests do; resolved here since the cwd is a temp dir.
-const tsx = import.meta.resolve('tsx');
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-cli-'));
 t.teardown(() => fs.rm(tmp, { recursive: true, force: true }));
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function loupe(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, '--conditions=loupe-source', entry, ...args], {
-      cwd: tmp,
-      env: { ...process.env, LOUPE_DATA_DIR: path.join(tmp, 'data'), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const loupe = (args: string[], env: Record<string, string> = {}) => runLoupe(args, { cwd: tmp, env: { LOUPE_DATA_DIR: path.join(tmp, 'data'), ...env } });
 
 const server = await startIiifImageServer();
 t.teardown(() => server.close());
@@ -128,23 +103,12 @@ t.test('loupe run writes the enriched manifest, the pages and the report', async
   t.equal((await fs.readdir(path.join(out, 'annotations'))).length, 2);
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 t.test('loupe serve: the HTTP API end to end, then a graceful SIGTERM', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', tsx, '--conditions=loupe-source', entry, 'serve'], {
-    cwd: tmp,
-    env: { ...process.env, LOUPE_PORT: String(port), LOUPE_HOST: '127.0.0.1', LOUPE_DATA_DIR: path.join(tmp, 'serve'), LOUPE_LOG_LEVEL: 'warn' },
-  });
+  const child = spawnLoupe(['serve'], { cwd: tmp, env: { LOUPE_PORT: String(port), LOUPE_HOST: '127.0.0.1', LOUPE_DATA_DIR: path.join(tmp, 'serve'), LOUPE_LOG_LEVEL: 'warn' } });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('close', r));
   t.teardown(() => void child.kill('SIGKILL'));
 

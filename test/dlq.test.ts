@@ -1,15 +1,10 @@
 // `loupe dlq list|retry|drop` against a real nats-server: a message a stage gave up on is listed
 // with its stage and last error, can be put back on its queue, or dropped.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { connectJetStreamBus, decode, encode } from '@loupe/bus';
 import { requireNatsOrSkip, startNatsServer } from '@loupe/testing';
+import { runLoupe } from './support/loupe-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const entry = path.join(repoRoot, 'packages', 'cli', 'src', 'cli.ts');
-const tsx = import.meta.resolve('tsx');
 
 if (!requireNatsOrSkip(t)) process.exit(0);
 
@@ -17,17 +12,7 @@ const nats = await startNatsServer();
 t.teardown(() => nats.close());
 const env = { LOUPE_BUS: 'nats', LOUPE_NATS_URL: nats.url };
 
-function loupe(args: string[], extra: Record<string, string> = env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, '--conditions=loupe-source', entry, ...args], { env: { ...process.env, ...extra } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const loupe = (args: string[], extra: Record<string, string> = env) => runLoupe(args, { env: extra });
 
 t.test('list, retry and drop dead letters', async (t) => {
   const bus = await connectJetStreamBus({ url: nats.url });

@@ -1,42 +1,19 @@
 // `loupe models` as a user runs it: a real process, a real models folder, a real HTTP server.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildOnnxModel } from '@loupe/testing';
+import { runLoupe } from './support/loupe-process.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const entry = path.join(repoRoot, 'packages', 'cli', 'src', 'cli.ts');
-const tsx = import.meta.resolve('tsx');
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-models-cli-'));
 t.teardown(() => fs.rm(tmp, { recursive: true, force: true }));
 const modelsDir = path.join(tmp, 'models');
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function loupe(args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, '--conditions=loupe-source', entry, ...args], {
-      cwd: tmp,
-      env: { ...process.env, LOUPE_DATA_DIR: path.join(tmp, 'data'), LOUPE_MODELS_DIR: modelsDir },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const loupe = (args: string[]) => runLoupe(args, { cwd: tmp, env: { LOUPE_DATA_DIR: path.join(tmp, 'data'), LOUPE_MODELS_DIR: modelsDir } });
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const model = Buffer.from(

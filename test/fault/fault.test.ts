@@ -1,21 +1,17 @@
 // Fault test (`pnpm run test:fault`): 300 canvases through 3 worker processes over NATS JetStream.
 // One worker is SIGKILLed mid-run and nats-server is stopped and restarted once (its store on
 // disk). Every canvas must end with exactly one result set, and the job must report done.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { manifestV3, renderTextPage, requireNatsOrSkip, startIiifImageServer, startNatsServer } from '@loupe/testing';
+import { freePort, spawnLoupe } from '../support/loupe-process.js';
 
 const CANVASES = 300;
 const WORKERS = 3;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const entry = path.join(repoRoot, 'packages', 'cli', 'src', 'cli.ts');
-const tsx = import.meta.resolve('tsx');
 
 if (!requireNatsOrSkip(t)) process.exit(0);
 
@@ -49,14 +45,6 @@ for (let i = 0; i < CANVASES; i++) {
 const manifestUrl = `${iiif.url}/m/register.json`;
 iiif.addDocument('/m/register.json', manifestV3({ id: manifestUrl, label: 'Register', canvases }));
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 interface Proc {
   child: ChildProcess;
   base: string;
@@ -65,9 +53,8 @@ interface Proc {
 
 async function serve(name: string, services: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', tsx, '--conditions=loupe-source', entry, 'serve', '--services', services], {
+  const child = spawnLoupe(['serve', '--services', services], {
     env: {
-      ...process.env,
       LOUPE_BUS: 'nats',
       LOUPE_NATS_URL: nats.url,
       LOUPE_PORT: String(port),
