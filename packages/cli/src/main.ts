@@ -20,7 +20,7 @@ Usage:
                                                  dead letters of NATS JetStream (LOUPE_BUS=nats)
   loupe iiif harvest <manifest or collection>    one JSON line per canvas image
   loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
-  loupe models list [--json] | verify [id] | pull <id> | add <card.json>
+  loupe models list [--json] | verify [id] | pull <id> | add <card.json> | import-tfjs <model.json> --card <card.json>
                                                  the model registry: built-in cards and LOUPE_MODELS_DIR (docs/models.md)
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       fit: { type: 'string' },
       region: { type: 'string' },
       services: { type: 'string' },
+      card: { type: 'string' },
       subject: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         loadConfig(env, { logLevel: 'warn' }),
         sub,
         arg,
-        { json: values.json },
+        { json: values.json, card: values.card },
         (l) => process.stdout.write(`${l}\n`),
         (l) => process.stderr.write(`loupe: ${l}\n`),
       );

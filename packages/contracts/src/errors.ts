@@ -40,6 +40,7 @@ export const ERRORS = {
   LOUPE_ERR_MODEL_CHECKSUM: { status: 500, retryable: false, title: 'A model file does not have the bytes its card pins (sha256 or size)' },
   LOUPE_ERR_MODEL_CARD_INVALID: { status: 422, retryable: false, title: 'The model card does not match the card schema' },
   LOUPE_ERR_INFERENCE: { status: 500, retryable: true, title: 'Inference failed' },
+  LOUPE_ERR_CONVERT_UNSUPPORTED_OP: { status: 422, retryable: false, title: 'The model uses an operation the converter does not support' },
 
   LOUPE_ERR_BUS_TIMEOUT: { status: 504, retryable: true, title: 'No reply on the bus in time' },
   LOUPE_ERR_BUS_NO_RESPONDER: { status: 503, retryable: true, title: 'No service is listening on this subject' },

@@ -1,10 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError } from '@loupe/contracts';
 import { openRegistry, type ModelEntry, type PullProgress } from '@loupe/inference';
+import { importTfjs } from '@loupe/tfjs-onnx';
 import type { LoupeConfig } from '../config.js';
 
 export interface ModelsCommandOptions {
   readonly json?: boolean | undefined;
+  /** `import-tfjs`: the card describing the model being imported. */
+  readonly card?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -78,8 +82,19 @@ export async function modelsCommand(
       if (entry.state === 'missing') write(`its files are not here yet: loupe models pull ${entry.id}`);
       return 0;
     }
+    case 'import-tfjs': {
+      if (!arg || !opts.card) throw new LoupeError('LOUPE_ERR_VALIDATION', 'loupe models import-tfjs needs a TF.js model.json and --card <card.json>');
+      const cardPath = path.resolve(opts.card);
+      const id = (JSON.parse(await readFile(cardPath, 'utf8')) as { id?: unknown }).id;
+      if (typeof id !== 'string' || id === '') throw new LoupeError('LOUPE_ERR_MODEL_CARD_INVALID', `the card ${opts.card} has no id`);
+      const imported = await importTfjs(path.resolve(arg), { cardPath, outDir: path.join(config.modelsDir, id) });
+      // Checked like any other installed model: the card validates and the file matches its hash.
+      await registry.resolve(id);
+      write(`imported ${id}: ${imported.modelPath} (${imported.size} bytes, sha256 ${imported.sha256}) and its card ${imported.cardPath}`);
+      return 0;
+    }
     default:
-      throw new LoupeError('LOUPE_ERR_VALIDATION', `unknown models command ${JSON.stringify(action ?? '')}: list, verify [id], pull <id> or add <card.json>`);
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `unknown models command ${JSON.stringify(action ?? '')}: list, verify [id], pull <id>, add <card.json> or import-tfjs <model.json> --card <card.json>`);
   }
 }
 

