@@ -68,3 +68,4 @@ export { characterErrorRate, normalizeSpace, wordErrorRate } from './text-metric
 export { findForeground, maskPng, type Foreground, type ForegroundOptions, type MaskModel } from './foreground/foreground.js';
 export * from './decoders/index.js';
 export { createOrientationClassifier, type OrientationResult } from './orientation/orientation-model.js';
+export { hammingDistance, hashOfGrey, perceptualHash } from './phash.js';
