@@ -46,7 +46,7 @@ export {
   type VerifyResult,
 } from './registry/registry.js';
 export { sha256File, verifyFile, type ExpectedBytes } from './registry/model-files.js';
-export { describeModels, requireInstalledModel, type InstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
+export { describeModels, requireInstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
 export { cropQuad, inputSize, mapPoint, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor } from './image-ops.js';
 export type {
   InputTensor,

@@ -23,3 +23,4 @@ export { makeTestImage, type TestImageOptions } from './test-image.js';
 export * from './text-pages.js';
 export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';
 export * from './onnx-builder.js';
+export { ManualClock, tick } from './manual-clock.js';

@@ -12,8 +12,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
     async handler(input) {
       // Fails with LOUPE_ERR_MODEL_NOT_INSTALLED, naming the model and where it was looked for (or
       // LOUPE_ERR_MODEL_CHECKSUM when a file changed), until an embedding model is installed; no answer is ever made up.
-      const model = await requireInstalledModel(deps.models, 'image-embedding', input.model);
-      return model.run(input);
+      return requireInstalledModel(deps.models, 'image-embedding', input.model);
     },
   });
   return {

@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildOnnxModel, type OnnxModelSpec, writeOnnxModel } from '@loupe/testing';
+import { buildOnnxModel, type OnnxModelSpec } from '@loupe/testing';
 import * as ort from 'onnxruntime-node';
+import { generatedModels } from './generated-models.test-support.js';
 import t, { type Test } from 'tap';
 import { BYTE_CHARS_IN_VOCAB_ORDER, parseTokenizer } from './byte-level-bpe.js';
 import { decodeEmbeddings, embedImages, embedTexts, zeroShotScores } from './clip.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
-import { loadSession, type ModelSession } from '../session.js';
+import { loadSession } from '../session.js';
 import { ortSessionModel } from './model-io.js';
 
 const DIM = 512;
@@ -61,18 +59,8 @@ const close = (t: Test, got: Float32Array | undefined, want: number[], msg: stri
   t.ok(got && got.length === want.length && want.every((w, i) => Math.abs(got[i]! - w) < 1e-5), msg);
 
 
-const dir = await mkdtemp(join(tmpdir(), 'loupe-clip-'));
-const opened: ModelSession[] = [];
-t.teardown(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  await rm(dir, { recursive: true, force: true });
-});
 /** Opens a generated model the way Loupe opens any: from a file, through loadSession. */
-async function open(spec: OnnxModelSpec): Promise<ModelSession> {
-  const session = await loadSession(await writeOnnxModel(join(dir, `model-${opened.length}.onnx`), spec), { intraOpNumThreads: 1 });
-  opened.push(session);
-  return session;
-}
+const open = await generatedModels(t, 'clip');
 
 const vocab: Record<string, number> = {};
 [...BYTE_CHARS_IN_VOCAB_ORDER, ...BYTE_CHARS_IN_VOCAB_ORDER.map((c) => `${c}</w>`)].forEach((tok, id) => (vocab[tok] = id));

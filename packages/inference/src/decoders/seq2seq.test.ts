@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type OnnxModelSpec, type OnnxNodeSpec, type OnnxValueSpec, writeOnnxModel } from '@loupe/testing';
+import { type OnnxModelSpec, type OnnxNodeSpec, type OnnxValueSpec } from '@loupe/testing';
+import { generatedModels } from './generated-models.test-support.js';
 import t from 'tap';
 import { parseTokenizer } from './byte-level-bpe.js';
 import { Gpt2Tokenizer } from './gpt2-tokenizer.js';
-import { loadSession, type ModelSession } from '../session.js';
+import { loadSession } from '../session.js';
 import type { Tensor } from './model-io.js';
 import { caption, type EncoderDecoderModels, generate as generateIds, type GenerateOptions } from './seq2seq.js';
 
@@ -174,18 +173,8 @@ function withPastModel(w: Weights, merged: boolean): OnnxModelSpec {
 const generate = (m: EncoderDecoderModels, images: Tensor, opts: GenerateOptions = {}) =>
   generateIds(m, images, { decoderStartTokenId: EOS, eosTokenId: EOS, ...opts });
 
-const dir = await mkdtemp(join(tmpdir(), 'loupe-seq2seq-'));
-const opened: ModelSession[] = [];
-t.teardown(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  await rm(dir, { recursive: true, force: true });
-});
 /** Opens a generated model the way Loupe opens any: from a file, through loadSession. */
-async function open(spec: OnnxModelSpec): Promise<ModelSession> {
-  const session = await loadSession(await writeOnnxModel(join(dir, `model-${opened.length}.onnx`), spec), { intraOpNumThreads: 1 });
-  opened.push(session);
-  return session;
-}
+const open = await generatedModels(t, 'seq2seq');
 
 type Variant = 'uncached' | 'merged' | 'split' | 'with-past';
 async function models(w: Weights, variant: Variant = 'uncached'): Promise<EncoderDecoderModels> {

@@ -1,28 +1,7 @@
 import t from 'tap';
-import { DynamicBatcher, type BatcherClock } from './dynamic-batcher.js';
+import { ManualClock, tick } from '@loupe/testing';
+import { DynamicBatcher } from './dynamic-batcher.js';
 
-/** A clock that moves only when told, firing the timers that fall due. */
-class ManualClock implements BatcherClock {
-  time = 0;
-  #timers: { at: number; fn: () => void }[] = [];
-  now = () => this.time;
-  setTimeout = (fn: () => void, ms: number) => {
-    const timer = { at: this.time + ms, fn };
-    this.#timers.push(timer);
-    return timer;
-  };
-  clearTimeout = (handle: unknown) => {
-    this.#timers = this.#timers.filter((timer) => timer !== handle);
-  };
-  advance(ms: number): void {
-    this.time += ms;
-    const due = this.#timers.filter((timer) => timer.at <= this.time);
-    this.#timers = this.#timers.filter((timer) => timer.at > this.time);
-    for (const timer of due) timer.fn();
-  }
-}
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs that finish only when the test says, recording who ran together. */
 function gatedRuns() {

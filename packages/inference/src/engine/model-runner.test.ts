@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildOnnxModel } from '@loupe/testing';
+import { ManualClock, buildOnnxModel, tick } from '@loupe/testing';
 import t, { type Test } from 'tap';
 import type { ModelCard } from '../cards/model-card.js';
 import type { InferenceLogger, Tensor } from '../session.js';
@@ -108,28 +108,6 @@ t.test('requests of different shapes run separately unless the input may be padd
   t.same(values(q!), [7, 9, 11]);
 });
 
-/** A clock that moves only when told, firing the timers that fall due. */
-class ManualClock implements BatcherClock {
-  time = 0;
-  #timers: { at: number; fn: () => void }[] = [];
-  now = () => this.time;
-  setTimeout = (fn: () => void, ms: number) => {
-    const timer = { at: this.time + ms, fn };
-    this.#timers.push(timer);
-    return timer;
-  };
-  clearTimeout = (handle: unknown) => {
-    this.#timers = this.#timers.filter((timer) => timer !== handle);
-  };
-  advance(ms: number): void {
-    this.time += ms;
-    const due = this.#timers.filter((timer) => timer.at <= this.time);
-    this.#timers = this.#timers.filter((timer) => timer.at > this.time);
-    for (const timer of due) timer.fn();
-  }
-}
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 t.test('a lone request waits maxWait for company, and no longer', async (t) => {
   const dir = t.testdir();

@@ -1,17 +1,9 @@
 import { LoupeError } from '@loupe/contracts';
-import type { ModelCard, ModelTask } from '../cards/model-card.js';
-import type { InstallState, Registry, ResolvedModel } from './registry.js';
+import type { ModelTask } from '../cards/model-card.js';
+import type { InstallState, Registry } from './registry.js';
 
 /** What the classify, embed and caption services need of the registry. */
 export type ModelRegistryLike = Pick<Registry, 'modelsDir' | 'list' | 'resolve'>;
-
-/** A model whose files are present and verified, ready to run. */
-export interface InstalledModel extends ResolvedModel {
-  readonly id: string;
-  readonly task: ModelTask;
-  readonly card: ModelCard;
-  run(input: unknown): Promise<Record<string, unknown>>;
-}
 
 /** The models of one task and their states, for a service's readiness details. */
 export function describeModels(models: ModelRegistryLike, task: ModelTask): { modelsDir: string; models: { id: string; state: InstallState }[] } {
@@ -19,12 +11,12 @@ export function describeModels(models: ModelRegistryLike, task: ModelTask): { mo
 }
 
 /**
- * Returns the model `id` of `task` with its files verified, or fails with
+ * Refuses to run model `id` of `task`, saying exactly why: fails with
  * LOUPE_ERR_MODEL_NOT_INSTALLED naming the model and where it was looked for (no card, or files not
  * pulled yet) or LOUPE_ERR_MODEL_CHECKSUM (a file changed). No runner exists yet for these
  * tasks, so a verified model is reported as not runnable rather than answered with made-up output.
  */
-export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<InstalledModel> {
+export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<never> {
   const ofTask = models.list({ task });
   const entry = ofTask.find((m) => m.id === id);
   if (!entry) {
