@@ -107,7 +107,7 @@ t.test('loupe models pull refuses a corrupted download and leaves nothing behind
 t.test('loupe models with no or an unknown action says what it takes', async (t) => {
   const ran = await loupe(['models', 'fetch']);
   t.equal(ran.code, 1);
-  t.match(ran.stderr, /list, verify \[id\], pull <id>, add <card\.json> or import-tfjs <model\.json> --card <card\.json>/);
+  t.match(ran.stderr, /list, verify \[id\], prepare, pull <id>, add <card\.json> or import-tfjs <model\.json> --card <card\.json>/);
   const nothing = await loupe(['models', 'pull']);
   t.equal(nothing.code, 1);
   t.match(nothing.stderr, /needs a model id/);
@@ -143,4 +143,31 @@ t.test('loupe models import-tfjs converts a TF.js graph model and installs it wi
   const missingCard = await loupe(['models', 'import-tfjs', modelJson]);
   t.equal(missingCard.code, 1);
   t.match(missingCard.stderr, '--card');
+});
+
+t.test('loupe models prepare makes the offline pack ready with no network: joined, converted, checked', async (t) => {
+  const dir = path.join(tmp, 'prepare-models');
+  const prepare = () => runLoupe(['models', 'prepare'], { cwd: tmp, env: { LOUPE_DATA_DIR: path.join(tmp, 'data'), LOUPE_MODELS_DIR: dir } });
+  const first = await prepare();
+  t.equal(first.code, 0, first.stderr);
+  const lines = first.stdout.trim().split('\n');
+  const derived = ['blazeface-back', 'centernet-coco', 'faceres-embedding', 'isnet-general-medium', 'mobilenet-v2-features', 'nanodet-coco'];
+  t.same(lines.slice(0, -1).map((l) => l.split(':')[0]), derived, 'every model whose file is made here');
+  for (const line of lines.slice(0, -1)) t.match(line, /: prepared \((converted|chunks), \d+ ms\) \S+\.onnx$/);
+  t.equal(lines.at(-1), `models cache: ${dir}`);
+  for (const id of derived) t.ok((await fs.stat(path.join(dir, '.cache', id, `${id}.onnx`))).size > 100_000, `${id}.onnx is in the cache`);
+
+  const again = await prepare();
+  t.equal(again.code, 0);
+  t.ok(again.stdout.split('\n').slice(0, -2).every((l) => / checked \(/.test(l)), 'a second run only checks');
+
+  // A damaged converted file is made again from the package, not used.
+  const target = path.join(dir, '.cache', 'blazeface-back', 'blazeface-back.onnx');
+  const bytes = await fs.readFile(target);
+  bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
+  await fs.writeFile(target, bytes);
+  const repaired = await prepare();
+  t.equal(repaired.code, 0, repaired.stderr);
+  const verify = await runLoupe(['models', 'verify', 'blazeface-back'], { cwd: tmp, env: { LOUPE_DATA_DIR: path.join(tmp, 'data'), LOUPE_MODELS_DIR: dir } });
+  t.equal(verify.stdout.trim(), 'blazeface-back: ok');
 });

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { LoupeError } from '@loupe/contracts';
 
 /** Everything a Loupe process reads from its environment, validated once. */
+/** The offline pack's models, used unless LOUPE_OBJECT_MODEL, LOUPE_FACE_MODEL or LOUPE_EMBED_MODEL names another card. */
+export const DEFAULT_MODELS = { objects: 'centernet-coco', faces: 'blazeface-back', embed: 'mobilenet-v2-features' } as const;
+
 export interface LoupeConfig {
   readonly port: number;
   readonly host: string;
@@ -16,6 +19,10 @@ export interface LoupeConfig {
   readonly executionProvider: 'cpu' | 'cuda';
   /** Card id of a whole-image orientation model (task `orientation`) preprocess may use. */
   readonly orientationModel: string | undefined;
+  /** Card ids of the models detect and embed use unless a request names another. */
+  readonly objectModel: string;
+  readonly faceModel: string;
+  readonly embedModel: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly fetch: {
     readonly timeoutMs: number;
@@ -117,6 +124,9 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     services,
     executionProvider: oneOf('LOUPE_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
     orientationModel: env.LOUPE_ORIENTATION_MODEL || undefined,
+    objectModel: env.LOUPE_OBJECT_MODEL || DEFAULT_MODELS.objects,
+    faceModel: env.LOUPE_FACE_MODEL || DEFAULT_MODELS.faces,
+    embedModel: env.LOUPE_EMBED_MODEL || DEFAULT_MODELS.embed,
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     fetch: {
       timeoutMs: int('LOUPE_FETCH_TIMEOUT_MS', 15_000, 100, 600_000),

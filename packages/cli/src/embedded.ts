@@ -4,9 +4,21 @@ import { pino } from 'pino';
 import { SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
-import { createEngine, createOrientationClassifier, createTextRecognizer, findForeground, openRegistry, type FloatTensor, type TextRecognizer } from '@loupe/inference';
+import {
+  createDetector,
+  createEngine,
+  createImageEmbedder,
+  createOrientationClassifier,
+  createTextRecognizer,
+  findForeground,
+  findModel,
+  openRegistry,
+  type FloatTensor,
+  type ImageEmbedder,
+  type TextRecognizer,
+} from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
-import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
+import { openSqliteAnnotationStore, openSqliteEmbeddingStore, openSqliteJobStore, type AnnotationStore, type EmbeddingStore, type JobStore } from '@loupe/store';
 import { createCaptionService } from '@loupe/service-caption';
 import { createClassifyService } from '@loupe/service-classify';
 import { createDetectService } from '@loupe/service-detect';
@@ -62,6 +74,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
 
   let annotations: AnnotationStore | undefined;
   let jobs: JobStore | undefined;
+  let embeddings: EmbeddingStore | undefined;
   const services: ServiceDefinition[] = [];
   const models = openRegistry({ modelsDir: config.modelsDir });
   // One engine per process: every model goes through it, and a model two services use is loaded once.
@@ -108,9 +121,42 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
       }),
     );
   }
-  if (wanted.has('detect')) services.push(createDetectService({ fetcher, textRecognizer }));
+  if (wanted.has('detect')) {
+    services.push(
+      createDetectService({
+        fetcher,
+        textRecognizer,
+        detector: async (kind) => {
+          const id = kind === 'objects' ? config.objectModel : config.faceModel;
+          findModel(models, kind === 'objects' ? 'object-detection' : 'face-detection', id);
+          const { card, files } = await models.resolve(id);
+          return createDetector(await engine.load(card, files));
+        },
+      }),
+    );
+  }
   if (wanted.has('classify')) services.push(createClassifyService({ models }));
-  if (wanted.has('embed')) services.push(createEmbedService({ models }));
+  if (wanted.has('embed')) {
+    embeddings = openSqliteEmbeddingStore({ path: dbPath });
+    const embedders = new Map<string, Promise<ImageEmbedder>>();
+    services.push(
+      createEmbedService({
+        models,
+        fetcher,
+        store: embeddings,
+        defaultModel: config.embedModel,
+        embedder: (id) => {
+          let e = embedders.get(id);
+          if (!e) {
+            e = models.resolve(id).then(async ({ card, files }) => createImageEmbedder(await engine.load(card, files)));
+            e.catch(() => embedders.delete(id));
+            embedders.set(id, e);
+          }
+          return e;
+        },
+      }),
+    );
+  }
   if (wanted.has('caption')) services.push(createCaptionService({ models }));
   if (wanted.has('ground-truth')) {
     annotations = openSqliteAnnotationStore({ path: dbPath });
@@ -142,6 +188,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
       await engine.close();
       await annotations?.close();
       await jobs?.close();
+      await embeddings?.close();
     },
   };
 }

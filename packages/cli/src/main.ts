@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { toLoupeError } from '@loupe/contracts';
+import { PIPELINE_NAMES, toLoupeError, type PipelineName } from '@loupe/contracts';
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
@@ -13,14 +13,16 @@ import { Progress } from './progress.js';
 const USAGE = `loupe: IIIF-native machine-learning enrichment
 
 Usage:
-  loupe run <manifest URL or file> [--out DIR]   run the pipeline in this process (default DIR: ./loupe-out)
+  loupe run <manifest URL or file> [--out DIR] [--pipeline P]
+                                                 run a pipeline in this process (default DIR: ./loupe-out): text
+                                                 (default), objects (objects and faces), embed, enrich (all of them)
   loupe serve [--services a,b]                   the gateway and every service, or the ones named (LOUPE_SERVICES);
                                                  port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart
   loupe dlq list [--subject S] | retry <seq> | drop <seq>
                                                  dead letters of NATS JetStream (LOUPE_BUS=nats)
   loupe iiif harvest <manifest or collection>    one JSON line per canvas image
   loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
-  loupe models list [--json] | verify [id] | pull <id> | add <card.json> | import-tfjs <model.json> --card <card.json>
+  loupe models list [--json] | verify [id] | prepare | pull <id> | add <card.json> | import-tfjs <model.json> --card <card.json>
                                                  the model registry: built-in cards and LOUPE_MODELS_DIR (docs/models.md)
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       out: { type: 'string', short: 'o' },
+      pipeline: { type: 'string', short: 'p' },
       'short-side': { type: 'string' },
       fit: { type: 'string' },
       region: { type: 'string' },
@@ -54,7 +57,9 @@ export async function main(argv: string[]): Promise<number> {
       if (!sub) throw usage('loupe run needs a manifest URL or file');
       const config = loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
       const outDir = path.resolve(values.out ?? 'loupe-out');
-      const report = await runPipeline(config, { source: sub, outDir, progress: new Progress() });
+      const pipeline = values.pipeline ?? 'text';
+      if (!(PIPELINE_NAMES as readonly string[]).includes(pipeline)) throw usage(`--pipeline must be one of ${PIPELINE_NAMES.join(', ')}; got ${JSON.stringify(pipeline)}`);
+      const report = await runPipeline(config, { source: sub, outDir, pipeline: pipeline as PipelineName, progress: new Progress() });
       process.stdout.write(
         `${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures\n` +
           `wrote ${report.outputs.manifests.map((m) => path.relative(process.cwd(), m)).join(', ')}, ` +

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { AnnotationPage, AnnotationsQuery } from './annotation.js';
 import { HarvestInput, HarvestOutput } from './harvest.js';
 import type { HandlerDeclaration } from './service.js';
@@ -18,6 +18,28 @@ export const ModelRunInput = Type.Object(
 );
 
 const ModelRunOutput = Type.Object({}, { additionalProperties: true });
+
+export const EmbedImageInput = Type.Object(
+  {
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Id of an image-embedding model; the configured default (LOUPE_EMBED_MODEL) when absent' })),
+    canvas: Type.Optional(Type.Object({ id: Type.String(), width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }) })),
+    image: ImageRef,
+  },
+  { $id: 'EmbedImageInput' },
+);
+export type EmbedImageInput = Static<typeof EmbedImageInput>;
+
+export const EmbedImageOutput = Type.Object(
+  {
+    model: Type.Object({ id: Type.String(), version: Type.String() }),
+    dims: Type.Integer({ minimum: 1 }),
+    vector: Type.Array(Type.Number(), { description: 'L2-normalised: the dot product of two vectors is their cosine similarity' }),
+    phash: Type.String({ pattern: '^[0-9a-f]{16}$', description: '64-bit DCT perceptual hash of the image, hex' }),
+    request: Type.String({ description: 'The IIIF Image API request (or plain URL) that was fetched' }),
+  },
+  { $id: 'EmbedImageOutput' },
+);
+export type EmbedImageOutput = Static<typeof EmbedImageOutput>;
 
 function modelApi(subject: string, url: string, summary: string) {
   return {
@@ -63,6 +85,25 @@ export const SERVICE_APIS = {
     },
   },
   classify: { image: modelApi(SUBJECTS.classifyImage, '/v1/classify', 'Classify a canvas image into a vocabulary with the named model') },
-  embed: { image: modelApi(SUBJECTS.embedImage, '/v1/embed', 'Embed a canvas image with the named model') },
+  embed: {
+    image: {
+      name: 'image',
+      summary: 'Embed an image (IIIF or plain URL) with an image-embedding model: an L2-normalised vector and a 64-bit perceptual hash',
+      subject: SUBJECTS.embedImage,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/embed' },
+      input: EmbedImageInput,
+      output: EmbedImageOutput,
+      errors: [
+        'LOUPE_ERR_VALIDATION',
+        'LOUPE_ERR_MODEL_NOT_INSTALLED',
+        'LOUPE_ERR_MODEL_CARD_INVALID',
+        'LOUPE_ERR_FETCH_HTTP',
+        'LOUPE_ERR_FETCH_TIMEOUT',
+        'LOUPE_ERR_IMAGE_DECODE',
+        'LOUPE_ERR_INFERENCE',
+      ],
+    },
+  },
   caption: { image: modelApi(SUBJECTS.captionImage, '/v1/caption', 'Caption a canvas image with the named model') },
 } as const satisfies Record<string, Record<string, ApiDeclaration>>;

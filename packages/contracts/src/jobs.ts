@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-export const PIPELINE_NAMES = ['text'] as const;
+export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
 export const CreateJobInput = Type.Object(

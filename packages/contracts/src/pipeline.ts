@@ -24,6 +24,17 @@ export const FindingsOutput = Type.Object(
 );
 export type FindingsOutput = Static<typeof FindingsOutput>;
 
+/** A stage that runs several models (detect: objects, faces, text) returns one result set per model. */
+export const ResultSetsOutput = Type.Object(
+  { resultSets: Type.Array(ResultSet), ms: Type.Optional(Type.Record(Type.String(), Type.Number())) },
+  { $id: 'ResultSetsOutput' },
+);
+export type ResultSetsOutput = Static<typeof ResultSetsOutput>;
+
+/** What detect finds, each kind on request (pipeline options or the HTTP body's `options.kinds`). */
+export const DETECT_KINDS = ['objects', 'faces', 'text'] as const;
+export type DetectKind = (typeof DETECT_KINDS)[number];
+
 /**
  * The work-queue message between stages: a routing slip. `route` lists the
  * subjects still to visit after the current one; each stage adds its output to

@@ -46,7 +46,7 @@ export {
   type VerifyResult,
 } from './registry/registry.js';
 export { sha256File, verifyFile, type ExpectedBytes } from './registry/model-files.js';
-export { describeModels, requireInstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
+export { describeModels, findModel, requireInstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
 export { cropQuad, inputSize, mapPoint, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor } from './image-ops.js';
 export type {
   InputTensor,
@@ -69,3 +69,7 @@ export { findForeground, maskPng, type Foreground, type ForegroundOptions, type 
 export * from './decoders/index.js';
 export { createOrientationClassifier, type OrientationResult } from './orientation/orientation-model.js';
 export { hammingDistance, hashOfGrey, perceptualHash } from './phash.js';
+export { createImageEmbedder, type ImageEmbedder } from './embedding/image-embedder.js';
+export { COCO_CLASSES, COCO_LABELS, type CocoClass } from './coco.js';
+export { createDetector, type DetectedBox, type DetectOptions, type Detector } from './detection/detector.js';
+export { averagePrecision, boxIou, evaluateDetections, parseGroundTruth, type ApOptions, type ApResult, type Box, type DetectionEvaluation, type EvaluateOptions, type GroundTruthImage, type GroundTruthObject, type PerImage, type ScoredDetection } from './box-metrics.js';

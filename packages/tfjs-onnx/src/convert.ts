@@ -1,29 +1,11 @@
-import onnxProto from 'onnx-proto';
-import type { onnx as proto } from 'onnx-proto';
 import { LoupeError } from '@loupe/contracts';
 import { loadTfjsGraphModel, type ConstTensor, type TfjsAttr, type TfjsNode } from './tfjs-model.js';
+import {
+  AXIS_TO_NCHW, ONNX_DTYPES, OnnxGraph, TO_NCHW, TO_NHWC, permute, sameInts, strides, toAttribute,
+  type AttrValue, type ConvertOptions, type ConvertResult, type ElementType, type TensorSignature,
+} from './onnx-graph.js';
 
-// onnx-proto is CommonJS with one `module.exports` object: its named export only exists on the default.
-const { onnx } = onnxProto;
-const DT = onnx.TensorProto.DataType;
-const OPSET = 17;
-
-export type ElementType = 'float32' | 'int32' | 'int64' | 'bool';
-
-export interface TensorSignature {
-  name: string;
-  dtype: ElementType;
-  /** -1 for a dynamic dimension; absent when the rank is unknown. */
-  shape?: number[];
-}
-
-export interface ConvertResult {
-  onnx: Uint8Array;
-  inputs: TensorSignature[];
-  outputs: TensorSignature[];
-  /** How many nodes of each TF op type the model had (Const included). */
-  ops: Record<string, number>;
-}
+export type { ConvertOptions, ConvertResult, ElementType, TensorSignature } from './onnx-graph.js';
 
 /**
  * A TF tensor as the converter holds it: a constant (kept in memory so that later ops can fold it
@@ -37,11 +19,6 @@ type Value =
   | { kind: 'dyn'; name: string; layout: 'nhwc' | 'nchw'; dtype: ElementType };
 
 const TF_DTYPES: Record<string, ElementType> = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_INT64: 'int64', DT_BOOL: 'bool' };
-const ONNX_DTYPES: Record<ElementType, number> = { float32: DT.FLOAT, int32: DT.INT32, int64: DT.INT64, bool: DT.BOOL };
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
-/** TF NHWC axis -> ONNX NCHW axis. */
-const AXIS_TO_NCHW = [0, 2, 3, 1];
 
 const UNARY: Record<string, string> = {
   Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', Exp: 'Exp', Neg: 'Neg', Sqrt: 'Sqrt', Abs: 'Abs', Log: 'Log', Floor: 'Floor', Reciprocal: 'Reciprocal',
@@ -50,78 +27,58 @@ const BINARY: Record<string, string> = {
   Add: 'Add', AddV2: 'Add', BiasAdd: 'Add', Mul: 'Mul', Sub: 'Sub', RealDiv: 'Div', Maximum: 'Max', Minimum: 'Min', Pow: 'Pow',
 };
 
-/** Converts a TF.js graph model (model.json beside its weight shards) to an ONNX model (opset 17). */
-export async function convertGraphModel(modelJsonPath: string): Promise<ConvertResult> {
+/**
+ * Converts a TF.js graph model (model.json beside its weight shards, or an nsfwjs-style `model.min.js`
+ * bundle) to an ONNX model (opset 17). `opts.outputs` names the nodes whose values become the outputs.
+ */
+export async function convertGraphModel(modelJsonPath: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const { json, weights } = await loadTfjsGraphModel(modelJsonPath);
-  return new Converter(json.modelTopology.node, weights, json.signature?.outputs).run();
+  return new Converter(json.modelTopology.node, weights, json.signature?.outputs, opts.outputs).run();
 }
 
-class Converter {
+class Converter extends OnnxGraph {
   private readonly values = new Map<string, Value>();
-  private readonly nodes: proto.INodeProto[] = [];
-  private readonly initializers: proto.ITensorProto[] = [];
-  private readonly inputs: TensorSignature[] = [];
-  private readonly emittedConsts = new Map<ConstTensor, string>();
   private readonly nhwcCopies = new Map<string, string>();
   private readonly nchwCopies = new Map<string, string>();
-  private counter = 0;
 
   constructor(
     private readonly tfNodes: TfjsNode[],
     private readonly weights: Map<string, ConstTensor>,
     private readonly signatureOutputs?: Record<string, { name: string }>,
-  ) {}
+    private readonly requestedOutputs?: string[],
+  ) {
+    super();
+  }
 
   run(): ConvertResult {
     const ops: Record<string, number> = {};
     for (const node of this.tfNodes) ops[node.op] = (ops[node.op] ?? 0) + 1;
+    const outputNames = this.outputNames();
+    for (const n of outputNames) this.reserved.add(n.replace(/:0$/, ''));
     for (const node of topoSort(this.tfNodes)) this.convertNode(node);
 
     const outputs: TensorSignature[] = [];
-    const outputNodes: proto.IValueInfoProto[] = [];
-    for (const tfName of this.outputNames()) {
+    for (const tfName of outputNames) {
       const v = this.get(tfName, tfName);
       const outName = tfName.replace(/:0$/, '');
       const src = v.kind === 'const' ? this.constName(v.tensor) : this.asNhwc(v).name;
       const dtype = v.kind === 'const' ? v.tensor.dtype : v.dtype;
       this.emit('Identity', [src], {}, outName);
       outputs.push({ name: outName, dtype });
-      outputNodes.push({ name: outName, type: { tensorType: { elemType: ONNX_DTYPES[dtype] } } });
     }
-    this.pruneDeadNodes(outputs.map((o) => o.name));
-    const model = onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'loupe-tfjs-onnx',
-      opsetImport: [{ domain: '', version: OPSET }],
-      graph: {
-        name: 'tfjs',
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs.map((i) => ({
-          name: i.name,
-          type: { tensorType: { elemType: ONNX_DTYPES[i.dtype], shape: i.shape ? { dim: i.shape.map((d) => (d < 0 ? { dimParam: 'N' } : { dimValue: d })) } : undefined } },
-        })),
-        output: outputNodes,
-      },
-    });
-    return { onnx: onnx.ModelProto.encode(model).finish(), inputs: this.inputs, outputs, ops };
-  }
-
-  /** Drops nodes (and initializers) no output depends on: layout copies made but never read, folded constants. */
-  private pruneDeadNodes(outputs: string[]): void {
-    const live = new Set(outputs);
-    const kept: proto.INodeProto[] = [];
-    for (const n of [...this.nodes].reverse()) {
-      if (!(n.output ?? []).some((o) => live.has(o))) continue;
-      kept.push(n);
-      for (const i of n.input ?? []) live.add(i);
-    }
-    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
-    const inits = this.initializers.filter((i) => live.has(i.name ?? ''));
-    this.initializers.splice(0, this.initializers.length, ...inits);
+    return this.finish('tfjs', outputs, ops);
   }
 
   private outputNames(): string[] {
+    if (this.requestedOutputs) {
+      const known = new Set(this.tfNodes.map((n) => n.name));
+      const unknown = this.requestedOutputs.filter((o) => !known.has(baseName(o)));
+      if (unknown.length > 0) {
+        throw new LoupeError('LOUPE_ERR_VALIDATION', `the model has no node named ${unknown.join(', ')} (asked for as an output)`, { details: { outputs: unknown } });
+      }
+      if (this.requestedOutputs.length === 0) throw new LoupeError('LOUPE_ERR_VALIDATION', 'outputs is empty: name at least one node');
+      return this.requestedOutputs;
+    }
     if (this.signatureOutputs && Object.keys(this.signatureOutputs).length > 0) {
       return Object.values(this.signatureOutputs).map((o) => o.name);
     }
@@ -563,34 +520,6 @@ class Converter {
     return { kind: 'dyn', name: this.emit('Transpose', [x.name], { perm }), layout, dtype: x.dtype };
   }
 
-  private emit(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outName?: string): string {
-    const out = outName ?? `${op}_${this.counter++}`;
-    this.nodes.push({ name: out, opType: op, domain: '', input: inputs, output: [out], attribute: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)) });
-    return out;
-  }
-
-  private constName(t: ConstTensor): string {
-    let name = this.emittedConsts.get(t);
-    if (!name) {
-      name = `const_${this.counter++}`;
-      this.initializers.push(tensorProto(name, t.dtype, t.shape, t.data));
-      this.emittedConsts.set(t, name);
-    }
-    return name;
-  }
-
-  private int64(values: number[]): string {
-    const name = `const_${this.counter++}`;
-    this.initializers.push(tensorProto(name, 'int64', [values.length], BigInt64Array.from(values, (v) => BigInt(v))));
-    return name;
-  }
-
-  private scalar(v: number): string {
-    const name = `const_${this.counter++}`;
-    this.initializers.push(tensorProto(name, 'float32', [], Float32Array.of(v)));
-    return name;
-  }
-
   private unsupported(node: TfjsNode, what?: string): never {
     const detail = what ? ` (${what})` : '';
     throw new LoupeError(
@@ -601,17 +530,6 @@ class Converter {
   }
 }
 
-type AttrValue = number | string | number[] | { f: number };
-
-
-function toAttribute(name: string, v: AttrValue): proto.IAttributeProto {
-  const A = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'number') return { name, type: A.INT, i: v };
-  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: A.INTS, ints: v };
-  return { name, type: A.FLOAT, f: (v as { f: number }).f };
-}
-
 type DynValue = Extract<Value, { kind: 'dyn' }>;
 
 function castConst(t: ConstTensor, to: ElementType): ConstTensor {
@@ -619,34 +537,6 @@ function castConst(t: ConstTensor, to: ElementType): ConstTensor {
   if (to === 'int32') return { dtype: 'int32', shape: t.shape, data: Int32Array.from(t.data, Math.trunc) };
   if (to === 'bool') return { dtype: 'bool', shape: t.shape, data: Uint8Array.from(t.data, (v) => (v ? 1 : 0)) };
   throw new TypeError(`cannot hold a ${to} constant`);
-}
-
-function tensorProto(name: string, dtype: ElementType, dims: number[], data: ArrayBufferView): proto.ITensorProto {
-  return { name, dataType: ONNX_DTYPES[dtype], dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-/** Permutes a constant's axes (row-major); `reshape` relabels the result's shape afterwards. */
-function permute(t: ConstTensor, perm: number[], reshape?: number[]): ConstTensor {
-  const shape = perm.map((p) => t.shape[p]!);
-  const srcStrides = strides(t.shape);
-  const out = new (t.data.constructor as Float32ArrayConstructor)(t.data.length) as typeof t.data;
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let i = 0; i < out.length; i++) {
-    let src = 0;
-    for (let k = 0; k < perm.length; k++) src += idx[k]! * srcStrides[perm[k]!]!;
-    out[i] = t.data[src]!;
-    for (let k = shape.length - 1; k >= 0; k--) {
-      if (++idx[k]! < shape[k]!) break;
-      idx[k] = 0;
-    }
-  }
-  return { dtype: t.dtype, shape: reshape ?? shape, data: out };
-}
-
-function strides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let k = shape.length - 2; k >= 0; k--) s[k] = s[k + 1]! * shape[k + 1]!;
-  return s;
 }
 
 /** A per-channel constant (TF broadcasts over the last axis) laid out for an NCHW value: [C, 1, 1]. */
@@ -661,10 +551,6 @@ function inlineConst(node: TfjsNode): ConstTensor | undefined {
   const count = shape.reduce((a, b) => a * b, 1);
   if (t.dtype === 'DT_INT32') return { dtype: 'int32', shape, data: Int32Array.from({ length: count }, (_, i) => t.intVal?.[i] ?? t.intVal?.[0] ?? 0) };
   return { dtype: 'float32', shape, data: Float32Array.from({ length: count }, (_, i) => t.floatVal?.[i] ?? t.floatVal?.[0] ?? 0) };
-}
-
-function sameInts(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function baseName(input: string): string {

@@ -2,13 +2,20 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
-import { convertGraphModel, type ConvertResult } from './convert.js';
+import type { ConvertResult } from './convert.js';
+import { convertTfjsModel } from './convert-tfjs.js';
+import type { TfjsFormat } from './tfjs-model.js';
 
 export interface ImportTfjsOptions {
   /** A model card (JSON) describing the model; its `files.model` is replaced by the converted file. */
   cardPath: string;
   /** Where model.onnx and card.json are written: `$LOUPE_MODELS_DIR/<id>/` for an installed model. */
   outDir: string;
+  /**
+   * Values that become the ONNX outputs instead of the model's own: layer names for a layers model,
+   * node names for a graph model (e.g. a classifier's pooling layer, to get a feature vector).
+   */
+  outputs?: string[];
 }
 
 export interface ImportTfjsResult {
@@ -17,14 +24,19 @@ export interface ImportTfjsResult {
   card: Record<string, unknown>;
   sha256: string;
   size: number;
+  /** Which kind of TF.js model it was. */
+  format: TfjsFormat;
   conversion: Omit<ConvertResult, 'onnx'>;
 }
 
 /**
- * `loupe models import-tfjs <model.json> --card <card>`: converts the TF.js graph model to ONNX and
+ * `loupe models import-tfjs <model.json> --card <card>`: converts the TF.js model to ONNX and
  * writes it beside a copy of the card whose `files.model` pins the new file (sha256 and size), so
  * the registry verifies it like any other model file. The card's schema is checked by whoever
  * installs it (`loupe models add` / parseCard); this only fills in what the conversion decides.
+ *
+ * `modelJson` is a graph or layers model.json, or an nsfwjs-style `model.min.js` bundle; which kind
+ * it is comes from its topology.
  */
 export async function importTfjs(modelJson: string, opts: ImportTfjsOptions): Promise<ImportTfjsResult> {
   let card: Record<string, unknown>;
@@ -36,10 +48,10 @@ export async function importTfjs(modelJson: string, opts: ImportTfjsOptions): Pr
   if (typeof card !== 'object' || card === null || Array.isArray(card)) {
     throw new LoupeError('LOUPE_ERR_MODEL_CARD_INVALID', `the card ${opts.cardPath} is not a JSON object`);
   }
-  const { onnx, ...conversion } = await convertGraphModel(modelJson);
+  const { onnx, format, ...conversion } = await convertTfjsModel(modelJson, opts.outputs ? { outputs: opts.outputs } : {});
   const files = (typeof card.files === 'object' && card.files !== null ? card.files : {}) as Record<string, Record<string, unknown>>;
-  // A card written for the TF.js model names model.json: the converted file keeps its stem.
-  const fileName = typeof files.model?.path === 'string' ? basename(files.model.path).replace(/\.[^.]*$/, '') + '.onnx' : 'model.onnx';
+  // A card written for the TF.js model names model.json (or model.min.js): the converted file keeps its stem.
+  const fileName = typeof files.model?.path === 'string' ? basename(files.model.path).replace(/(\.min)?\.[^.]*$/, '') + '.onnx' : 'model.onnx';
   await mkdir(opts.outDir, { recursive: true });
   const modelPath = join(opts.outDir, fileName);
   await writeFile(modelPath, onnx);
@@ -59,5 +71,5 @@ export async function importTfjs(modelJson: string, opts: ImportTfjsOptions): Pr
   };
   const cardPath = join(opts.outDir, 'card.json');
   await writeFile(cardPath, JSON.stringify(out, null, 2) + '\n');
-  return { modelPath, cardPath, card: out, sha256, size, conversion };
+  return { modelPath, cardPath, card: out, sha256, size, format, conversion };
 }

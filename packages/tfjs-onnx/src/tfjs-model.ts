@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { LoupeError } from '@loupe/contracts';
+import { readBundleData } from './umd-bundle.js';
 
 /** One node of a TF.js graph model's `modelTopology.node[]` (a TensorFlow GraphDef node as JSON). */
 export interface TfjsNode {
@@ -49,15 +51,75 @@ export interface LoadedTfjsModel {
   weights: Map<string, ConstTensor>;
 }
 
-/** Reads model.json and its weight shards (paths relative to model.json) and dequantises every weight. */
-export async function loadTfjsGraphModel(modelJsonPath: string): Promise<LoadedTfjsModel> {
-  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as TfjsGraphModelJson;
-  if (!json.modelTopology || !Array.isArray(json.modelTopology.node)) {
-    throw new TypeError(`${modelJsonPath} is not a TF.js graph model (no modelTopology.node)`);
+/** One layer of a Keras model config (`model_config.config.layers[]`), as TF.js layers models store it. */
+export interface KerasLayerJson {
+  class_name: string;
+  name?: string;
+  config: Record<string, unknown>;
+  /** Keras 2: one entry per call of the layer, each a list of `[layer, nodeIndex, tensorIndex, kwargs]`. */
+  inbound_nodes?: unknown[];
+}
+
+/** A TF.js layers model: a Keras model config beside a weights manifest. */
+export interface TfjsLayersModelJson {
+  format?: string;
+  modelTopology: { keras_version?: string; backend?: string; model_config?: { class_name: string; config: unknown } } | { class_name: string; config: unknown };
+  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+}
+
+export type TfjsFormat = 'graph' | 'layers';
+
+export interface LoadedTfjsArtifacts {
+  json: Record<string, unknown>;
+  format: TfjsFormat;
+  weights: Map<string, ConstTensor>;
+}
+
+/**
+ * A path to an nsfwjs-style bundle (`model.min.js`, weights in `group1-shard1of1.min.js` beside it)
+ * rather than to a model.json with binary shards.
+ */
+export function isBundlePath(path: string): boolean {
+  return /\.js$/i.test(path);
+}
+
+/** Reads the model description: model.json as JSON, a `.js` bundle through the literal parser (never evaluated). */
+export async function readTfjsModelJson(path: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = isBundlePath(path) ? readBundleData(text, path) : JSON.parse(text);
+  } catch (err) {
+    throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `${path} is neither TF.js model JSON nor a model data bundle: ${(err as Error).message}`, { cause: err });
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `${path} does not hold a TF.js model (not an object)`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/** Graph (a GraphDef's nodes) or layers (a Keras model config), from what the topology holds. */
+export function tfjsFormatOf(json: Record<string, unknown>, path = 'the model'): TfjsFormat {
+  const topo = json.modelTopology as Record<string, unknown> | undefined;
+  if (topo && Array.isArray(topo.node)) return 'graph';
+  if (topo && (typeof topo.model_config === 'object' || typeof topo.class_name === 'string')) return 'layers';
+  if (json.format === 'layers-model') return 'layers';
+  throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `${path} is neither a TF.js graph model (modelTopology.node) nor a layers model (modelTopology.model_config)`);
+}
+
+/** Reads a model (model.json or a `.js` bundle) and its weights, dequantising every weight. */
+export async function loadTfjsArtifacts(path: string): Promise<LoadedTfjsArtifacts> {
+  const json = await readTfjsModelJson(path);
+  const format = tfjsFormatOf(json, path);
+  return { json, format, weights: await loadWeights(path, json) };
+}
+
+/** Every weight the manifest names, read from the shards beside the model and dequantised to float32 / int32. */
+async function loadWeights(path: string, json: Record<string, unknown>): Promise<Map<string, ConstTensor>> {
   const weights = new Map<string, ConstTensor>();
-  for (const group of json.weightsManifest ?? []) {
-    const shards = await Promise.all(group.paths.map((p) => readFile(join(dirname(modelJsonPath), p))));
+  const manifest = (json.weightsManifest ?? []) as { paths: string[]; weights: WeightSpec[] }[];
+  for (const group of manifest) {
+    const shards = await Promise.all(group.paths.map((p) => readShard(path, p)));
     const buffer = Buffer.concat(shards);
     let offset = 0;
     for (const spec of group.weights) {
@@ -65,8 +127,43 @@ export async function loadTfjsGraphModel(modelJsonPath: string): Promise<LoadedT
       weights.set(spec.name, tensor);
       offset += bytes;
     }
+    if (offset > buffer.byteLength) {
+      throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `the weights of ${path} need ${offset} bytes but its shards hold ${buffer.byteLength}`);
+    }
   }
-  return { json, weights };
+  return weights;
+}
+
+/**
+ * One weight shard, by the manifest's path relative to the model. Beside a bundle, nsfwjs names the
+ * shard bundle after the manifest path plus `.min.js` (`group1-shard1of1` -> `group1-shard1of1.min.js`,
+ * see nsfwjs' model_imports) and its module exports the shard's bytes as base64.
+ */
+async function readShard(modelPath: string, shard: string): Promise<Buffer> {
+  const base = join(dirname(modelPath), shard);
+  if (!isBundlePath(modelPath)) return readFile(base);
+  for (const candidate of [`${base}.min.js`, `${base}.js`]) {
+    if (!(await exists(candidate))) continue;
+    const data = readBundleData(await readFile(candidate, 'utf8'), candidate);
+    if (typeof data !== 'string') throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `the weight bundle ${candidate} does not export a base64 string`);
+    return Buffer.from(data, 'base64');
+  }
+  // A bundle may still name plain binary shards.
+  return readFile(base);
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
+}
+
+/** Reads a graph model (model.json beside its weight shards, or a `.js` bundle) and dequantises every weight. */
+export async function loadTfjsGraphModel(modelJsonPath: string): Promise<LoadedTfjsModel> {
+  const json = await readTfjsModelJson(modelJsonPath);
+  const topo = json.modelTopology as { node?: unknown } | undefined;
+  if (!topo || !Array.isArray(topo.node)) {
+    throw new TypeError(`${modelJsonPath} is not a TF.js graph model (no modelTopology.node)`);
+  }
+  return { json: json as unknown as TfjsGraphModelJson, weights: await loadWeights(modelJsonPath, json) };
 }
 
 /** Decodes one weight starting at `offset` of the concatenated shards; returns the tensor and the bytes it used. */

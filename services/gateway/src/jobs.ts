@@ -20,6 +20,21 @@ export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: 
     { stage: 'detect.text', subject: SUBJECTS.detectText },
     { stage: 'store', subject: SUBJECTS.resultsPut },
   ],
+  // Objects and faces: pictures, photographs, paintings.
+  objects: [
+    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'exif' } },
+    { stage: 'detect', subject: SUBJECTS.detectImage, options: { kinds: ['objects', 'faces'] } },
+    { stage: 'store', subject: SUBJECTS.resultsPut },
+  ],
+  // Image embeddings and perceptual hashes, kept by the embed service for search and duplicates.
+  embed: [{ stage: 'embed', subject: SUBJECTS.embedCanvas }],
+  // Everything the offline pack does, in one pass over the collection.
+  enrich: [
+    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'text' } },
+    { stage: 'detect', subject: SUBJECTS.detectImage, options: { kinds: ['objects', 'faces', 'text'] } },
+    { stage: 'embed', subject: SUBJECTS.embedCanvas },
+    { stage: 'store', subject: SUBJECTS.resultsPut },
+  ],
 };
 
 interface JobStart {

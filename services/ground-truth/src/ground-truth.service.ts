@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import {
   SERVICE_APIS,
   FindingsOutput,
+  type ResultSetsOutput,
   SUBJECTS,
   StageInput,
   defineHandler,
@@ -24,11 +25,13 @@ const StoreOutput = Type.Object({
   removed: Type.Integer(),
 });
 
-/** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput). */
+/** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
 function resultSetsOf(results: Record<string, unknown>): ResultSet[] {
   const sets: ResultSet[] = [];
   for (const output of Object.values(results)) {
-    if (output && typeof output === 'object' && 'resultSet' in output) sets.push((output as FindingsOutput).resultSet);
+    if (!output || typeof output !== 'object') continue;
+    if ('resultSet' in output) sets.push((output as FindingsOutput).resultSet);
+    if ('resultSets' in output && Array.isArray(output.resultSets)) sets.push(...(output as ResultSetsOutput).resultSets);
   }
   return sets;
 }

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { openRegistry, type ModelEntry, type PullProgress } from '@loupe/inference';
 import { importTfjs } from '@loupe/tfjs-onnx';
 import type { LoupeConfig } from '../config.js';
@@ -13,7 +14,7 @@ export interface ModelsCommandOptions {
 }
 
 /**
- * `loupe models list|verify|pull|add`: the model registry from the command line. Cards come from
+ * `loupe models list|verify|prepare|pull|add|import-tfjs`: the model registry from the command line. Cards come from
  * Loupe's built-in folder and from LOUPE_MODELS_DIR, where `add` installs a card and `pull`
  * downloads a model's files. Results go to stdout, progress and warnings to stderr.
  */
@@ -62,6 +63,26 @@ export async function modelsCommand(
       }
       return failed ? 1 : 0;
     }
+    case 'prepare': {
+      // The offline pack made ready without a network: chunks joined (ISNet) and TF.js models
+      // converted to ONNX (objects, faces, features), each checked against its card's hash.
+      let failed = false;
+      for (const entry of registry.list()) {
+        const derived = entry.files.filter((f) => f.source === 'chunks' || f.source === 'converted');
+        if (derived.length === 0) continue;
+        const started = performance.now();
+        try {
+          const verdict = derived.every((f) => existsSync(f.path)) ? 'checked' : 'prepared';
+          await registry.resolve(entry.id);
+          write(`${entry.id}: ${verdict} (${derived.map((f) => f.source).join(', ')}, ${Math.round(performance.now() - started)} ms) ${derived.map((f) => f.path).join(' ')}`);
+        } catch (err) {
+          failed = true;
+          warn(`${entry.id}: ${toLoupeError(err).message}`);
+        }
+      }
+      write(`models cache: ${registry.modelsDir}`);
+      return failed ? 1 : 0;
+    }
     case 'pull': {
       if (!arg) throw new LoupeError('LOUPE_ERR_VALIDATION', 'loupe models pull needs a model id (loupe models list shows them)');
       const bar = new PullBar(progressOut);
@@ -94,7 +115,7 @@ export async function modelsCommand(
       return 0;
     }
     default:
-      throw new LoupeError('LOUPE_ERR_VALIDATION', `unknown models command ${JSON.stringify(action ?? '')}: list, verify [id], pull <id>, add <card.json> or import-tfjs <model.json> --card <card.json>`);
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `unknown models command ${JSON.stringify(action ?? '')}: list, verify [id], prepare, pull <id>, add <card.json> or import-tfjs <model.json> --card <card.json>`);
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type JobView } from '@loupe/contracts';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type JobView, type PipelineName } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
 import { createEmbedded } from '../embedded.js';
 import { Progress } from '../progress.js';
@@ -20,6 +20,8 @@ export interface RunReport {
 export interface RunOptions {
   readonly source: string;
   readonly outDir: string;
+  /** Which pipeline runs on every canvas image (default: text). */
+  readonly pipeline?: PipelineName;
   readonly progress?: Progress | undefined;
   readonly pollMs?: number;
 }
@@ -36,7 +38,7 @@ function slug(s: string): string {
 }
 
 /**
- * The whole pipeline in one process: harvest, preprocess, detect text, store;
+ * A whole pipeline in one process (text by default: harvest, preprocess, detect text, store);
  * then writes the enriched manifest(s), one AnnotationPage per canvas and a report.
  */
 export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promise<RunReport> {
@@ -50,7 +52,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
       if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
       return body;
     };
-    let job = await call<JobView>('POST', '/v1/jobs', { manifest: resolveSource(opts.source), pipeline: 'text' });
+    let job = await call<JobView>('POST', '/v1/jobs', { manifest: resolveSource(opts.source), pipeline: opts.pipeline ?? 'text' });
     while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
       opts.progress?.update(job);
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));

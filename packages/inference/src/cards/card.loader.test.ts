@@ -1,6 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { COCO_CLASSES } from '../coco.js';
 import { LoupeError } from '@loupe/contracts';
 import { BUILTIN_CARDS_DIR } from '../registry/registry.js';
 import { loadCard, parseCard, storedName } from './card.loader.js';
@@ -36,9 +37,14 @@ function problems(fn: () => unknown): { path: string; message: string }[] {
 t.test('every built-in card is valid, named after its id, with real hashes', async (t) => {
   const names = (await readdir(BUILTIN_CARDS_DIR)).filter((n) => n.endsWith('.json')).sort();
   t.same(names, [
+    'blazeface-back.json',
+    'centernet-coco.json',
     'clip-vit-b32-image.json',
     'clip-vit-b32-text.json',
+    'faceres-embedding.json',
     'isnet-general-medium.json',
+    'mobilenet-v2-features.json',
+    'nanodet-coco.json',
     'ppocr-mobile-v2-cls.json',
     'ppocr-v4-det.json',
     'ppocr-v4-rec.json',
@@ -58,6 +64,12 @@ t.test('every built-in card is valid, named after its id, with real hashes', asy
     { name: 'car', uri: 'http://www.wikidata.org/entity/Q1420' },
   ]);
   t.ok(yolo.labels?.every((l) => l.uri === undefined || /^http:\/\/www\.wikidata\.org\/entity\/Q\d+$/.test(l.uri)));
+  // Every COCO detector's card carries the one table (coco.ts): same names, same Wikidata items, same order.
+  const table = COCO_CLASSES.map((c) => ({ name: c.name, ...(c.uri && { uri: c.uri }) }));
+  t.equal(table.filter((c) => c.uri).length, 77, '77 of the 80 classes have a Wikidata entity');
+  for (const id of ['yolov8n-coco', 'centernet-coco', 'nanodet-coco']) {
+    t.same((await loadCard(join(BUILTIN_CARDS_DIR, `${id}.json`))).labels, table, `${id} labels are the COCO table`);
+  }
 });
 
 t.test('a valid card comes back frozen with the input defaults filled', async (t) => {

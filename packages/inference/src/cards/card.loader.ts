@@ -147,7 +147,7 @@ function crossFieldProblems(card: ModelCard): CardProblem[] {
   for (const [role, file] of Object.entries(card.files)) {
     const at = `/files/${role}`;
     if (file.url !== undefined) {
-      if (file.package !== undefined || file.chunks !== undefined) {
+      if (file.package !== undefined || file.chunks !== undefined || file.convert !== undefined) {
         problems.push({ path: at, message: 'has both a url and a package: give one source' });
       }
       const protocol = safeProtocol(file.url);
@@ -167,8 +167,12 @@ function crossFieldProblems(card: ModelCard): CardProblem[] {
       if (file.chunks && !isSafeRelative(file.chunks.manifest)) {
         problems.push({ path: `${at}/chunks/manifest`, message: 'must be a relative path without ".."' });
       }
-    } else if (file.chunks) {
-      problems.push({ path: at, message: 'chunks need the package that ships them' });
+      if (file.convert && !isSafeRelative(file.convert.model)) {
+        problems.push({ path: `${at}/convert/model`, message: 'must be a relative path without ".."' });
+      }
+      if (file.chunks && file.convert) problems.push({ path: at, message: 'has both chunks and convert: give one' });
+    } else if (file.chunks || file.convert) {
+      problems.push({ path: at, message: file.chunks ? 'chunks need the package that ships them' : 'a conversion needs the package that ships the source model' });
     } else if (file.path !== undefined) {
       // A file made here (converted by `loupe models import-tfjs`, or put there by hand): it lives
       // beside the card in $LOUPE_MODELS_DIR/<id>/ and nothing can download it again.

@@ -16,6 +16,7 @@ export const MODEL_TASKS = [
   'orientation',
   'object-detection',
   'face-detection',
+  'face-embedding',
   'image-embedding',
   'text-embedding',
   'classification',
@@ -44,6 +45,22 @@ export const ModelFile = Type.Object(
         {
           manifest: Type.String({ minLength: 1, description: 'resources.json path inside the package' }),
           key: Type.String({ minLength: 1, description: 'The entry of the manifest, e.g. /models/medium' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * A file Loupe makes from a model the package ships in another format: the TF.js models of the
+     * offline pack are converted to ONNX (by @loupe/tfjs-onnx) into the models cache on first use or
+     * by `loupe models prepare`. The sha256 pins the converted bytes (the conversion is deterministic).
+     */
+    convert: Type.Optional(
+      Type.Object(
+        {
+          from: Type.Union([Type.Literal('tfjs-graph'), Type.Literal('tfjs-layers')]),
+          model: Type.String({ minLength: 1, description: 'The TF.js model.json (or a model.min.js bundle) inside the package' }),
+          /** Node (graph) or layer (layers) names whose outputs the ONNX graph gives instead of the model's own, e.g. a feature layer. */
+          outputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
         },
         { additionalProperties: false },
       ),

@@ -1,6 +1,6 @@
 import { LoupeError } from '@loupe/contracts';
 import type { ModelTask } from '../cards/model-card.js';
-import type { InstallState, Registry } from './registry.js';
+import type { InstallState, ModelEntry, Registry } from './registry.js';
 
 /** What the classify, embed and caption services need of the registry. */
 export type ModelRegistryLike = Pick<Registry, 'modelsDir' | 'list' | 'resolve'>;
@@ -11,12 +11,10 @@ export function describeModels(models: ModelRegistryLike, task: ModelTask): { mo
 }
 
 /**
- * Refuses to run model `id` of `task`, saying exactly why: fails with
- * LOUPE_ERR_MODEL_NOT_INSTALLED naming the model and where it was looked for (no card, or files not
- * pulled yet) or LOUPE_ERR_MODEL_CHECKSUM (a file changed). No runner exists yet for these
- * tasks, so a verified model is reported as not runnable rather than answered with made-up output.
+ * The registry entry of model `id` of `task`, or why it cannot be used: LOUPE_ERR_MODEL_NOT_INSTALLED
+ * naming the model and where it was looked for (no card of that task, or files not pulled yet).
  */
-export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<never> {
+export function findModel(models: ModelRegistryLike, task: ModelTask, id: string): ModelEntry {
   const ofTask = models.list({ task });
   const entry = ofTask.find((m) => m.id === id);
   if (!entry) {
@@ -32,6 +30,16 @@ export async function requireInstalledModel(models: ModelRegistryLike, task: Mod
       details: { model: id, task, modelsDir: models.modelsDir },
     });
   }
+  return entry;
+}
+
+/**
+ * Refuses to run model `id` of `task`, saying exactly why (see findModel; LOUPE_ERR_MODEL_CHECKSUM
+ * when a file changed). No runner exists yet for these tasks, so a verified model is reported as
+ * not runnable rather than answered with made-up output.
+ */
+export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<never> {
+  findModel(models, task, id);
   await models.resolve(id); // refuses a file whose bytes changed
   throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `${task} model ${JSON.stringify(id)} is installed, but this version of Loupe cannot run ${task} models yet`, {
     details: { model: id, task, modelsDir: models.modelsDir },

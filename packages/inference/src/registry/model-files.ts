@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync, type Stats } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
@@ -138,15 +138,14 @@ export function chunksPresent(dir: string, chunks: readonly ChunkEntry[]): boole
   });
 }
 
-const joining = new Map<string, Promise<void>>();
+const making = new Map<string, Promise<void>>();
 
 /**
- * Writes the file the chunks make to `target`, once: checks each chunk against the hash it is named
- * by, then the whole file against the card, and moves it into place only when both match. A target
- * already there with the right bytes is kept; one with the wrong bytes is rebuilt (it is derived).
+ * Makes a derived file (joined, converted) at most once at a time per target, and not at all when
+ * the target already has the card's bytes; a target with other bytes is made again (it is derived).
  */
-export function joinChunks(pkgDir: string, file: ModelFile, target: string, label: string): Promise<void> {
-  const running = joining.get(target);
+function makeOnce(target: string, file: ModelFile, label: string, make: () => Promise<void>): Promise<void> {
+  const running = making.get(target);
   if (running) return running;
   const job = (async () => {
     try {
@@ -155,6 +154,19 @@ export function joinChunks(pkgDir: string, file: ModelFile, target: string, labe
     } catch (err) {
       if ((err as LoupeError).code !== 'LOUPE_ERR_MODEL_NOT_INSTALLED' && (err as LoupeError).code !== 'LOUPE_ERR_MODEL_CHECKSUM') throw err;
     }
+    await make();
+  })().finally(() => making.delete(target));
+  making.set(target, job);
+  return job;
+}
+
+/**
+ * Writes the file the chunks make to `target`, once: checks each chunk against the hash it is named
+ * by, then the whole file against the card, and moves it into place only when both match. A target
+ * already there with the right bytes is kept; one with the wrong bytes is rebuilt (it is derived).
+ */
+export function joinChunks(pkgDir: string, file: ModelFile, target: string, label: string): Promise<void> {
+  return makeOnce(target, file, label, async () => {
     const { dir, chunks } = await readChunkList(pkgDir, file);
     await mkdir(dirname(target), { recursive: true });
     // A name of its own, so two processes joining at once never write into each other's file.
@@ -196,7 +208,39 @@ export function joinChunks(pkgDir: string, file: ModelFile, target: string, labe
     }
     await rename(tmp, target);
     remember(target, await stat(target), actual);
-  })().finally(() => joining.delete(target));
-  joining.set(target, job);
-  return job;
+  });
+}
+
+/**
+ * Writes the ONNX file a packaged TF.js model converts to (`files.<role>.convert` on its card), once:
+ * a target already there with the card's bytes is kept. The converter is deterministic, so the card
+ * pins the converted bytes; a mismatch means the converter or the package changed, and names both
+ * hashes rather than loading a model nobody has checked.
+ */
+export function convertFromPackage(pkgDir: string, file: ModelFile, target: string, label: string): Promise<void> {
+  return makeOnce(target, file, label, async () => {
+    const convert = file.convert!;
+    const source = join(pkgDir, convert.model);
+    if (!existsSync(source)) {
+      throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `The TF.js model of ${label} is missing: ${source} (run pnpm install)`, { details: { path: source } });
+    }
+    // Loaded only here: a process that never converts never loads the converter.
+    const converter = await import('@loupe/tfjs-onnx');
+    const outputs = convert.outputs ? { outputs: [...convert.outputs] } : {};
+    const { onnx } = convert.from === 'tfjs-layers' ? await converter.convertLayersModel(source, outputs) : await converter.convertGraphModel(source, outputs);
+    const actual = createHash('sha256').update(onnx).digest('hex');
+    if (actual !== file.sha256 || (file.size !== undefined && onnx.byteLength !== file.size)) {
+      throw checksumError(label, target, file, actual, onnx.byteLength, ` (converted from ${convert.model} in ${basename(pkgDir)})`);
+    }
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, onnx);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    remember(target, await stat(target), actual);
+  });
 }

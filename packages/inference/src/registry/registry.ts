@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { loadCardSync, parseCard, storedName, type CardProblem } from '../cards/card.loader.js';
 import type { ModelCard, ModelFile, ModelTask } from '../cards/model-card.js';
 import { downloadFile, type DownloadProgress } from './model-download.js';
-import { chunksPresent, joinChunks, knownSha256, packageDir, verifyFile } from './model-files.js';
+import { chunksPresent, convertFromPackage, joinChunks, knownSha256, packageDir, verifyFile } from './model-files.js';
 
 /**
  * The cards that ship with Loupe: the offline pack (its files are inside npm packages installed
@@ -22,7 +22,7 @@ export interface ModelFileStatus {
   readonly role: string;
   /** Where the file is (or will be) on this machine. */
   readonly path: string;
-  readonly source: 'package' | 'chunks' | 'url' | 'local';
+  readonly source: 'package' | 'chunks' | 'converted' | 'url' | 'local';
   readonly state: FileState;
   readonly expectedSha256: string;
   /** Known once the file has been hashed (by verify or resolve in this process). */
@@ -175,13 +175,13 @@ export function openRegistry(opts: RegistryOptions): Registry {
 
   function localPath(card: ModelCard, role: string, file: ModelFile): string {
     if (file.url) return join(modelsDir, card.id, storedName(file)!);
-    if (file.chunks) return join(cacheDir, card.id, file.path!);
+    if (file.chunks || file.convert) return join(cacheDir, card.id, file.path!);
     if (file.package === undefined) return join(modelsDir, card.id, file.path!);
     return join(packageDir(file.package), file.path!);
   }
 
   function sourceOf(file: ModelFile): ModelFileStatus['source'] {
-    return file.url ? 'url' : file.chunks ? 'chunks' : file.package === undefined ? 'local' : 'package';
+    return file.url ? 'url' : file.chunks ? 'chunks' : file.convert ? 'converted' : file.package === undefined ? 'local' : 'package';
   }
 
   /** Presence and size, plus a hash verdict where one is already known: no file is read. */
@@ -211,15 +211,24 @@ export function openRegistry(opts: RegistryOptions): Registry {
       }
       return { ...base, path, state: 'missing', problem: `chunks of ${file.chunks.key} are missing from ${file.package}` };
     }
+    if (!st && file.convert) {
+      // Not converted yet: fine as long as the package has the TF.js model.
+      try {
+        if (existsSync(join(packageDir(file.package!), file.convert.model))) return { ...base, path, state: 'unverified' };
+      } catch {
+        // reported as missing below
+      }
+      return { ...base, path, state: 'missing', problem: `${file.convert.model} is missing from ${file.package}` };
+    }
     if (!st) return { ...base, path, state: 'missing', problem: file.url ? `not downloaded (loupe models pull ${card.id})` : 'file not found' };
     if (file.size !== undefined && st.size !== file.size) {
-      return { ...base, path, state: file.chunks ? 'unverified' : 'corrupt', problem: `${st.size} bytes, expected ${file.size}` };
+      return { ...base, path, state: file.chunks || file.convert ? 'unverified' : 'corrupt', problem: `${st.size} bytes, expected ${file.size}` };
     }
     const known = knownSha256(path);
     if (known === undefined) return { ...base, path, state: 'unverified' };
     if (known === file.sha256) return { ...base, path, state: 'ok', actualSha256: known };
     // A joined cache with the wrong bytes is rebuilt from the chunks on the next resolve.
-    return { ...base, path, state: file.chunks ? 'unverified' : 'corrupt', actualSha256: known, problem: `sha256 ${known}, expected ${file.sha256}` };
+    return { ...base, path, state: file.chunks || file.convert ? 'unverified' : 'corrupt', actualSha256: known, problem: `sha256 ${known}, expected ${file.sha256}` };
   }
 
   function entryOf(r: CardRecord): ModelEntry {
@@ -233,6 +242,10 @@ export function openRegistry(opts: RegistryOptions): Registry {
     const label = `${card.id}/${role} (${file.path ?? storedName(file) ?? path})`;
     if (file.chunks) {
       await joinChunks(packageDir(file.package!), file, path, label);
+      return path;
+    }
+    if (file.convert) {
+      await convertFromPackage(packageDir(file.package!), file, path, label);
       return path;
     }
     try {
