@@ -10,7 +10,6 @@ import sharp from 'sharp';
 import t from 'tap';
 import { createEmbedded, loadConfig, runPipeline } from '@loupe/cli';
 import { hammingDistance } from '@loupe/inference';
-import { openSqliteEmbeddingStore } from '@loupe/store';
 import { SAMPLE_TEXTS, manifestV3, renderTextPage, startIiifImageServer } from '@loupe/testing';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/images');
@@ -155,19 +154,23 @@ t.test('embed: an L2-normalised vector with its model and version, and a percept
   t.match(missing.json(), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /image-embedding model "centernet-coco" is not installed/ });
 });
 
-t.test('embed stage: kept once per image and model; a redelivery changes nothing', async (t) => {
+t.test('embed stage: kept once per image and model, searchable; a redelivery changes nothing', async (t) => {
   const serviceId = await server.addImage('embed-stage', await plainPicture(), { version: 3, level: 2 });
-  const body = { task: task(serviceId, { width: 640, height: 480 }), results: {}, options: {} };
+  const body = { task: { ...task(serviceId, { width: 640, height: 480 }), rights: 'https://creativecommons.org/publicdomain/zero/1.0/' }, results: {}, options: {} };
   const first = await embedded.app.inject({ method: 'POST', url: '/v1/embed/canvas', payload: body });
   t.equal(first.statusCode, 200, first.body);
-  t.match(first.json(), { model: { id: 'mobilenet-v2-features' }, stored: 'inserted' });
+  t.match(first.json(), { model: { id: 'mobilenet-v2-features', version: '4.2.1' }, id: `${body.task.canvasId}#0`, dims: 1280 });
   const again = await embedded.app.inject({ method: 'POST', url: '/v1/embed/canvas', payload: body });
-  t.match(again.json(), { stored: 'unchanged' });
-  const store = openSqliteEmbeddingStore({ path: path.join(dataDir, 'loupe.db') });
-  t.teardown(() => store.close());
-  const rows = await store.query({ modelId: 'mobilenet-v2-features' });
-  t.equal(rows.length, 1);
-  t.match(rows[0], { canvasId: body.task.canvasId, modelVersion: '4.2.1', phash: (first.json() as { phash: string }).phash });
+  t.equal(again.statusCode, 200);
+  const search = await embedded.app.inject({ method: 'POST', url: '/v1/search', payload: { url: `${serviceId}/full/max/0/default.jpg`, limit: 5 } });
+  t.equal(search.statusCode, 200, search.body);
+  const out = search.json() as { query: string; hits: { canvasId: string; score: number; thumbnail: string; rights: string }[] };
+  t.equal(out.query, 'url');
+  t.equal(out.hits.filter((h) => h.canvasId === body.task.canvasId).length, 1, 'one point, however often it was delivered');
+  const hit = out.hits.find((h) => h.canvasId === body.task.canvasId)!;
+  t.ok(hit.score > 0.99, `the same picture scores ${hit.score}`);
+  t.match(hit.thumbnail, new RegExp(`^${serviceId}/full/\\d+,\\d*/0/default\\.jpg$|^${serviceId}/full/!?\\d+,\\d+/0/default\\.jpg$`), 'a small IIIF request');
+  t.equal(hit.rights, body.task.rights);
 });
 
 t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one pass; a broken canvas fails alone', async (t) => {
@@ -185,8 +188,8 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
       id: manifest,
       label: 'Enrich',
       canvases: [
-        { label: 'letter', width: page.width, height: page.height, image: { width: page.width, height: page.height, serviceId: text, version: 3, level: 2 } },
-        { label: 'picture', width: 1280, height: 960, image: { width: 640, height: 480, serviceId: picture, version: 2, level: 1 } },
+        { id: `${manifest}#letter`, label: 'letter', width: page.width, height: page.height, image: { width: page.width, height: page.height, serviceId: text, version: 3, level: 2 } },
+        { id: `${manifest}#picture`, label: 'picture', width: 1280, height: 960, image: { width: 640, height: 480, serviceId: picture, version: 2, level: 1 } },
         { label: 'gone', width: 640, height: 480, image: { width: 640, height: 480, url: missing } },
       ],
     }),
@@ -199,9 +202,13 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
   t.equal(report.failures.length, 1, 'only the missing image fails');
   t.match(report.failures[0], { stage: 'preprocess', code: 'LOUPE_ERR_FETCH_HTTP' });
   t.ok(report.annotations >= 2, `the letter's lines are annotations (${report.annotations})`);
-  const store = openSqliteEmbeddingStore({ path: path.join(runDir, 'loupe.db') });
-  t.teardown(() => store.close());
-  t.equal(await store.count({ modelId: 'mobilenet-v2-features', manifestId: manifest }), 2, 'one embedding per good image');
+  // Both good images are searchable by their canvas, each finding the other.
+  const run2 = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir: runDir, services: ['embed'] }));
+  t.teardown(() => run2.close());
+  await run2.app.start();
+  const found = await run2.app.inject({ method: 'POST', url: '/v1/search', payload: { canvas: { id: `${manifest}#picture` }, filter: { manifest } } });
+  t.equal(found.statusCode, 200, found.body);
+  t.same((found.json() as { hits: { canvasId: string }[] }).hits.map((h) => h.canvasId), [`${manifest}#letter`], 'the other good image, not itself, not the failed one');
 });
 
 t.test('objects and faces become tagging annotations: the class name and its Wikidata entity, with provenance', async (t) => {

@@ -4,7 +4,7 @@ import { LoupeError } from '@loupe/contracts';
 
 /** Everything a Loupe process reads from its environment, validated once. */
 /** The offline pack's models, used unless LOUPE_OBJECT_MODEL, LOUPE_FACE_MODEL or LOUPE_EMBED_MODEL names another card. */
-export const DEFAULT_MODELS = { objects: 'centernet-coco', faces: 'blazeface-back', embed: 'mobilenet-v2-features' } as const;
+export const DEFAULT_MODELS = { objects: 'centernet-coco', faces: 'blazeface-back', embed: 'mobilenet-v2-features', text: 'clip-vit-b32-text' } as const;
 
 export interface LoupeConfig {
   readonly port: number;
@@ -23,6 +23,10 @@ export interface LoupeConfig {
   readonly objectModel: string;
   readonly faceModel: string;
   readonly embedModel: string;
+  /** The text-embedding card for text queries (CLIP's text tower, paired with its image tower). */
+  readonly textModel: string;
+  /** Where vectors live: the embedded index under LOUPE_DATA_DIR, or a Qdrant server. */
+  readonly vectors: { readonly kind: 'embedded' | 'qdrant'; readonly qdrantUrl?: string; readonly qdrantApiKey?: string; readonly quantization: 'none' | 'int8' };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly fetch: {
     readonly timeoutMs: number;
@@ -102,6 +106,13 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     } else natsUrl = urls.join(',');
   }
 
+  const vectorKind = oneOf('LOUPE_VECTORS', ['embedded', 'qdrant'] as const, 'embedded');
+  let qdrantUrl: string | undefined;
+  if (vectorKind === 'qdrant') {
+    if (!env.LOUPE_QDRANT_URL) problems.push('LOUPE_QDRANT_URL: required when LOUPE_VECTORS=qdrant (e.g. http://qdrant:6333)');
+    else qdrantUrl = url('LOUPE_QDRANT_URL', '');
+  }
+
   let services: readonly string[] = [...SERVICE_NAMES];
   const servicesRaw = overrides.services?.join(',') ?? env.LOUPE_SERVICES;
   if (servicesRaw) {
@@ -127,6 +138,13 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     objectModel: env.LOUPE_OBJECT_MODEL || DEFAULT_MODELS.objects,
     faceModel: env.LOUPE_FACE_MODEL || DEFAULT_MODELS.faces,
     embedModel: env.LOUPE_EMBED_MODEL || DEFAULT_MODELS.embed,
+    textModel: env.LOUPE_TEXT_MODEL || DEFAULT_MODELS.text,
+    vectors: {
+      kind: vectorKind,
+      ...(qdrantUrl && { qdrantUrl }),
+      ...(env.LOUPE_QDRANT_API_KEY && { qdrantApiKey: env.LOUPE_QDRANT_API_KEY }),
+      quantization: oneOf('LOUPE_QDRANT_QUANTIZATION', ['none', 'int8'] as const, 'none'),
+    },
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     fetch: {
       timeoutMs: int('LOUPE_FETCH_TIMEOUT_MS', 15_000, 100, 600_000),

@@ -8,6 +8,7 @@ import {
   createDetector,
   createEngine,
   createImageEmbedder,
+  createTextEmbedder,
   createOrientationClassifier,
   createTextRecognizer,
   findForeground,
@@ -15,10 +16,13 @@ import {
   openRegistry,
   type FloatTensor,
   type ImageEmbedder,
+  type TextEmbedder,
   type TextRecognizer,
 } from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
-import { openSqliteAnnotationStore, openSqliteEmbeddingStore, openSqliteJobStore, type AnnotationStore, type EmbeddingStore, type JobStore } from '@loupe/store';
+import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
+import type { VectorStore } from '@loupe/vectors';
+import { vectorsFromConfig } from './vectors.js';
 import { createCaptionService } from '@loupe/service-caption';
 import { createClassifyService } from '@loupe/service-classify';
 import { createDetectService } from '@loupe/service-detect';
@@ -74,7 +78,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
 
   let annotations: AnnotationStore | undefined;
   let jobs: JobStore | undefined;
-  let embeddings: EmbeddingStore | undefined;
+  let vectors: VectorStore | undefined;
   const services: ServiceDefinition[] = [];
   const models = openRegistry({ modelsDir: config.modelsDir });
   // One engine per process: every model goes through it, and a model two services use is loaded once.
@@ -137,22 +141,35 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   }
   if (wanted.has('classify')) services.push(createClassifyService({ models }));
   if (wanted.has('embed')) {
-    embeddings = openSqliteEmbeddingStore({ path: dbPath });
+    vectors = await vectorsFromConfig(config);
     const embedders = new Map<string, Promise<ImageEmbedder>>();
+    let text: Promise<TextEmbedder> | undefined;
     services.push(
       createEmbedService({
         models,
         fetcher,
-        store: embeddings,
+        vectors,
+        quantization: config.vectors.quantization,
         defaultModel: config.embedModel,
         embedder: (id) => {
           let e = embedders.get(id);
           if (!e) {
-            e = models.resolve(id).then(async ({ card, files }) => createImageEmbedder(await engine.load(card, files)));
+            e = Promise.resolve()
+              .then(() => findModel(models, 'image-embedding', id))
+              .then(() => models.resolve(id))
+              .then(async ({ card, files }) => createImageEmbedder(await engine.load(card, files)));
             e.catch(() => embedders.delete(id));
             embedders.set(id, e);
           }
           return e;
+        },
+        textEmbedder: () => {
+          text ??= Promise.resolve()
+            .then(() => findModel(models, 'text-embedding', config.textModel))
+            .then(() => models.resolve(config.textModel))
+            .then(async ({ card, files }) => createTextEmbedder(await engine.load(card, files), files));
+          text.catch(() => (text = undefined));
+          return text;
         },
       }),
     );
@@ -188,7 +205,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
       await engine.close();
       await annotations?.close();
       await jobs?.close();
-      await embeddings?.close();
+      await vectors?.close();
     },
   };
 }

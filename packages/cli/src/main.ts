@@ -7,6 +7,7 @@ import { serveCommand } from './commands/serve.js';
 import { dlqCommand } from './commands/dlq.js';
 import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
 import { modelsCommand } from './commands/models.js';
+import { analysisCommand } from './commands/analysis.js';
 import { runDemo } from './demo.js';
 import { Progress } from './progress.js';
 
@@ -24,10 +25,15 @@ Usage:
   loupe iiif plan <info.json URL or file> (--short-side N | --fit WxH) [--region x,y,w,h]
   loupe models list [--json] | verify [id] | prepare | pull <id> | add <card.json> | import-tfjs <model.json> --card <card.json>
                                                  the model registry: built-in cards and LOUPE_MODELS_DIR (docs/models.md)
+  loupe duplicates <collection or manifest> [--near N] [--similar C] [--format json|csv] [--out FILE]
+                                                 exact, near and visually similar images among those embedded
+  loupe clusters <collection or manifest> [--k K | --k-min A --k-max B] [--format json|csv] [--out FILE]
+                                                 k-means clusters with their most central images
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
 Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
-LOUPE_BUS, LOUPE_NATS_URL, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_* (see docs/configuration.md).`;
+LOUPE_BUS, LOUPE_NATS_URL, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_*, LOUPE_VECTORS, LOUPE_QDRANT_URL,
+LOUPE_EMBED_MODEL (see docs/configuration.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,6 +49,15 @@ export async function main(argv: string[]): Promise<number> {
       card: { type: 'string' },
       subject: { type: 'string' },
       json: { type: 'boolean' },
+      model: { type: 'string' },
+      format: { type: 'string' },
+      near: { type: 'string' },
+      similar: { type: 'string' },
+      k: { type: 'string' },
+      'k-min': { type: 'string' },
+      'k-max': { type: 'string' },
+      central: { type: 'string' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -97,6 +112,20 @@ export async function main(argv: string[]): Promise<number> {
         { json: values.json, card: values.card },
         (l) => process.stdout.write(`${l}\n`),
         (l) => process.stderr.write(`loupe: ${l}\n`),
+      );
+    case 'duplicates':
+    case 'clusters':
+      return analysisCommand(
+        loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' }),
+        command,
+        sub,
+        {
+          model: values.model,
+          format: values.format,
+          out: values.out,
+          numbers: { near: values.near, similar: values.similar, k: values.k, 'k-min': values['k-min'], 'k-max': values['k-max'], central: values.central, seed: values.seed },
+        },
+        (l) => process.stderr.write(`${l}\n`),
       );
     case 'demo': {
       const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });

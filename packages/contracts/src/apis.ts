@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AnnotationPage, AnnotationsQuery } from './annotation.js';
 import { HarvestInput, HarvestOutput } from './harvest.js';
+import { SearchInput, SearchOutput } from './search.js';
+import { AnalysisOutput, ClustersInput, DuplicatesInput } from './analysis.js';
 import type { HandlerDeclaration } from './service.js';
 import { SUBJECTS } from './subjects.js';
 import { ImageRef } from './task.js';
@@ -103,6 +105,37 @@ export const SERVICE_APIS = {
         'LOUPE_ERR_IMAGE_DECODE',
         'LOUPE_ERR_INFERENCE',
       ],
+    },
+    search: {
+      name: 'search',
+      summary:
+        'Images similar to a canvas, an image (IIIF or plain URL, or uploaded) or a text query (with a CLIP text model), among the embedded images of one model; filters by manifest, collection, rights and concept; paged',
+      subject: SUBJECTS.embedSearch,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/search' },
+      input: SearchInput,
+      output: SearchOutput,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE', 'LOUPE_ERR_STORE'],
+    },
+    duplicates: {
+      name: 'duplicates',
+      summary: 'A tiered duplicates report over the embedded images of a collection or manifest: exact (same perceptual hash), near (hash distance up to nearHamming), visually similar (cosine at least similarCosine); pairs and groups, JSON or CSV',
+      subject: SUBJECTS.embedDuplicates,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/duplicates' },
+      input: DuplicatesInput,
+      output: AnalysisOutput,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_STORE'],
+    },
+    clusters: {
+      name: 'clusters',
+      summary: 'Clusters of the embedded images of a collection or manifest (spherical k-means, k chosen by silhouette), each with its most central images; JSON or CSV',
+      subject: SUBJECTS.embedClusters,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/clusters' },
+      input: ClustersInput,
+      output: AnalysisOutput,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_STORE'],
     },
   },
   caption: { image: modelApi(SUBJECTS.captionImage, '/v1/caption', 'Caption a canvas image with the named model') },

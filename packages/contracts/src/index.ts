@@ -7,3 +7,5 @@ export * from './pipeline.js';
 export * from './harvest.js';
 export * from './jobs.js';
 export * from './apis.js';
+export * from './search.js';
+export * from './analysis.js';

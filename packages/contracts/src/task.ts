@@ -49,6 +49,10 @@ export const CanvasTask = Type.Object(
     canvasHeight: Type.Integer({ minimum: 0 }),
     imageIndex: Type.Integer({ minimum: 0 }),
     image: ImageRef,
+    /** The manifest's rights statement or licence URI, when it gives one. */
+    rights: Type.Optional(Type.String()),
+    /** The IIIF collections the manifest was harvested through, outermost first. */
+    collections: Type.Optional(Type.Array(Type.String())),
   },
   { $id: 'CanvasTask' },
 );

@@ -291,6 +291,26 @@ t.test('a Presentation 3 collection with an embedded sub-collection', async (t) 
     ],
   );
   t.same(errors, []);
+  t.same(
+    manifests.map((m) => [m.id, m.collections]),
+    [
+      ['a', ['top']],
+      ['b', ['top', 'inner']],
+      ['c', ['top', 'inner']],
+    ],
+    'each manifest knows the collections it was reached through, outermost first',
+  );
+});
+
+t.test('rights: Presentation 3 rights and 2.x license, for search filters', async (t) => {
+  const cc0 = 'https://creativecommons.org/publicdomain/zero/1.0/';
+  const noc = 'http://rightsstatements.org/vocab/NoC-NC/1.0/';
+  const load = loaderOf({ v3: { ...miniV3('v3'), rights: cc0 }, v2: { ...miniV2('v2'), license: noc }, none: miniV3('none') });
+  const rightsOf = async (ref: string) => (await harvestAll(ref, load)).manifests[0]!;
+  t.equal((await rightsOf('v3')).rights, cc0);
+  t.equal((await rightsOf('v2')).rights, noc);
+  t.notOk('rights' in (await rightsOf('none')), 'absent when the manifest says nothing');
+  t.notOk('collections' in (await rightsOf('none')), 'a manifest harvested directly has no collection path');
 });
 
 t.test('cycles and repeated members are visited once', async (t) => {

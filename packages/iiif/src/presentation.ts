@@ -72,7 +72,10 @@ function notIiifThrow(document: string, what: string): never {
 function readManifest(json: Json, version: 2 | 3, document: string): HarvestedManifest {
   try {
     const { v3, rawServices } = version === 2 ? upgradeV2(json, document) : { v3: json, rawServices: new Map<string, RawService>() };
-    return harvestV3(v3, version, rawServices, document);
+    const manifest = harvestV3(v3, version, rawServices, document);
+    // 2.x `license` (one URI, or a list of them) is what 3 calls `rights`; the upgrade does not always carry it over.
+    const license = version === 2 && manifest.rights === undefined ? firstString(json.license)?.trim() : undefined;
+    return license ? { ...manifest, rights: license } : manifest;
   } catch (err) {
     if (err instanceof LoupeError) throw err;
     throw notIiif(document, `cannot be read as a Presentation ${version} manifest (${reason(err)})`, err);
@@ -163,7 +166,9 @@ function harvestV3(v3: Json, sourceVersion: 2 | 3, rawServices: ReadonlyMap<stri
     if (sourceVersion === 3 && type !== undefined && type !== 'Canvas') continue;
     canvases.push(readCanvas(item, canvases.length, id, context));
   }
-  return { id, label: labelOf(v3.label) ?? lastSegment(id), sourceVersion, v3, canvases };
+  // Presentation 3 `rights` (2.x `license`, which the upgrade turns into `rights`): one URI.
+  const rights = firstString(v3.rights);
+  return { id, label: labelOf(v3.label) ?? lastSegment(id), sourceVersion, v3, canvases, ...(rights && { rights: rights.trim() }) };
 }
 
 function readCanvas(canvas: Json, index: number, manifestId: string, context: ManifestContext): HarvestedCanvas {
@@ -423,7 +428,7 @@ interface Member {
  * except a LoupeError for invalid limits.
  */
 export async function* harvest(source: string, load: DocumentLoader, limits: Partial<HarvestLimits> = {}): AsyncGenerator<HarvestEvent> {
-  yield* new Walk(load, resolveLimits(limits)).visitRef(source, 0);
+  yield* new Walk(load, resolveLimits(limits)).visitRef(source, 0, []);
 }
 
 /** Runs `harvest` to the end: every manifest read and every document that failed. */
@@ -468,7 +473,8 @@ class Walk {
     this.#limits = limits;
   }
 
-  async *visitRef(ref: string, depth: number): AsyncGenerator<HarvestEvent> {
+  /** `path`: the ids of the collections walked to get here, outermost first. */
+  async *visitRef(ref: string, depth: number, path: readonly string[]): AsyncGenerator<HarvestEvent> {
     const document = ref.trim();
     if (this.#seen.has(document)) return;
     this.#seen.add(document);
@@ -494,23 +500,26 @@ class Walk {
       this.#seen.add(id);
     }
     if (kind.kind === 'manifest') {
-      yield this.#read(json as Json, kind.version, document);
+      yield this.#read(json as Json, kind.version, document, path);
     } else if (depth > this.#limits.maxDepth) {
       yield this.#depthError(document);
     } else {
-      yield* this.#walkCollection(json as Json, kind.version, document, depth);
+      yield* this.#walkCollection(json as Json, kind.version, document, depth, path);
     }
   }
 
-  #read(json: Json, version: 2 | 3, document: string): HarvestEvent {
+  #read(json: Json, version: 2 | 3, document: string, path: readonly string[]): HarvestEvent {
     try {
-      return { type: 'manifest', manifest: readManifest(json, version, document), document };
+      const manifest = readManifest(json, version, document);
+      return { type: 'manifest', manifest: path.length > 0 ? { ...manifest, collections: path } : manifest, document };
     } catch (err) {
       return errorEvent(document, err);
     }
   }
 
-  async *#walkCollection(collection: Json, version: 2 | 3, document: string, depth: number): AsyncGenerator<HarvestEvent> {
+  async *#walkCollection(collection: Json, version: 2 | 3, document: string, depth: number, parentPath: readonly string[]): AsyncGenerator<HarvestEvent> {
+    const collectionId = idOf(collection) ?? document;
+    const path = parentPath.at(-1) === collectionId ? parentPath : [...parentPath, collectionId];
     let page = collection;
     let pageVersion = version;
     let pageDocument = document;
@@ -519,7 +528,7 @@ class Walk {
       for (const [i, member] of members.entries()) {
         if (this.#stopped) return;
         this.#prefetch(members.slice(i, i + HARVEST_PREFETCH));
-        yield* this.#visitMember(member, pageVersion, pageDocument, depth);
+        yield* this.#visitMember(member, pageVersion, pageDocument, depth, path);
       }
       if (this.#stopped) return;
       // 2.x paging: the collection points at its `first` page, each page at the `next`.
@@ -560,7 +569,7 @@ class Walk {
     }
   }
 
-  async *#visitMember(member: Member, version: 2 | 3, parent: string, depth: number): AsyncGenerator<HarvestEvent> {
+  async *#visitMember(member: Member, version: 2 | 3, parent: string, depth: number, path: readonly string[]): AsyncGenerator<HarvestEvent> {
     const key = member.ref ?? (member.embedded ? idOf(member.embedded) : undefined);
     if (member.kind === 'collection') {
       if (depth + 1 > this.#limits.maxDepth) {
@@ -569,8 +578,8 @@ class Walk {
       }
       // An embedded collection is walked even when its id was seen: it is content, not a link
       // (the Universal Viewer sample gives 25 embedded collections the parent's own id).
-      if (member.embedded !== undefined) yield* this.#walkCollection(member.embedded, version, parent, depth + 1);
-      else if (key !== undefined) yield* this.visitRef(key, depth + 1);
+      if (member.embedded !== undefined) yield* this.#walkCollection(member.embedded, version, parent, depth + 1, path);
+      else if (key !== undefined) yield* this.visitRef(key, depth + 1, path);
       return;
     }
     if (key !== undefined && this.#seen.has(key)) return;
@@ -587,9 +596,9 @@ class Walk {
     this.#taken += 1;
     if (member.embedded !== undefined) {
       if (key !== undefined) this.#seen.add(key);
-      yield this.#read(member.embedded, version, parent);
+      yield this.#read(member.embedded, version, parent, path);
     } else if (key !== undefined) {
-      yield* this.visitRef(key, depth + 1);
+      yield* this.visitRef(key, depth + 1, path);
     }
   }
 

@@ -19,6 +19,10 @@ export interface HarvestedManifest {
   /** The document as v3 (v2 upgraded by @iiif/parser), for writing the enriched manifest back. */
   readonly v3: Record<string, unknown>;
   readonly canvases: readonly HarvestedCanvas[];
+  /** The manifest's rights statement or licence URI (Presentation 3 `rights`, 2.x `license`). */
+  readonly rights?: string;
+  /** The ids of the collections the harvest walked to reach it, outermost first; absent for a manifest harvested directly. */
+  readonly collections?: readonly string[];
 }
 
 /** One document that could not be harvested, and why; the rest of a collection goes on. */

@@ -73,3 +73,4 @@ export { createImageEmbedder, type ImageEmbedder } from './embedding/image-embed
 export { COCO_CLASSES, COCO_LABELS, type CocoClass } from './coco.js';
 export { createDetector, type DetectedBox, type DetectOptions, type Detector } from './detection/detector.js';
 export { averagePrecision, boxIou, evaluateDetections, parseGroundTruth, type ApOptions, type ApResult, type Box, type DetectionEvaluation, type EvaluateOptions, type GroundTruthImage, type GroundTruthObject, type PerImage, type ScoredDetection } from './box-metrics.js';
+export { createTextEmbedder, type TextEmbedder } from './embedding/text-embedder.js';

@@ -153,6 +153,8 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
   const fastify = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? true }),
     return503OnClosing: false,
+    // Search takes an uploaded image in the body (base64): room for a 9 MB file.
+    bodyLimit: 12 * 1024 * 1024,
   }) as unknown as FastifyInstance;
   const log = fastify.log;
   const shutdown = new AbortController();

@@ -2,4 +2,3 @@
 // loads tap. Every adapter's test file runs them: `@loupe/store/contract`.
 export { annotationStoreContract } from './annotation-store.contract.js';
 export { jobStoreContract } from './job-store.contract.js';
-export { embeddingStoreContract } from './embedding-store.contract.js';

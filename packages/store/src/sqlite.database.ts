@@ -81,22 +81,6 @@ const MIGRATIONS: readonly string[] = [
      dedup   TEXT NOT NULL,
      UNIQUE (job_id, dedup, stage, code)
    );`,
-  // 3: image embeddings and perceptual hashes (the embed service), one row per image and model.
-  `CREATE TABLE embeddings (
-     canvas_id     TEXT NOT NULL,
-     image_index   INTEGER NOT NULL,
-     model_id      TEXT NOT NULL,
-     model_version TEXT NOT NULL,
-     manifest_id   TEXT NOT NULL,
-     dims          INTEGER NOT NULL,
-     vector        BLOB NOT NULL,
-     phash         TEXT NOT NULL,
-     created       TEXT NOT NULL,
-     PRIMARY KEY (canvas_id, image_index, model_id)
-   );
-   CREATE INDEX embeddings_model ON embeddings (model_id, model_version);
-   CREATE INDEX embeddings_manifest ON embeddings (manifest_id);
-   CREATE INDEX embeddings_phash ON embeddings (phash);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

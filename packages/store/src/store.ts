@@ -132,39 +132,3 @@ export interface JobStore {
   close(): Promise<void>;
 }
 
-/** One image's embedding under one model: the unit the embed service writes. */
-export interface EmbeddingRecord {
-  readonly manifestId: string;
-  readonly canvasId: string;
-  readonly imageIndex: number;
-  readonly modelId: string;
-  readonly modelVersion: string;
-  /** L2-normalised. */
-  readonly vector: Float32Array;
-  /** 64-bit DCT perceptual hash, 16 lower-case hex digits. */
-  readonly phash: string;
-  /** When it was written (xsd:dateTime, Z); set by the store. */
-  readonly created?: string;
-}
-
-export interface EmbeddingQuery {
-  readonly modelId?: string;
-  readonly manifestId?: string;
-  readonly limit?: number;
-  readonly offset?: number;
-}
-
-/**
- * Embeddings by image and model. One row per (canvas, image, model): writing an image again under
- * the same model replaces its row (a new model version supersedes the old vector), so a redelivered
- * task never adds a second copy. Search indexes are built from it.
- */
-export interface EmbeddingStore {
-  /** 'inserted', 'replaced' (other vector, hash or version), or 'unchanged' (the same bytes again). */
-  put(record: EmbeddingRecord): Promise<'inserted' | 'replaced' | 'unchanged'>;
-  get(key: { canvasId: string; imageIndex: number; modelId: string }): Promise<EmbeddingRecord | undefined>;
-  /** Ordered by model, canvas id, image index. */
-  query(q: EmbeddingQuery): Promise<EmbeddingRecord[]>;
-  count(q: Omit<EmbeddingQuery, 'limit' | 'offset'>): Promise<number>;
-  close(): Promise<void>;
-}

@@ -45,6 +45,8 @@ export function createIiifFetcherService(deps: IiifFetcherDeps): ServiceDefiniti
               canvasHeight: canvas.height,
               imageIndex,
               image,
+              ...(manifest.rights && { rights: manifest.rights }),
+              ...(manifest.collections && { collections: [...manifest.collections] }),
             });
           });
         }

@@ -1,0 +1,3 @@
+// The embedded vector store: hnswlib-node graphs over SQLite-kept points, one folder per collection.
+export { EMBEDDED_DEFAULTS, openEmbeddedVectorStore, collectionFolder, type EmbeddedVectorStore, type EmbeddedVectorStoreOptions } from './store.js';
+export type { EmbeddedCollectionStats, EmbeddedVectorCollection, IndexOpening } from './collection.js';
