@@ -99,6 +99,17 @@ function isInteger(x: unknown, min: number): x is number {
  *
  * Points are known to the graph by labels, small integers reused after deletes so that the graph
  * and the in-memory vector slab stay dense: hnswlib re-adding a deleted label un-deletes its slot.
+ *
+ * Search: below `exactBelow` live points, brute force over the slab (exact, and fast at that size).
+ * Otherwise the graph (hnswlib space 'ip': distance 1 − dot), whose hits are rescored from the
+ * slab so both paths give the same double-precision cosines and break ties alike. A filter becomes
+ * a label mask (terms.ts); narrow ones (≤ exactFilteredBelow) are searched exactly over the
+ * matching points, wider ones through the graph with the mask as hnswlib's filter callback, so the
+ * result is the nearest among the filtered, not the filtered nearest. Vectors are taken as given
+ * (the embed service normalises them): the score is their inner product.
+ *
+ * hnswlib-node's calls are synchronous: a search runs to completion on the event loop, and bulk
+ * graph insertion yields every YIELD_EVERY points so searches interleave with a long upsert.
  */
 export class EmbeddedCollection implements EmbeddedVectorCollection {
   private readonly slab: VectorSlab;
@@ -582,7 +593,6 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
   scroll(opts: { filter?: VectorFilter; batch?: number } = {}): AsyncIterable<VectorPoint[]> {
     const batch = Math.min(10_000, Math.max(1, Math.floor(opts.batch ?? 500)));
     const dims = this.spec.dims;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     /** One Float32Array per batch; each point's vector is a view of its row. */
     const toPoints = (rows: readonly { id: string; payload: string; v: Buffer }[]): VectorPoint[] => {
