@@ -177,3 +177,15 @@ t.test('loupe duplicates and loupe clusters write CSV and JSON', async (t) => {
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--k must be an integer; got "three"/);
 });
+
+t.test('a gateway that does not run the embed service serves search over the bus', async (t) => {
+  const gateway = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir: path.join(dataDir, 'gw'), services: ['gateway'] }), { bus: embedded.bus });
+  t.teardown(() => gateway.close());
+  await gateway.app.start();
+  const direct = await post('/v1/search', { canvas: { id: canvasOf(manifests.cc0, 'page-original') }, limit: 5 });
+  const res = await gateway.app.inject({ method: 'POST', url: '/v1/search', payload: { canvas: { id: canvasOf(manifests.cc0, 'page-original') }, limit: 5 } });
+  t.equal(res.statusCode, 200, res.body);
+  t.same((res.json() as { hits: unknown[] }).hits, direct.body.hits, 'the same hits as the embed service answers itself');
+  const dups = await gateway.app.inject({ method: 'POST', url: '/v1/duplicates', payload: { source: manifests.noc } });
+  t.match(dups.json(), { scope: 'manifest', images: 4 });
+});

@@ -91,6 +91,12 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
   const collectionOf = (embedder: ImageEmbedder, dims: number): Promise<VectorCollection> =>
     deps.vectors.collection({ modelId: embedder.model.id, modelVersion: embedder.model.version, dims, ...(deps.quantization && { quantization: deps.quantization }) });
 
+  /** The model's collection when it already holds vectors; a lookup never creates one. */
+  async function existingCollection(embedder: ImageEmbedder): Promise<VectorCollection | undefined> {
+    const spec = (await deps.vectors.collections()).find((c) => c.modelId === embedder.model.id && c.modelVersion === embedder.model.version);
+    return spec ? deps.vectors.collection(spec) : undefined;
+  }
+
   async function embedOne(modelId: string, fetch: (size: { width: number; height: number }) => Promise<CanvasImage>, signal?: AbortSignal) {
     const card = cardOf(modelId);
     const embedder = await deps.embedder(modelId);
@@ -176,13 +182,11 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
       return { query, vector: vector!, collection: await collectionOf(embedder, vector!.length) };
     }
     const modelId = input.model ?? deps.defaultModel;
-    cardOf(modelId);
+    const card = cardOf(modelId);
     const embedder = await deps.embedder(modelId);
     if (query === 'canvas') {
       const id = pointId(input.canvas!.id, input.canvas!.imageIndex);
-      const known = await deps.vectors.collections();
-      const spec = known.find((c) => c.modelId === embedder.model.id && c.modelVersion === embedder.model.version);
-      const collection = spec ? await deps.vectors.collection(spec) : undefined;
+      const collection = await existingCollection(embedder);
       const point = await collection?.get(id);
       if (!collection || !point) {
         throw new LoupeError('LOUPE_ERR_NOT_FOUND', `canvas ${input.canvas!.id} (image ${input.canvas!.imageIndex}) has no ${embedder.model.id} ${embedder.model.version} embedding; run the embed pipeline on its manifest first`, {
@@ -198,7 +202,6 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
       vector = await embedder.embed(await prepareImage(bytes), { signal });
     } else {
       const ref = query === 'url' ? imageRefOfUrl(input.url!) : input.image!;
-      const card = cardOf(modelId);
       const size = fetchSize(card);
       const image = await fetchCanvasImage(deps.fetcher, ref, { width: ref.width ?? size.width, height: ref.height ?? size.height }, { fit: size });
       vector = await embedder.embed(image, { signal });
@@ -238,8 +241,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
   /** The collection of the model, and the filter that picks the source's images: its collection, else its manifest. */
   async function scopeOf(source: string, model: string | undefined): Promise<{ collection: VectorCollection; filter: VectorFilter; scope: 'collection' | 'manifest'; images: number }> {
     const embedder = await deps.embedder(model ?? deps.defaultModel);
-    const spec = (await deps.vectors.collections()).find((c) => c.modelId === embedder.model.id && c.modelVersion === embedder.model.version);
-    const collection = spec ? await deps.vectors.collection(spec) : undefined;
+    const collection = await existingCollection(embedder);
     if (collection) {
       for (const [scope, filter] of [
         ['collection', { collection: source }],

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
 import { BLAZEFACE_INPUT, BLAZEFACE_KEYPOINTS, blazeFaceAnchors, decodeBlazeFace, detectFaces, type FaceDetection } from './blazeface.js';
-import { contains, describe, fixtureImage, flatImage, gradientImage, haveFixtures, humanModel, medianMs, NO_FIXTURES } from './detectors.test-support.js';
+import { contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
 
 /** The four outputs of an image with no face (every logit -10), named as the converted graph names them, and a way to plant one anchor. */
 function outputs() {
@@ -84,16 +84,7 @@ t.test('the real BlazeFace (human-models blazeface.json, converted to ONNX)', as
     return detectFaces(model.run, input.tensor, { transform: input.transform, width: raw.width, height: raw.height }, minScore === undefined ? {} : { minScore });
   };
 
-  t.test('made-up images with nothing in them: nothing above 0.5', async (t) => {
-    for (const [name, raw] of [
-      ['flat grey', flatImage(640, 480, [128, 128, 128])],
-      ['gradient', gradientImage(800, 600)],
-    ] as const) {
-      const dets = await detect(raw, 0.05);
-      t.comment(`${name}: ${describe(dets.slice(0, 3))}`);
-      t.notOk(dets.some((d) => d.score > 0.5), `${name}: no face above 0.5`);
-    }
-  });
+  nothingInEmptyPictures(t, detect);
 
   t.test('fixture photographs', { skip: haveFixtures() ? false : NO_FIXTURES }, async (t) => {
     const near = (p: readonly number[] | undefined, q: readonly number[], tol: number) => p !== undefined && Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!) <= tol;

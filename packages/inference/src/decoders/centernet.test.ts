@@ -1,7 +1,7 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
 import { CENTERNET_INPUT, CENTERNET_OUTPUT, COCO_LABELS, decodeCenterNet, detectCenterNet, placeBox } from './centernet.js';
-import { boxIou, contains, describe, fixtureImage, flatImage, gradientImage, haveFixtures, humanModel, medianMs, NO_FIXTURES } from './detectors.test-support.js';
+import { boxIou, contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
 
 /** [1, K, 6] from rows of x1, y1, x2, y2, score, class, padded to 100 rows of zeros as the graph's TopK gives. */
 function detections(rows: readonly (readonly number[])[]): { data: Float32Array; dims: number[] } {
@@ -95,16 +95,7 @@ t.test('the real CenterNet (human-models, converted to ONNX)', async (t) => {
     return detectCenterNet(model.run, input.tensor, { transform: input.transform, width: raw.width, height: raw.height }, minScore === undefined ? {} : { minScore });
   };
 
-  t.test('made-up images with nothing in them: nothing above 0.5', async (t) => {
-    for (const [name, raw] of [
-      ['flat grey', flatImage(640, 480, [128, 128, 128])],
-      ['gradient', gradientImage(800, 600)],
-    ] as const) {
-      const dets = await detect(raw, 0.05);
-      t.comment(`${name}: ${describe(dets)}`);
-      t.notOk(dets.some((d) => d.score > 0.5), `${name}: no detection above 0.5`);
-    }
-  });
+  nothingInEmptyPictures(t, detect);
 
   t.test('fixture photographs', { skip: haveFixtures() ? false : NO_FIXTURES }, async (t) => {
     const astronaut = await fixtureImage('photo-astronaut-eileen-collins-nasa.png');

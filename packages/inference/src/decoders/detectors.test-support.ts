@@ -78,12 +78,24 @@ export function contains(box: Detection['box'], [x, y]: readonly [number, number
   return x >= box.x && x <= box.x + box.w && y >= box.y && y <= box.y + box.h;
 }
 
-/** Intersection over union of two x, y, w, h boxes. */
-export function boxIou(a: Detection['box'], b: Detection['box']): number {
-  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  return (w * h) / (a.w * a.h + b.w * b.h - w * h);
+/** Intersection over union: the one the quality script's AP uses. */
+export { boxIou } from '../box-metrics.js';
+
+/**
+ * A model that sees something in a flat grey or a smooth gradient is broken: nothing above 0.5,
+ * with every box down to 0.05 shown in the comment.
+ */
+export function nothingInEmptyPictures(t: Test, detect: (raw: RawImage, minScore: number) => Promise<readonly Detection[]>): Promise<unknown> {
+  return t.test('made-up images with nothing in them: nothing above 0.5', async (t) => {
+    for (const [name, raw] of [
+      ['flat grey', flatImage(640, 480, [128, 128, 128])],
+      ['gradient', gradientImage(800, 600)],
+    ] as const) {
+      const dets = await detect(raw, 0.05);
+      t.comment(`${name}: ${describe(dets.slice(0, 5))}`);
+      t.notOk(dets.some((d) => d.score > 0.5), `${name}: nothing above 0.5`);
+    }
+  });
 }
 
 /** A short line per detection for test comments: label score [x, y, w, h]. */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
-import { boxIou, contains, describe, fixtureImage, flatImage, gradientImage, haveFixtures, humanModel, medianMs, NO_FIXTURES } from './detectors.test-support.js';
+import { boxIou, contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
 import { decodeNanoDet, detectNanoDet, distances, NANODET_INPUT } from './nanodet.js';
 
 const BINS = 11;
@@ -131,16 +131,7 @@ t.test('the real NanoDet (human-models, converted to ONNX)', async (t) => {
     return detectNanoDet(model.run, input.tensor, { transform: input.transform, width: raw.width, height: raw.height }, minScore === undefined ? {} : { minScore });
   };
 
-  t.test('made-up images with nothing in them: nothing above 0.5', async (t) => {
-    for (const [name, raw] of [
-      ['flat grey', flatImage(640, 480, [128, 128, 128])],
-      ['gradient', gradientImage(800, 600)],
-    ] as const) {
-      const dets = await detect(raw, 0.05);
-      t.comment(`${name}: ${describe(dets.slice(0, 5))}`);
-      t.notOk(dets.some((d) => d.score > 0.5), `${name}: no detection above 0.5`);
-    }
-  });
+  nothingInEmptyPictures(t, detect);
 
   t.test('fixture photographs', { skip: haveFixtures() ? false : NO_FIXTURES }, async (t) => {
     const astronaut = await fixtureImage('photo-astronaut-eileen-collins-nasa.png');

@@ -1,7 +1,7 @@
 import { LoupeError } from '@loupe/contracts';
 import type { ModelRunner, RunOptions } from '../engine/model-runner.js';
 import { toInputTensor, type RawImage } from '../image-ops.js';
-import { decodeBlazeFace } from '../decoders/blazeface.js';
+import { BLAZEFACE_KEYPOINTS, decodeBlazeFace } from '../decoders/blazeface.js';
 import { decodeCenterNet } from '../decoders/centernet.js';
 import { decodeNanoDet } from '../decoders/nanodet.js';
 import { decodeYolo, type Detection } from '../decoders/yolo.js';
@@ -32,8 +32,6 @@ export interface Detector {
 
 type FloatTensor = { data: Float32Array; dims: readonly number[] };
 type Decode = (outputs: Record<string, Tensor>, frame: { transform: import('../image-ops.js').PixelTransform; width: number; height: number }, opts: Record<string, unknown>) => Detection[];
-
-const BLAZEFACE_KEYPOINT_NAMES = ['right eye', 'left eye', 'nose tip', 'mouth centre', 'right ear', 'left ear'];
 
 const floats = (outputs: Record<string, Tensor>, model: string): Record<string, FloatTensor> =>
   Object.fromEntries(Object.keys(outputs).map((name) => [name, floatOutput(outputs, name, model)]));
@@ -85,7 +83,7 @@ export function createDetector(runner: ModelRunner): Detector {
           score: d.score,
           box: d.box,
           ...(points && card.task === 'face-detection' && {
-            keypoints: Object.fromEntries(points.map((p, i) => [BLAZEFACE_KEYPOINT_NAMES[i] ?? `point ${i + 1}`, p] as const)),
+            keypoints: Object.fromEntries(points.map((p, i) => [BLAZEFACE_KEYPOINTS[i] ?? `point ${i + 1}`, p] as const)),
           }),
         };
       });
