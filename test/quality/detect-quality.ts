@@ -1,7 +1,7 @@
 // Detection quality on real heritage photographs (a script, not a test): runs the offline pack's
 // object detectors and face detector over the images of ../shared/fixtures/images that
 // test/quality/detect-ground-truth.json annotates by hand, and reports AP@0.5 for persons and
-// faces (Pascal VOC rules, packages/inference/src/box-metrics.ts), precision and recall at each
+// faces (Pascal VOC rules, packages/datasets/src/metrics/box-metrics.ts), precision and recall at each
 // card's own threshold, and latency per model on this machine (the embedding models' too).
 //
 //   pnpm run quality:detect [--out report.json]

@@ -27,6 +27,8 @@ export interface LoupeConfig {
   readonly textModel: string;
   /** Where vectors live: the embedded index under LOUPE_DATA_DIR, or a Qdrant server. */
   readonly vectors: { readonly kind: 'embedded' | 'qdrant'; readonly qdrantUrl?: string; readonly qdrantApiKey?: string; readonly quantization: 'none' | 'int8' };
+  /** Where ground truth lives: the embedded SQLite file under LOUPE_DATA_DIR, or a MongoDB server. */
+  readonly store: { readonly kind: 'embedded' | 'mongodb'; readonly mongodbUrl?: string; readonly mongodbDatabase?: string };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly fetch: {
     readonly timeoutMs: number;
@@ -113,6 +115,14 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     else qdrantUrl = url('LOUPE_QDRANT_URL', '');
   }
 
+  const storeKind = oneOf('LOUPE_STORE', ['embedded', 'mongodb'] as const, 'embedded');
+  let mongodbUrl: string | undefined;
+  if (storeKind === 'mongodb') {
+    if (!env.LOUPE_MONGODB_URL) problems.push('LOUPE_MONGODB_URL: required when LOUPE_STORE=mongodb (e.g. mongodb://mongo:27017/loupe)');
+    else if (!/^mongodb(\+srv)?:\/\/\S+$/.test(env.LOUPE_MONGODB_URL)) problems.push('LOUPE_MONGODB_URL: expected mongodb://host:port/database or mongodb+srv://...');
+    else mongodbUrl = env.LOUPE_MONGODB_URL;
+  }
+
   let services: readonly string[] = [...SERVICE_NAMES];
   const servicesRaw = overrides.services?.join(',') ?? env.LOUPE_SERVICES;
   if (servicesRaw) {
@@ -144,6 +154,11 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
       ...(qdrantUrl && { qdrantUrl }),
       ...(env.LOUPE_QDRANT_API_KEY && { qdrantApiKey: env.LOUPE_QDRANT_API_KEY }),
       quantization: oneOf('LOUPE_QDRANT_QUANTIZATION', ['none', 'int8'] as const, 'none'),
+    },
+    store: {
+      kind: storeKind,
+      ...(mongodbUrl && { mongodbUrl }),
+      ...(env.LOUPE_MONGODB_DATABASE && { mongodbDatabase: env.LOUPE_MONGODB_DATABASE }),
     },
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     fetch: {

@@ -20,9 +20,10 @@ import {
   type TextRecognizer,
 } from '@loupe/inference';
 import { createServiceApp, type LoupeApp } from '@loupe/runtime';
-import { openSqliteAnnotationStore, openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
+import { openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
 import { vectorsFromConfig } from './vectors.js';
+import { annotationStoreFromConfig, embeddedDbPath } from './stores.js';
 import { createCaptionService } from '@loupe/service-caption';
 import { createClassifyService } from '@loupe/service-classify';
 import { createDetectService } from '@loupe/service-detect';
@@ -73,7 +74,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   const bus = opts.bus ?? (await busFromConfig(config));
   const fetcher = fetcherFromConfig(config);
   const load = createDocumentLoader(fetcher);
-  const dbPath = path.join(config.dataDir, 'loupe.db');
+  const dbPath = embeddedDbPath(config);
   const wanted = new Set(config.services);
 
   let annotations: AnnotationStore | undefined;
@@ -176,7 +177,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   }
   if (wanted.has('caption')) services.push(createCaptionService({ models }));
   if (wanted.has('ground-truth')) {
-    annotations = openSqliteAnnotationStore({ path: dbPath });
+    annotations = await annotationStoreFromConfig(config);
     services.push(createGroundTruthService({ store: annotations, publicUrl: config.publicUrl }));
   }
 

@@ -8,6 +8,8 @@ import { dlqCommand } from './commands/dlq.js';
 import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
 import { modelsCommand } from './commands/models.js';
 import { analysisCommand } from './commands/analysis.js';
+import { harvestEuropeana, harvestIiifToDataset } from './commands/harvest.js';
+import { datasetsCommand, evalCommand, vocabCommand, type GroundTruthOptions } from './commands/ground-truth.js';
 import { runDemo } from './demo.js';
 import { Progress } from './progress.js';
 
@@ -29,11 +31,26 @@ Usage:
                                                  exact, near and visually similar images among those embedded
   loupe clusters <collection or manifest> [--k K | --k-min A --k-max B] [--format json|csv] [--out FILE]
                                                  k-means clusters with their most central images
+  loupe vocab import <file> [--format europeana-json|concept-csv|skos-jsonld] [--id ID] | list | show <id>
+                                                 SKOS vocabularies in the ground-truth store
+  loupe datasets list | show <name> | create <name> [--source MANIFEST]... [--description TEXT]
+  loupe datasets import <name> --format coco|voc|europeana-csv|annotation-page <file>... [--vocab ID]
+  loupe datasets export <name> --format F [--split train|validation|test] [--seed S] [--out DIR]
+  loupe datasets splits <name> [--seed S] [--folds K] [--out FILE]
+                                                 named sets of ground truth: import, export, reproducible splits
+  loupe harvest europeana --vocab vocabulary.json --per-concept N [--reusability open,restricted,permission] [--rate R] [--rows N] [--out FILE]
+                                                 image items per SKOS concept from the Europeana Search API, as the pilot's CSV
+                                                 (stdout without --out); key in EUROPEANA_API_KEY
+  loupe harvest iiif <collection or manifest> --dataset NAME [--description TEXT]
+                                                 register every manifest as a source of the dataset
+  loupe eval --model <id> --dataset <name> [--iou 0.5] [--threshold T] [--out FILE]
+                                                 a model's original output against the accepted ground truth:
+                                                 a table on standard output, the JSON report in FILE
   loupe demo [--out DIR]                         a sample collection through a local IIIF server, end to end
 
 Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
 LOUPE_BUS, LOUPE_NATS_URL, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_*, LOUPE_VECTORS, LOUPE_QDRANT_URL,
-LOUPE_EMBED_MODEL (see docs/configuration.md).`;
+LOUPE_EMBED_MODEL, LOUPE_STORE, LOUPE_MONGODB_URL (see docs/configuration.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -58,6 +75,20 @@ export async function main(argv: string[]): Promise<number> {
       'k-max': { type: 'string' },
       central: { type: 'string' },
       seed: { type: 'string' },
+      dataset: { type: 'string' },
+      split: { type: 'string' },
+      folds: { type: 'string' },
+      iou: { type: 'string' },
+      threshold: { type: 'string' },
+      source: { type: 'string', multiple: true },
+      description: { type: 'string' },
+      vocab: { type: 'string' },
+      id: { type: 'string' },
+      label: { type: 'string' },
+      'per-concept': { type: 'string' },
+      reusability: { type: 'string' },
+      rate: { type: 'string' },
+      rows: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -127,6 +158,46 @@ export async function main(argv: string[]): Promise<number> {
         },
         (l) => process.stderr.write(`${l}\n`),
       );
+    case 'harvest': {
+      if (sub === 'europeana') {
+        if (!values.vocab) throw usage('loupe harvest europeana needs --vocab vocabulary.json');
+        if (!values['per-concept']) throw usage('loupe harvest europeana needs --per-concept N');
+        const summary = await harvestEuropeana(
+          {
+            vocab: values.vocab,
+            perConcept: Number(values['per-concept']),
+            ...(values.out !== undefined && { out: values.out }),
+            ...(values.reusability !== undefined && { reusability: [values.reusability] }),
+            ...(values.rate !== undefined && { rate: Number(values.rate) }),
+            ...(values.rows !== undefined && { rows: Number(values.rows) }),
+            env,
+          },
+          (l) => process.stderr.write(`${l}\n`),
+        );
+        return summary.rows > 0 ? 0 : 1;
+      }
+      if (sub === 'iiif') {
+        if (!arg) throw usage('loupe harvest iiif needs a collection or manifest URL or file');
+        if (!values.dataset) throw usage('loupe harvest iiif needs --dataset NAME');
+        return harvestIiifToDataset(
+          loadConfig(env, { logLevel: 'warn' }),
+          arg,
+          { dataset: values.dataset, ...(values.description !== undefined && { description: values.description }) },
+          (l) => process.stdout.write(`${l}\n`),
+        );
+      }
+      throw usage(`unknown harvest command ${JSON.stringify(sub ?? '')}: europeana or iiif`);
+    }
+    case 'eval':
+    case 'vocab':
+    case 'datasets': {
+      const config = loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+      const say = (l: string): void => void process.stderr.write(`${l}\n`);
+      const opts: GroundTruthOptions = values;
+      if (command === 'eval') return evalCommand(config, opts, say);
+      if (command === 'vocab') return vocabCommand(config, sub, arg, opts, say);
+      return datasetsCommand(config, sub, arg, positionals.slice(3), opts, say);
+    }
     case 'demo': {
       const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });
       return result.ok ? 0 : 1;

@@ -61,6 +61,7 @@ export const Annotation = Type.Object(
     modified: Type.Optional(Type.String({ description: 'When a curator last reviewed it' })),
     'loupe:confidence': Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     'loupe:reviewState': Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
+    'loupe:revision': Type.Optional(Type.Integer({ minimum: 0, description: '0 as produced or imported; one more with each review' })),
   },
   { $id: 'Annotation', additionalProperties: true },
 );
@@ -124,13 +125,25 @@ export const ResultSet = Type.Object(
 );
 export type ResultSet = Static<typeof ResultSet>;
 
+/** Filters over stored annotations, shared by the query, bulk review, canvases and datasets. */
+export const annotationFilterProperties = {
+  canvas: Type.Optional(Type.String({ description: 'Canvas id' })),
+  manifest: Type.Optional(Type.String({ description: 'Manifest id' })),
+  motivation: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String({ description: 'Model id (imported ground truth: its source, e.g. import:coco)' })),
+  reviewState: Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
+  concept: Type.Optional(Type.String({ description: 'Concept URI, or a label' })),
+  minConfidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  maxConfidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  dataset: Type.Optional(Type.String({ description: 'Dataset name: its members and the annotations of its source manifests' })),
+};
+
+export const AnnotationFilter = Type.Object(annotationFilterProperties, { $id: 'AnnotationFilter' });
+export type AnnotationFilter = Static<typeof AnnotationFilter>;
+
 export const AnnotationsQuery = Type.Object(
   {
-    canvas: Type.Optional(Type.String({ description: 'Canvas id' })),
-    manifest: Type.Optional(Type.String({ description: 'Manifest id' })),
-    motivation: Type.Optional(Type.String()),
-    model: Type.Optional(Type.String({ description: 'Model id' })),
-    reviewState: Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
+    ...annotationFilterProperties,
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     offset: Type.Integer({ minimum: 0, default: 0 }),
   },

@@ -1,5 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { AnnotationPage, AnnotationsQuery } from './annotation.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ErrorCode } from './errors.js';
+import { Annotation, AnnotationPage, AnnotationsQuery } from './annotation.js';
+import {
+  AnnotationKeyParams,
+  BulkReviewBody,
+  CanvasesOutput,
+  CanvasesQuery,
+  DatasetCreateBody,
+  DatasetExportOutput,
+  DatasetExportQuery,
+  DatasetImportBody,
+  DatasetImportOutput,
+  DatasetParams,
+  DatasetSplitsOutput,
+  DatasetSplitsQuery,
+  DatasetView,
+  EvaluationQuery,
+  EvaluationReport,
+  HistoryOutput,
+  ReviewBody,
+  VocabularyImportBody,
+  VocabularyView,
+} from './ground-truth.js';
 import { HarvestInput, HarvestOutput } from './harvest.js';
 import { SearchInput, SearchOutput } from './search.js';
 import { AnalysisOutput, ClustersInput, DuplicatesInput } from './analysis.js';
@@ -56,6 +78,20 @@ function modelApi(subject: string, url: string, summary: string) {
   } as const satisfies ApiDeclaration;
 }
 
+/** A ground-truth request/reply API: every one may fail validation or at the store. */
+function gt<N extends string, S extends string, M extends 'GET' | 'POST', U extends string, I extends TSchema, O extends TSchema>(
+  name: N,
+  subject: S,
+  method: M,
+  url: U,
+  summary: string,
+  input: I,
+  output: O,
+  errors: readonly ErrorCode[],
+) {
+  return { name, summary, subject, mode: 'request', route: { method, url }, input, output, errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE', ...errors] } as const;
+}
+
 /**
  * The request/reply APIs of the services, by owning service. Each service implements its own; a
  * gateway process that does not run a service mounts that service's routes as proxies over the
@@ -85,6 +121,102 @@ export const SERVICE_APIS = {
       output: AnnotationPage,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
     },
+    annotation: gt('annotation.get', SUBJECTS.annotationGet, 'GET', '/v1/annotations/:key', 'One annotation, current revision (annotation ids dereference here)', AnnotationKeyParams, Annotation, ['LOUPE_ERR_NOT_FOUND']),
+    review: gt(
+      'annotation.review',
+      SUBJECTS.annotationReview,
+      'POST',
+      '/v1/annotations/:key/review',
+      "Accept, reject or correct an annotation (or set it back to unreviewed): a new revision with reviewer and time; nothing is overwritten",
+      ReviewBody,
+      Annotation,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    history: gt('annotation.history', SUBJECTS.annotationHistory, 'GET', '/v1/annotations/:key/history', 'Every revision of an annotation, oldest first', AnnotationKeyParams, HistoryOutput, ['LOUPE_ERR_NOT_FOUND']),
+    reviewMany: gt(
+      'annotations.review',
+      SUBJECTS.annotationsReview,
+      'POST',
+      '/v1/annotations/review',
+      'Accept, reject or reset every annotation a filter matches (concept, model, confidence range, state...): one revision each',
+      BulkReviewBody,
+      Type.Object({ updated: Type.Integer() }),
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    canvases: gt('canvases', SUBJECTS.canvasesQuery, 'GET', '/v1/canvases', 'Canvases with annotations the filters match, with IIIF image and thumbnail requests: what a curator reviews', CanvasesQuery, CanvasesOutput, ['LOUPE_ERR_NOT_FOUND']),
+    vocabularies: gt(
+      'vocabularies.list',
+      SUBJECTS.vocabulariesList,
+      'GET',
+      '/v1/vocabularies',
+      'The vocabularies in the store, with their concept counts',
+      Type.Object({}),
+      Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), label: Type.Optional(Type.String()), concepts: Type.Integer() })) }),
+      [],
+    ),
+    vocabulary: gt('vocabulary.get', SUBJECTS.vocabularyGet, 'GET', '/v1/vocabularies/:id', 'One vocabulary with its SKOS concepts (id URI-encoded)', Type.Object({ id: Type.String({ minLength: 1 }) }), VocabularyView, ['LOUPE_ERR_NOT_FOUND']),
+    vocabularyImport: gt(
+      'vocabulary.import',
+      SUBJECTS.vocabularyImport,
+      'POST',
+      '/v1/vocabularies',
+      "Import a vocabulary: the Europeana pilot's vocabulary.json or uris_vocabularies.csv, or SKOS in JSON-LD; replaces a vocabulary with the same id",
+      VocabularyImportBody,
+      Type.Object({ id: Type.String(), concepts: Type.Integer() }),
+      [],
+    ),
+    datasets: gt('datasets.list', SUBJECTS.datasetsList, 'GET', '/v1/datasets', 'The datasets', Type.Object({}), Type.Object({ items: Type.Array(DatasetView) }), []),
+    datasetCreate: gt(
+      'dataset.create',
+      SUBJECTS.datasetCreate,
+      'POST',
+      '/v1/datasets',
+      'Create a dataset (or add to one): source manifests, and the annotations a filter matches as members',
+      DatasetCreateBody,
+      DatasetView,
+      [],
+    ),
+    dataset: gt('dataset.get', SUBJECTS.datasetGet, 'GET', '/v1/datasets/:name', 'A dataset with its annotation count per concept', DatasetParams, DatasetView, ['LOUPE_ERR_NOT_FOUND']),
+    datasetImport: gt(
+      'dataset.import',
+      SUBJECTS.datasetImport,
+      'POST',
+      '/v1/datasets/:name/import',
+      'Import ground truth into a dataset: COCO detection JSON, Pascal VOC XML, the Europeana pilot CSV or a W3C AnnotationPage; stored as accepted, idempotent',
+      DatasetImportBody,
+      DatasetImportOutput,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    datasetExport: gt(
+      'dataset.export',
+      SUBJECTS.datasetExport,
+      'GET',
+      '/v1/datasets/:name/export',
+      "Export a dataset's ground truth (accepted and corrected annotations, current revision), whole or one split: COCO, Pascal VOC, Europeana CSV or an AnnotationPage",
+      DatasetExportQuery,
+      DatasetExportOutput,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    datasetSplits: gt(
+      'dataset.splits',
+      SUBJECTS.datasetSplits,
+      'GET',
+      '/v1/datasets/:name/splits',
+      'Stratified train/validation/test splits and k-fold folds of the canvases of a dataset, reproducible from the seed',
+      DatasetSplitsQuery,
+      DatasetSplitsOutput,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    evaluation: gt(
+      'evaluation',
+      SUBJECTS.evaluation,
+      'GET',
+      '/v1/evaluations',
+      "Evaluate a model's original output against a dataset's accepted ground truth: precision, recall, F1 and the confusion matrix for labels, AP for boxes, CER and WER for text",
+      EvaluationQuery,
+      EvaluationReport,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
   },
   classify: { image: modelApi(SUBJECTS.classifyImage, '/v1/classify', 'Classify a canvas image into a vocabulary with the named model') },
   embed: {

@@ -9,3 +9,4 @@ export * from './jobs.js';
 export * from './apis.js';
 export * from './search.js';
 export * from './analysis.js';
+export * from './ground-truth.js';

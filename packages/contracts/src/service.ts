@@ -43,12 +43,26 @@ export interface HandlerDeclaration<I extends TSchema = TSchema, O extends TSche
   readonly handler: HandlerFn<I, O>;
 }
 
+/**
+ * A static document a service serves as it is (a page and its script or style): not an operation,
+ * so it has no schema, stays out of OpenAPI and is answered without waiting for start().
+ */
+export interface StaticPage {
+  /** Absolute path, e.g. `/review`. */
+  readonly url: string;
+  /** Full Content-Type, e.g. `text/html; charset=utf-8`. */
+  readonly contentType: string;
+  readonly body: string;
+}
+
 export interface ServiceDefinition {
   readonly name: string;
   readonly version: string;
   readonly description: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler has its own schemas
   readonly handlers: readonly HandlerDeclaration<any, any>[];
+  /** Static documents served by GET (the gateway's review page). */
+  readonly pages?: readonly StaticPage[];
   /** Loads models and opens stores; /readyz answers 200 only once it has resolved. */
   readonly start?: () => Promise<void>;
   /** Releases what start() took; called after in-flight work has finished. */

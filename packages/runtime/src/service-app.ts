@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { decode, encode, jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
-import { ERRORS, LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { ERRORS, LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition, type StaticPage } from '@loupe/contracts';
 import { FORWARDED_HEADERS, busRequestContext, httpContext, queueContext } from './handler-context.js';
 import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import { inputDecoder } from './input-decoder.js';
@@ -78,6 +79,33 @@ interface ServiceEntry {
 
 const HEALTH_URLS = new Set(['/healthz', '/readyz']);
 
+/**
+ * Pages run only their own same-origin script and style; images may come from any IIIF server,
+ * which is why img-src is open while everything else is 'self' or nothing.
+ */
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' https: http: data: blob:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function pageHeaders(page: StaticPage): Record<string, string> {
+  return {
+    'content-type': page.contentType,
+    // Revalidated on every load (the ETag makes that cheap): a new release shows at once.
+    'cache-control': 'no-cache',
+    etag: `"${createHash('sha256').update(page.body).digest('base64url').slice(0, 27)}"`,
+    'content-security-policy': PAGE_CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+  };
+}
+
 /** Start-up fails on ambiguous declarations, listing every problem at once. */
 function checkDeclarations(services: readonly ServiceDefinition[]): void {
   const problems: string[] = [];
@@ -102,6 +130,13 @@ function checkDeclarations(services: readonly ServiceDefinition[]): void {
         routes.set(key, id);
       }
       for (const code of decl.errors) if (!Object.hasOwn(ERRORS, code)) problems.push(`${id} declares unknown error ${code}`);
+    }
+    for (const page of service.pages ?? []) {
+      if (!page.url.startsWith('/')) problems.push(`page ${page.url} of ${service.name} is not an absolute path`);
+      const key = `GET ${page.url}`;
+      const routeOwner = routes.get(key);
+      if (routeOwner) problems.push(`page ${page.url} of ${service.name} and ${routeOwner} both answer ${key}`);
+      routes.set(key, `${service.name} page ${page.url}`);
     }
   }
   if (problems.length > 0) {
@@ -227,6 +262,19 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     return reply.code(state.status === 'ready' ? 200 : 503).send(state);
   });
   fastify.get('/openapi.json', quiet, async () => fastify.swagger());
+
+  // Static pages answer before the services are ready: a page shows the API's 503 itself.
+  for (const service of services) {
+    for (const page of service.pages ?? []) {
+      const headers = pageHeaders(page);
+      fastify.get(page.url, quiet, async (request, reply) => {
+        reply.headers(headers);
+        const known = request.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+        if (known?.includes(headers.etag!) || known?.includes('*')) return reply.code(304).send();
+        return reply.send(page.body);
+      });
+    }
+  }
 
   function assertReady(entry: ServiceEntry): void {
     if (entry.state === 'ready') return;

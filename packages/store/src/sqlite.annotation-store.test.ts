@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Annotation } from '@loupe/contracts';
+import Database from 'better-sqlite3';
 import { annotationStoreContract } from './annotation-store.contract.js';
+import { indexedBody } from './annotation-checks.js';
 import { annotationId } from './annotation-id.js';
 import { openSqliteAnnotationStore } from './sqlite.annotation-store.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite.database.js';
 import { openSqliteJobStore } from './sqlite.job-store.js';
 import type { ResultSetKey } from './store.js';
 
@@ -60,7 +63,6 @@ t.test('the annotation store and the job store share one file', async (t) => {
 });
 
 t.test('a database from a newer Loupe is refused, not damaged', async (t) => {
-  const { default: Database } = await import('better-sqlite3');
   const path = join(dir, 'future.db');
   const db = new Database(path);
   db.pragma('user_version = 999');
@@ -70,4 +72,111 @@ t.test('a database from a newer Loupe is refused, not damaged', async (t) => {
 
 t.test('a path that cannot be opened is LOUPE_ERR_STORE', async (t) => {
   t.throws(() => openSqliteAnnotationStore({ path: join(dir, 'shared.db', 'inside-a-file.db') }), { code: 'LOUPE_ERR_STORE' });
+});
+
+t.test('a schema 2 database gains concept, label and revisions without losing a review', async (t) => {
+  const path = join(dir, 'schema-2.db');
+  const old = new Database(path);
+  old.exec(MIGRATIONS[0]!);
+  old.exec(MIGRATIONS[1]!);
+  old.pragma('user_version = 2');
+  // The insert schema 2's store made: the annotation without review fields in body_json.
+  const insert = old.prepare(
+    `INSERT INTO annotations (id, manifest_id, canvas_id, image_index, stage, model_id, model_version, motivation, confidence,
+                              review_state, reviewer, reviewed_at, created, generated, body_json, set_key, position)
+     VALUES (@id, @manifestId, @canvasId, 0, 'detect', 'detr', '1', @motivation, @confidence,
+             @reviewState, @reviewer, @reviewedAt, @created, @generated, @body, @setKey, @position)`,
+  );
+  const CAT = 'https://vocab.example.org/concept/cat';
+  const base = { type: 'Annotation' as const, target: key.canvasId, created: '2025-01-01T00:00:00Z', generated: '2025-01-02T00:00:00Z' };
+  const rows: Annotation[] = [
+    {
+      ...base,
+      id: 'detected',
+      motivation: 'tagging',
+      body: [
+        { type: 'TextualBody', value: 'cat', purpose: 'tagging', language: 'en' },
+        { type: 'SpecificResource', source: CAT, purpose: 'identifying' },
+      ],
+      'loupe:confidence': 0.9,
+    },
+    { ...base, id: 'classified', motivation: 'classifying', body: { type: 'TextualBody', value: 'dog', purpose: 'classifying' } },
+    { ...base, id: 'concept-only', motivation: 'classifying', body: { type: 'SpecificResource', source: 'https://vocab.example.org/concept/owl' } },
+    { ...base, id: 'ocr', motivation: 'supplementing', body: { type: 'TextualBody', value: 'cat', format: 'text/plain' } },
+    {
+      ...base,
+      id: 'odd',
+      motivation: ['describing', 'tagging'],
+      body: ['plain text', { type: 'TextualBody', value: 'a cat on a mat', purpose: 'describing' }, { type: 'TextualBody', value: 'mat', purpose: 'identifying' }],
+    } as unknown as Annotation,
+    { ...base, id: 'reviewed', motivation: 'tagging', body: { type: 'TextualBody', value: 'fish', purpose: 'tagging' } },
+  ];
+  rows.forEach((a, position) =>
+    insert.run({
+      id: a.id,
+      manifestId: key.manifestId,
+      canvasId: key.canvasId,
+      motivation: Array.isArray(a.motivation) ? JSON.stringify(a.motivation) : a.motivation,
+      confidence: a['loupe:confidence'] ?? null,
+      reviewState: a.id === 'reviewed' ? 'accepted' : 'unreviewed',
+      reviewer: a.id === 'reviewed' ? 'ann' : null,
+      reviewedAt: a.id === 'reviewed' ? '2025-01-03T00:00:00Z' : null,
+      created: a.created,
+      generated: a.generated,
+      body: JSON.stringify(a),
+      setKey: 'old-set',
+      position,
+    }),
+  );
+  old.close();
+
+  const store = openSqliteAnnotationStore({ path });
+  t.teardown(() => store.close());
+  const found = async (concept: string): Promise<string[]> => (await store.query({ concept })).map((a) => a.id);
+  t.same(await found(CAT), ['detected'], 'the concept of a body list');
+  t.same(await found('cat'), ['detected'], 'a label, not the OCR line that reads the same');
+  t.same(await found('dog'), ['classified'], 'the label of a single body');
+  t.same(await found('https://vocab.example.org/concept/owl'), ['concept-only']);
+  t.same(await found('mat'), ['odd'], 'a body list with a string and a description in it');
+  t.same(await found('a cat on a mat'), [], 'a description is not a label');
+
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  t.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  const backfilled = check.prepare<[], { id: string; concept: string | null; label: string | null; body_json: string }>(
+    'SELECT id, concept, label, body_json FROM annotations ORDER BY position',
+  ).all();
+  t.same(
+    backfilled.map((r) => ({ id: r.id, concept: r.concept, label: r.label })),
+    backfilled.map((r) => ({ id: r.id, ...indexedBody((JSON.parse(r.body_json) as Annotation).body) })),
+    'the SQL backfill computes what the store computes on write',
+  );
+
+  const [detected] = await store.query({ ids: ['detected'] });
+  t.same(await store.history('detected'), [
+    { revision: 0, state: 'unreviewed', reviewer: null, at: '2025-01-02T00:00:00Z', annotation: { ...rows[0], 'loupe:reviewState': 'unreviewed', 'loupe:revision': 0 } },
+  ]);
+  t.same(detected, (await store.history('detected'))[0]!.annotation);
+  t.match(await store.history('reviewed'), [{ revision: 0, state: 'accepted', reviewer: 'ann', at: '2025-01-03T00:00:00Z' }], 'a review made under schema 2 is revision 0');
+  t.match(await store.get('reviewed'), { 'loupe:reviewState': 'accepted', 'loupe:revision': 0, modified: '2025-01-03T00:00:00Z' });
+
+  const corrected = await store.review('detected', {
+    state: 'corrected',
+    reviewer: 'bob',
+    correction: { body: { type: 'TextualBody', value: 'lynx', purpose: 'tagging' } },
+  });
+  t.match(corrected, { 'loupe:revision': 1, body: { value: 'lynx' } });
+  t.same(await found('lynx'), ['detected']);
+  t.same((await store.query({ ids: ['detected'], original: true }))[0]?.body, rows[0]!.body);
+  t.same((await store.history('detected')).map((r) => r.revision), [0, 1]);
+});
+
+t.test('reopening a migrated file applies nothing twice', async (t) => {
+  const path = join(dir, 'twice.db');
+  const first = openSqliteAnnotationStore({ path });
+  await first.createDataset({ name: 'kept' });
+  await first.close();
+  const second = openSqliteAnnotationStore({ path });
+  t.teardown(() => second.close());
+  t.match(await second.listDatasets(), [{ name: 'kept' }]);
 });

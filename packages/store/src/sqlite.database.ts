@@ -9,7 +9,7 @@ export type SqliteDatabase = Database.Database;
  * One schema for the whole Loupe database file, because both stores may share a file and
  * `PRAGMA user_version` is one number per file. Append only: a released step never changes.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: the ground-truth store.
   `CREATE TABLE annotations (
      id            TEXT PRIMARY KEY,
@@ -81,6 +81,99 @@ const MIGRATIONS: readonly string[] = [
      dedup   TEXT NOT NULL,
      UNIQUE (job_id, dedup, stage, code)
    );`,
+  // 3: curation. `concept` and `label` mirror the body (first SpecificResource source; first
+  // TextualBody value with purpose tagging, classifying or identifying) so that filters use an
+  // index; the backfill below and `indexedBody` in sqlite.annotation-store.ts compute the same.
+  // Paths go through `fullkey` so that a body element that is not an object yields NULL instead
+  // of a malformed-JSON error. Revision rows are written lazily, at an annotation's first review:
+  // until then the row itself is revision 0 (a review recorded by schema 2 shows as revision 0's
+  // state and reviewer).
+  `ALTER TABLE annotations ADD COLUMN concept TEXT;
+   ALTER TABLE annotations ADD COLUMN label TEXT;
+   ALTER TABLE annotations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+   UPDATE annotations SET
+     concept = CASE json_type(body_json, '$.body')
+       WHEN 'array' THEN (
+         SELECT json_extract(annotations.body_json, b.fullkey || '.source') FROM json_each(annotations.body_json, '$.body') AS b
+          WHERE json_extract(annotations.body_json, b.fullkey || '.type') = 'SpecificResource'
+            AND json_type(annotations.body_json, b.fullkey || '.source') = 'text'
+          ORDER BY b.key LIMIT 1)
+       WHEN 'object' THEN CASE
+         WHEN json_extract(body_json, '$.body.type') = 'SpecificResource' AND json_type(body_json, '$.body.source') = 'text'
+         THEN json_extract(body_json, '$.body.source') END
+     END,
+     label = CASE json_type(body_json, '$.body')
+       WHEN 'array' THEN (
+         SELECT json_extract(annotations.body_json, b.fullkey || '.value') FROM json_each(annotations.body_json, '$.body') AS b
+          WHERE json_extract(annotations.body_json, b.fullkey || '.type') = 'TextualBody'
+            AND json_type(annotations.body_json, b.fullkey || '.value') = 'text'
+            AND json_extract(annotations.body_json, b.fullkey || '.purpose') IN ('tagging', 'classifying', 'identifying')
+          ORDER BY b.key LIMIT 1)
+       WHEN 'object' THEN CASE
+         WHEN json_extract(body_json, '$.body.type') = 'TextualBody' AND json_type(body_json, '$.body.value') = 'text'
+          AND json_extract(body_json, '$.body.purpose') IN ('tagging', 'classifying', 'identifying')
+         THEN json_extract(body_json, '$.body.value') END
+     END;
+   CREATE INDEX annotations_concept ON annotations (concept);
+   CREATE INDEX annotations_label ON annotations (label);
+   CREATE INDEX annotations_confidence ON annotations (confidence);
+   CREATE INDEX annotations_review_model ON annotations (review_state, model_id);
+   DROP INDEX annotations_review_state; -- a prefix of annotations_review_model
+   CREATE TABLE annotation_revisions (
+     annotation_id TEXT NOT NULL REFERENCES annotations (id) ON DELETE CASCADE,
+     revision      INTEGER NOT NULL,
+     state         TEXT NOT NULL CHECK (state IN ('unreviewed', 'accepted', 'rejected', 'corrected')),
+     reviewer      TEXT,
+     at            TEXT NOT NULL,
+     note          TEXT,
+     -- The whole annotation at this revision, without its review fields.
+     body_json     TEXT NOT NULL,
+     PRIMARY KEY (annotation_id, revision)
+   );
+   CREATE TABLE canvases (
+     canvas_id   TEXT PRIMARY KEY,
+     manifest_id TEXT NOT NULL,
+     label       TEXT,
+     width       INTEGER NOT NULL,
+     height      INTEGER NOT NULL,
+     image_json  TEXT NOT NULL
+   );
+   CREATE TABLE vocabularies (
+     id    TEXT PRIMARY KEY,
+     label TEXT
+   );
+   CREATE TABLE concepts (
+     vocabulary_id TEXT NOT NULL REFERENCES vocabularies (id) ON DELETE CASCADE,
+     uri           TEXT NOT NULL,
+     json          TEXT NOT NULL,
+     PRIMARY KEY (vocabulary_id, uri)
+   );
+   CREATE INDEX concepts_uri ON concepts (uri);
+   CREATE TABLE concept_matches (
+     uri           TEXT NOT NULL,
+     vocabulary_id TEXT NOT NULL,
+     concept_uri   TEXT NOT NULL,
+     FOREIGN KEY (vocabulary_id, concept_uri) REFERENCES concepts (vocabulary_id, uri) ON DELETE CASCADE
+   );
+   CREATE INDEX concept_matches_uri ON concept_matches (uri);
+   CREATE INDEX concept_matches_concept ON concept_matches (vocabulary_id, concept_uri);
+   CREATE TABLE datasets (
+     name        TEXT PRIMARY KEY,
+     description TEXT,
+     created     TEXT NOT NULL
+   );
+   CREATE TABLE dataset_sources (
+     name   TEXT NOT NULL REFERENCES datasets (name) ON DELETE CASCADE,
+     source TEXT NOT NULL,
+     PRIMARY KEY (name, source)
+   );
+   CREATE INDEX dataset_sources_source ON dataset_sources (source);
+   CREATE TABLE dataset_members (
+     name          TEXT NOT NULL REFERENCES datasets (name) ON DELETE CASCADE,
+     annotation_id TEXT NOT NULL REFERENCES annotations (id) ON DELETE CASCADE,
+     PRIMARY KEY (name, annotation_id)
+   );
+   CREATE INDEX dataset_members_annotation ON dataset_members (annotation_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,6 +41,8 @@ export function loupeContext(publicUrl: string): Json {
       loupe: `${publicUrl}/ns/loupe#`,
       'loupe:confidence': { '@id': 'loupe:confidence', '@type': 'http://www.w3.org/2001/XMLSchema#double' },
       'loupe:reviewState': { '@id': 'loupe:reviewState', '@type': '@vocab' },
+      'loupe:revision': { '@id': 'loupe:revision', '@type': 'http://www.w3.org/2001/XMLSchema#integer' },
+      'loupe:difficult': { '@id': 'loupe:difficult', '@type': 'http://www.w3.org/2001/XMLSchema#boolean' },
       'loupe:model': { '@id': 'loupe:model' },
       'loupe:version': { '@id': 'loupe:version' },
       unreviewed: 'loupe:unreviewed',

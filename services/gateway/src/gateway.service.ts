@@ -16,6 +16,7 @@ import { harvest, type DocumentLoader } from '@loupe/iiif';
 import type { Job, JobStore } from '@loupe/store';
 import { JobRunner, PIPELINES } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
+import { REVIEW_PAGES } from './review/review.pages.js';
 
 export interface GatewayDeps {
   readonly bus: Bus;
@@ -196,6 +197,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     version: '0.1.0',
     description: 'The public API: jobs, enriched manifests, and the JSON-LD context',
     handlers: [createJob, readJob, jobManifest, deadLetters, retryDeadLetter, dropDeadLetter, context],
+    pages: REVIEW_PAGES,
     start: () => runner.start(),
     stop: () => runner.stop(),
   };

@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import {
+  LoupeError,
   SERVICE_APIS,
+  type Annotation,
+  type VocabularyFormat,
   FindingsOutput,
   type ResultSetsOutput,
   SUBJECTS,
@@ -9,13 +12,19 @@ import {
   type ResultSet,
   type ServiceDefinition,
 } from '@loupe/contracts';
-import type { AnnotationStore } from '@loupe/store';
+import { parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd } from '@loupe/datasets';
+import type { AnnotationStore, CanvasRecord, Vocabulary } from '@loupe/store';
 import { resultSetKey, toAnnotations } from './annotations.js';
+import { correctionOf, imageRequest, queryOf } from './curation.js';
+import { datasetSplits, exportDataset, importDataset } from './datasets.js';
+import { evaluateModel } from './evaluation.js';
 
 export interface GroundTruthDeps {
   readonly store: AnnotationStore;
   /** Public base URL: annotation and page ids are built on it. */
   readonly publicUrl: string;
+  /** Shown by /readyz: 'embedded' or 'mongodb'. */
+  readonly storeKind?: string;
 }
 
 const StoreOutput = Type.Object({
@@ -49,6 +58,21 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     output: StoreOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
     async handler(input) {
+      const { task } = input;
+      // What the review page needs to show the canvas, and exports its size.
+      await store.putCanvas({
+        canvasId: task.canvasId,
+        manifestId: task.manifestId,
+        label: task.canvasLabel,
+        width: task.canvasWidth,
+        height: task.canvasHeight,
+        image: {
+          id: task.image.id,
+          ...(task.image.service && { service: task.image.service.id, serviceVersion: task.image.service.version }),
+          ...(task.image.width !== undefined && { width: task.image.width }),
+          ...(task.image.height !== undefined && { height: task.image.height }),
+        },
+      });
       const totals = { sets: 0, inserted: 0, kept: 0, removed: 0 };
       for (const set of resultSetsOf(input.results)) {
         const written = await store.replaceResultSet(resultSetKey(set), set.model.version, toAnnotations(set, publicUrl));
@@ -61,29 +85,217 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     },
   });
 
+  const apis = SERVICE_APIS['ground-truth'];
+  const annotationUrl = (key: string): string => `${publicUrl}/v1/annotations/${key}`;
+  const requireAnnotation = async (key: string): Promise<Annotation> => {
+    const found = await store.get(annotationUrl(key));
+    if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No annotation ${annotationUrl(key)}`, { details: { id: annotationUrl(key) } });
+    return found;
+  };
+
   const queryAnnotations = defineHandler({
-    ...SERVICE_APIS['ground-truth'].annotations,
+    ...apis.annotations,
     async handler(q) {
-      const items = await store.query({
-        ...(q.canvas !== undefined && { canvasId: q.canvas }),
-        ...(q.manifest !== undefined && { manifestId: q.manifest }),
-        ...(q.motivation !== undefined && { motivation: q.motivation }),
-        ...(q.model !== undefined && { modelId: q.model }),
-        ...(q.reviewState !== undefined && { reviewState: q.reviewState }),
-        limit: q.limit,
-        offset: q.offset,
-      });
+      const items = await store.query({ ...queryOf(q), limit: q.limit, offset: q.offset });
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== 'limit' && k !== 'offset') params.set(k, String(v));
       return { id: `${publicUrl}/v1/annotations?${params.toString()}`, type: 'AnnotationPage' as const, items };
     },
   });
 
+  const getAnnotation = defineHandler({ ...apis.annotation, handler: async ({ key }) => requireAnnotation(key) });
+
+  const review = defineHandler({
+    ...apis.review,
+    async handler({ key, state, reviewer, note, correction }) {
+      const current = await requireAnnotation(key);
+      if (correction !== undefined && state !== 'corrected') {
+        throw new LoupeError('LOUPE_ERR_VALIDATION', `A correction goes with state 'corrected', not ${JSON.stringify(state)}`);
+      }
+      if (state === 'corrected' && correction === undefined) throw new LoupeError('LOUPE_ERR_VALIDATION', "State 'corrected' needs a correction");
+      return store.review(current.id, {
+        state,
+        reviewer,
+        ...(note !== undefined && { note }),
+        ...(correction !== undefined && { correction: correctionOf(current, correction) }),
+      });
+    },
+  });
+
+  const history = defineHandler({
+    ...apis.history,
+    async handler({ key }) {
+      return { items: await store.history(annotationUrl(key)) };
+    },
+  });
+
+  const reviewMany = defineHandler({
+    ...apis.reviewMany,
+    async handler({ filter, state, reviewer, note }) {
+      if (Object.values(filter).every((v) => v === undefined)) {
+        throw new LoupeError('LOUPE_ERR_VALIDATION', 'A bulk review needs at least one filter (it would review every annotation in the store)');
+      }
+      return store.reviewMany(queryOf(filter), { state, reviewer, ...(note !== undefined && { note }) });
+    },
+  });
+
+  const canvases = defineHandler({
+    ...apis.canvases,
+    async handler(q) {
+      const found = await store.canvases({ ...queryOf(q), limit: q.limit, offset: q.offset });
+      return {
+        items: found.map(({ canvas, annotations }) => ({ canvas: canvasView(canvas), annotations, image: imageRequest(canvas, 1200), thumbnail: imageRequest(canvas, 200) })),
+      };
+    },
+  });
+
+  const vocabularies = defineHandler({ ...apis.vocabularies, handler: async () => ({ items: await store.listVocabularies() }) });
+
+  const vocabulary = defineHandler({
+    ...apis.vocabulary,
+    async handler({ id }) {
+      const found = await store.getVocabulary(id);
+      if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No vocabulary ${JSON.stringify(id)}`, { details: { id } });
+      return mutable(found);
+    },
+  });
+
+  const vocabularyImport = defineHandler({
+    ...apis.vocabularyImport,
+    async handler({ format, content, id, label }) {
+      const parsed = await parseVocabulary(format, content, id);
+      const vocab: Vocabulary = { ...parsed, ...(id !== undefined && { id }), ...(label !== undefined && { label }) };
+      const { concepts } = await store.putVocabulary(vocab);
+      return { id: vocab.id, concepts };
+    },
+  });
+
+  const datasets = defineHandler({ ...apis.datasets, handler: async () => ({ items: (await store.listDatasets()).map(mutable) }) });
+
+  const datasetCreate = defineHandler({
+    ...apis.datasetCreate,
+    async handler({ name, description, sources, filter }) {
+      await store.createDataset({ name, ...(description !== undefined && { description }) });
+      if (sources && sources.length > 0) await store.addDatasetSources(name, sources);
+      if (filter) {
+        const ids: string[] = [];
+        for (let offset = 0; ; offset += 5000) {
+          const page = await store.query({ ...queryOf(filter), limit: 5000, offset });
+          ids.push(...page.map((a) => a.id));
+          if (page.length < 5000) break;
+        }
+        if (ids.length > 0) await store.addDatasetMembers(name, ids);
+      }
+      return mutable((await store.getDataset(name))!);
+    },
+  });
+
+  const dataset = defineHandler({
+    ...apis.dataset,
+    async handler({ name }) {
+      const found = await store.getDataset(name);
+      if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No dataset named ${JSON.stringify(name)}`, { details: { dataset: name } });
+      const counts = new Map<string, { label?: string; count: number }>();
+      let total = 0;
+      for (let offset = 0; ; offset += 5000) {
+        const page = await store.query({ dataset: name, limit: 5000, offset });
+        total += page.length;
+        for (const a of page) {
+          const { concept, label } = conceptOf(a);
+          const key = concept ?? label;
+          if (key === undefined) continue;
+          const entry = counts.get(key) ?? { ...(label !== undefined && { label }), count: 0 };
+          entry.count += 1;
+          counts.set(key, entry);
+        }
+        if (page.length < 5000) break;
+      }
+      return {
+        ...mutable(found),
+        annotations: total,
+        concepts: [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([concept, e]) => ({ concept, ...e })),
+      };
+    },
+  });
+
+  const datasetImport = defineHandler({ ...apis.datasetImport, handler: (input) => importDataset(store, publicUrl, input) });
+  const datasetExport = defineHandler({ ...apis.datasetExport, handler: (q) => exportDataset(store, publicUrl, q) });
+  const splits = defineHandler({ ...apis.datasetSplits, handler: (q) => datasetSplits(store, q) });
+  const evaluation = defineHandler({ ...apis.evaluation, handler: (q) => evaluateModel(store, q) });
+
   return {
     name: 'ground-truth',
     version: '0.1.0',
     description: 'The ground-truth store: W3C Web Annotations with provenance and review state',
-    handlers: [storeResults, queryAnnotations],
-    readiness: () => ({ store: 'embedded' }),
+    handlers: [
+      storeResults,
+      queryAnnotations,
+      getAnnotation,
+      review,
+      history,
+      reviewMany,
+      canvases,
+      vocabularies,
+      vocabulary,
+      vocabularyImport,
+      datasets,
+      datasetCreate,
+      dataset,
+      datasetImport,
+      datasetExport,
+      splits,
+      evaluation,
+    ],
+    readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };
+}
+
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+
+/** The store's values are read-only; the schemas' types are not. Same data, another view of it. */
+const mutable = <T,>(value: T): Mutable<T> => value as Mutable<T>;
+
+function canvasView(canvas: CanvasRecord) {
+  const { image } = canvas;
+  return {
+    canvasId: canvas.canvasId,
+    manifestId: canvas.manifestId,
+    ...(canvas.label !== undefined && { label: canvas.label }),
+    width: canvas.width,
+    height: canvas.height,
+    image: {
+      id: image.id,
+      ...(image.service !== undefined && { service: image.service }),
+      ...(image.serviceVersion !== undefined && { serviceVersion: image.serviceVersion }),
+      ...(image.width !== undefined && { width: image.width }),
+      ...(image.height !== undefined && { height: image.height }),
+    },
+  };
+}
+
+/** The concept URI and label an annotation's bodies carry, if any. */
+function conceptOf(a: Annotation): { concept?: string; label?: string } {
+  const bodies = Array.isArray(a.body) ? a.body : [a.body];
+  const concept = bodies.find((b) => b.type === 'SpecificResource' && typeof b.source === 'string')?.source;
+  const label = bodies.find((b) => b.type === 'TextualBody' && b.purpose !== undefined && ['tagging', 'classifying', 'identifying'].includes(b.purpose))?.value;
+  return { ...(concept !== undefined && { concept }), ...(label !== undefined && { label }) };
+}
+
+export async function parseVocabulary(format: VocabularyFormat, content: string, id: string | undefined): Promise<Vocabulary> {
+  const opts = id !== undefined ? { id } : {};
+  switch (format) {
+    case 'europeana-json':
+      return parseEuropeanaVocabularyJson(content, opts);
+    case 'concept-csv':
+      return parseConceptCsv(content, opts);
+    case 'skos-jsonld': {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(content);
+      } catch (err) {
+        throw new LoupeError('LOUPE_ERR_VALIDATION', `The SKOS document is not JSON: ${(err as Error).message}`);
+      }
+      return parseSkosJsonLd(doc, opts);
+    }
+  }
 }

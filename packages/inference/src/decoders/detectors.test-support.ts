@@ -79,7 +79,7 @@ export function contains(box: Detection['box'], [x, y]: readonly [number, number
 }
 
 /** Intersection over union: the one the quality script's AP uses. */
-export { boxIou } from '../box-metrics.js';
+export { boxIou } from '@loupe/datasets';
 
 /**
  * A model that sees something in a flat grey or a smooth gradient is broken: nothing above 0.5,

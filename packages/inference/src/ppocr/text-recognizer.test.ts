@@ -1,8 +1,8 @@
+import { characterErrorRate } from '@loupe/datasets';
 import { renderTextPage, SAMPLE_TEXTS, type PageFont } from '@loupe/testing';
 import t from 'tap';
 import { createEngine } from '../engine/model-runner.js';
 import { prepareImage } from '../image-ops.js';
-import { characterErrorRate } from '../text-metrics.js';
 import { createTextRecognizer, decideAngles, latinForms, readingOrder, type TextLine } from './text-recognizer.js';
 
 type Box = { x: number; y: number; w: number; h: number };

@@ -18,8 +18,8 @@
  * The report says which happened.
  */
 import { LoupeError } from '@loupe/contracts';
+import { toCsv } from '@loupe/datasets';
 import type { VectorPayload } from '../port.js';
-import { toCsv } from './csv.js';
 import { createRandom, deriveSeed, randomInt, sampleIndices, type Random } from './random.js';
 
 export interface ClusterPoint {

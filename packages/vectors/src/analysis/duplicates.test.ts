@@ -1,7 +1,7 @@
 import { LoupeError } from '@loupe/contracts';
+import { csvField, toCsv } from '@loupe/datasets';
 import t from 'tap';
 import type { VectorPayload } from '../port.js';
-import { csvField, toCsv } from './csv.js';
 import { DEFAULT_NEAR_HAMMING, DEFAULT_SIMILAR_COSINE, duplicatesCsv, findDuplicates } from './duplicates.js';
 import { collectionNeighbours, exactNeighbours, type AnalysisPoint, type NeighbourFn } from './neighbours.js';
 

@@ -18,7 +18,7 @@
  * stand-in for small sets.
  */
 import { LoupeError } from '@loupe/contracts';
-import { toCsv } from './csv.js';
+import { toCsv } from '@loupe/datasets';
 import { hammingPairs, parseHash, splitDistance } from './hamming.js';
 import { cosine, exactNeighbours, type AnalysisPoint, type NeighbourFn } from './neighbours.js';
 import { UnionFind } from './union-find.js';

@@ -1,6 +1,6 @@
 /**
  * Analyses over a collection's points: the tiered duplicates report and embedding clusters. The
- * helpers they are built from (CSV, seeded random numbers, union-find) stay internal.
+ * helpers they are built from (seeded random numbers, union-find) stay internal; CSV comes from @loupe/datasets.
  */
 export { collectionNeighbours, exactNeighbours, readPoints, type AnalysisPoint, type Neighbour, type NeighbourFn } from './neighbours.js';
 export {

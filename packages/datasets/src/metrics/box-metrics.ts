@@ -1,4 +1,5 @@
 import { LoupeError } from '@loupe/contracts';
+import type { Box } from '../model.js';
 
 /**
  * Detection quality the Pascal VOC way: detections of one class, from every image, are taken best
@@ -22,13 +23,9 @@ import { LoupeError } from '@loupe/contracts';
  * convention is not used; it belongs to integer corner coordinates, which Loupe does not have.
  */
 
-/** Top-left corner and size, in the image's pixels. */
-export interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+// Top-left corner and size, in the image's pixels: the package's one box type, so a label's box
+// is what AP measures.
+export type { Box };
 
 export interface GroundTruthObject {
   class: string;

@@ -1,7 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import t from 'tap';
 import {
   averagePrecision,
@@ -223,28 +219,4 @@ t.test('parseGroundTruth reads the file format and checks it', async (t) => {
   refused(one({ box: [0, 0, 1, 1] }), 'no class');
   refused(one({ class: 'person', box: [0, 0, 1, 1], difficult: 'yes' }), 'difficult not a boolean');
   refused({ images: [{ file: 'a.jpg', width: 1, height: 1, objects: [] }, { file: 'a.jpg', width: 1, height: 1, objects: [] }] }, 'an image twice');
-});
-
-// The measuring stick itself: test/quality/detect-ground-truth.json.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const GROUND_TRUTH = join(repoRoot, 'test', 'quality', 'detect-ground-truth.json');
-const FIXTURE_IMAGES = join(repoRoot, '..', 'shared', 'fixtures', 'images');
-
-t.test('the detect ground truth file is well formed', async (t) => {
-  const images = parseGroundTruth(JSON.parse(readFileSync(GROUND_TRUTH, 'utf8')));
-  t.equal(images.length, 12, 'twelve images');
-  const count = (cls: string, difficult: boolean) => images.flatMap((i) => i.objects).filter((o) => o.class === cls && (o.difficult === true) === difficult).length;
-  t.same([count('person', false), count('person', true), count('face', false), count('face', true)], [30, 10, 17, 5], 'object counts as annotated');
-  t.ok(images.some((i) => i.objects.length === 0), 'at least one negative image');
-  const gt = Object.fromEntries(images.map((i) => [i.file, i.objects]));
-  const perfect: PerImage<ScoredDetection> = Object.fromEntries(images.map((i) => [i.file, i.objects.filter((o) => !o.difficult).map((o) => ({ ...o, score: 1 }))]));
-  t.equal(evaluateDetections(gt, perfect, { classes: ['person', 'face'] }).map, 1, 'the ground truth scored against itself is perfect');
-});
-
-t.test('the detect ground truth matches the fixture images', { skip: existsSync(FIXTURE_IMAGES) ? false : `no fixture images at ${FIXTURE_IMAGES} (the shared folder sits beside the repository)` }, async (t) => {
-  const images = parseGroundTruth(JSON.parse(readFileSync(GROUND_TRUTH, 'utf8')));
-  for (const image of images) {
-    const meta = await sharp(join(FIXTURE_IMAGES, image.file)).metadata();
-    t.same([meta.width, meta.height], [image.width, image.height], `${image.file} is ${image.width}x${image.height}`);
-  }
 });

@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { openSqliteAnnotationStore, type AnnotationStore } from '@loupe/store';
+import type { LoupeConfig } from './config.js';
+
+/** The database file of the embedded stores (ground truth and jobs share it). */
+export function embeddedDbPath(config: LoupeConfig): string {
+  return path.join(config.dataDir, 'loupe.db');
+}
+
+/** The ground-truth store the configuration names: SQLite under LOUPE_DATA_DIR (default) or MongoDB. */
+export async function annotationStoreFromConfig(config: LoupeConfig): Promise<AnnotationStore> {
+  if (config.store.kind === 'mongodb') {
+    // Loaded only when configured: the driver costs ~0.2 s at every start otherwise.
+    const { openMongoAnnotationStore } = await import('@loupe/store/mongodb');
+    return openMongoAnnotationStore({ url: config.store.mongodbUrl!, ...(config.store.mongodbDatabase && { database: config.store.mongodbDatabase }) });
+  }
+  return openSqliteAnnotationStore({ path: embeddedDbPath(config) });
+}

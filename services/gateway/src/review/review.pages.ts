@@ -1,0 +1,11 @@
+import type { StaticPage } from '@loupe/contracts';
+import { REVIEW_HTML } from './review.html.js';
+import { REVIEW_SCRIPT } from './review.script.js';
+import { REVIEW_STYLE } from './review.style.js';
+
+/** The curators' review page and its two same-origin assets, served by the gateway. */
+export const REVIEW_PAGES: readonly StaticPage[] = [
+  { url: '/review', contentType: 'text/html; charset=utf-8', body: REVIEW_HTML },
+  { url: '/review/app.js', contentType: 'text/javascript; charset=utf-8', body: REVIEW_SCRIPT },
+  { url: '/review/app.css', contentType: 'text/css; charset=utf-8', body: REVIEW_STYLE },
+];
