@@ -25,6 +25,8 @@ export interface LoupeConfig {
   readonly embedModel: string;
   /** The text-embedding card for text queries (CLIP's text tower, paired with its image tower). */
   readonly textModel: string;
+  /** The classification head the classify service uses when a request names none (LOUPE_CLASSIFY_HEAD). */
+  readonly classifyHead: string | undefined;
   /** Where vectors live: the embedded index under LOUPE_DATA_DIR, or a Qdrant server. */
   readonly vectors: { readonly kind: 'embedded' | 'qdrant'; readonly qdrantUrl?: string; readonly qdrantApiKey?: string; readonly quantization: 'none' | 'int8' };
   /** Where ground truth lives: the embedded SQLite file under LOUPE_DATA_DIR, or a MongoDB server. */
@@ -149,6 +151,7 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     faceModel: env.LOUPE_FACE_MODEL || DEFAULT_MODELS.faces,
     embedModel: env.LOUPE_EMBED_MODEL || DEFAULT_MODELS.embed,
     textModel: env.LOUPE_TEXT_MODEL || DEFAULT_MODELS.text,
+    classifyHead: env.LOUPE_CLASSIFY_HEAD || undefined,
     vectors: {
       kind: vectorKind,
       ...(qdrantUrl && { qdrantUrl }),

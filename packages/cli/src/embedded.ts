@@ -19,11 +19,11 @@ import {
   type TextEmbedder,
   type TextRecognizer,
 } from '@loupe/inference';
-import { createServiceApp, type LoupeApp } from '@loupe/runtime';
+import { createClient, createServiceApp, type LoupeApp } from '@loupe/runtime';
 import { openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
 import { vectorsFromConfig } from './vectors.js';
-import { annotationStoreFromConfig, embeddedDbPath } from './stores.js';
+import { annotationStoreFromConfig, embeddedDbPath, headsDir } from './stores.js';
 import { createCaptionService } from '@loupe/service-caption';
 import { createClassifyService } from '@loupe/service-classify';
 import { createDetectService } from '@loupe/service-detect';
@@ -38,6 +38,8 @@ export interface Embedded {
   readonly app: LoupeApp;
   readonly bus: Bus;
   readonly log: Logger;
+  /** The vector store, when this process runs the embed service. */
+  readonly vectors: VectorStore | undefined;
   close(): Promise<void>;
 }
 
@@ -140,11 +142,24 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
       }),
     );
   }
-  if (wanted.has('classify')) services.push(createClassifyService({ models }));
+  // CLIP's text tower, loaded once on first use: text search (embed) and zero-shot (classify).
+  let text: Promise<TextEmbedder> | undefined;
+  const textEmbedder = (): Promise<TextEmbedder> => {
+    text ??= Promise.resolve()
+      .then(() => findModel(models, 'text-embedding', config.textModel))
+      .then(() => models.resolve(config.textModel))
+      .then(async ({ card, files }) => createTextEmbedder(await engine.load(card, files), files));
+    text.catch(() => (text = undefined));
+    return text;
+  };
+  if (wanted.has('classify')) {
+    services.push(
+      createClassifyService({ models, client: createClient(bus), headsDir: headsDir(config), defaultHead: config.classifyHead, textEmbedder }),
+    );
+  }
   if (wanted.has('embed')) {
     vectors = await vectorsFromConfig(config);
     const embedders = new Map<string, Promise<ImageEmbedder>>();
-    let text: Promise<TextEmbedder> | undefined;
     services.push(
       createEmbedService({
         models,
@@ -164,21 +179,14 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
           }
           return e;
         },
-        textEmbedder: () => {
-          text ??= Promise.resolve()
-            .then(() => findModel(models, 'text-embedding', config.textModel))
-            .then(() => models.resolve(config.textModel))
-            .then(async ({ card, files }) => createTextEmbedder(await engine.load(card, files), files));
-          text.catch(() => (text = undefined));
-          return text;
-        },
+        textEmbedder,
       }),
     );
   }
   if (wanted.has('caption')) services.push(createCaptionService({ models }));
   if (wanted.has('ground-truth')) {
     annotations = await annotationStoreFromConfig(config);
-    services.push(createGroundTruthService({ store: annotations, publicUrl: config.publicUrl }));
+    services.push(createGroundTruthService({ store: annotations, publicUrl: config.publicUrl, storeKind: config.store.kind }));
   }
 
   const retryBaseMs = config.queue.retryBaseMs;
@@ -200,6 +208,7 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
     app,
     bus,
     log,
+    vectors,
     async close() {
       await app.close();
       if (!opts.bus) await bus.close();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { PIPELINE_NAMES, toLoupeError, type PipelineName } from '@loupe/contracts';
+import { CLASSIFY_MODES, PIPELINE_NAMES, toLoupeError, type ClassifyOptions, type PipelineName } from '@loupe/contracts';
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
@@ -9,6 +9,7 @@ import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
 import { modelsCommand } from './commands/models.js';
 import { analysisCommand } from './commands/analysis.js';
 import { harvestEuropeana, harvestIiifToDataset } from './commands/harvest.js';
+import { trainCommand } from './commands/train.js';
 import { datasetsCommand, evalCommand, vocabCommand, type GroundTruthOptions } from './commands/ground-truth.js';
 import { runDemo } from './demo.js';
 import { Progress } from './progress.js';
@@ -18,7 +19,9 @@ const USAGE = `loupe: IIIF-native machine-learning enrichment
 Usage:
   loupe run <manifest URL or file> [--out DIR] [--pipeline P]
                                                  run a pipeline in this process (default DIR: ./loupe-out): text
-                                                 (default), objects (objects and faces), embed, enrich (all of them)
+                                                 (default), objects (objects and faces), embed, enrich (all of them),
+                                                 classify (with --head ID [--mode top-k|threshold] [--k N], or
+                                                 --vocabulary ID for zero-shot with CLIP)
   loupe serve [--services a,b]                   the gateway and every service, or the ones named (LOUPE_SERVICES);
                                                  port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart
   loupe dlq list [--subject S] | retry <seq> | drop <seq>
@@ -43,6 +46,9 @@ Usage:
                                                  (stdout without --out); key in EUROPEANA_API_KEY
   loupe harvest iiif <collection or manifest> --dataset NAME [--description TEXT]
                                                  register every manifest as a source of the dataset
+  loupe train --dataset <name> [--embedding MODEL] [--head ID] [--folds K] [--kind softmax|sigmoid] [--target-precision P] [--seed S]
+                                                 a classification head from the dataset's accepted concepts: cross-validated,
+                                                 calibrated, written to LOUPE_MODELS_DIR/heads as a new version
   loupe eval --model <id> --dataset <name> [--iou 0.5] [--threshold T] [--out FILE]
                                                  a model's original output against the accepted ground truth:
                                                  a table on standard output, the JSON report in FILE
@@ -89,6 +95,12 @@ export async function main(argv: string[]): Promise<number> {
       reusability: { type: 'string' },
       rate: { type: 'string' },
       rows: { type: 'string' },
+      head: { type: 'string' },
+      embedding: { type: 'string' },
+      kind: { type: 'string' },
+      'target-precision': { type: 'string' },
+      vocabulary: { type: 'string' },
+      mode: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,7 +117,15 @@ export async function main(argv: string[]): Promise<number> {
       const outDir = path.resolve(values.out ?? 'loupe-out');
       const pipeline = values.pipeline ?? 'text';
       if (!(PIPELINE_NAMES as readonly string[]).includes(pipeline)) throw usage(`--pipeline must be one of ${PIPELINE_NAMES.join(', ')}; got ${JSON.stringify(pipeline)}`);
-      const report = await runPipeline(config, { source: sub, outDir, pipeline: pipeline as PipelineName, progress: new Progress() });
+      const classify = classifyOptions(values);
+      if (classify && pipeline !== 'classify') throw usage('--head, --vocabulary, --mode and --k go with --pipeline classify');
+      const report = await runPipeline(config, {
+        source: sub,
+        outDir,
+        pipeline: pipeline as PipelineName,
+        progress: new Progress(),
+        ...(classify && { classify }),
+      });
       process.stdout.write(
         `${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures\n` +
           `wrote ${report.outputs.manifests.map((m) => path.relative(process.cwd(), m)).join(', ')}, ` +
@@ -188,6 +208,20 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw usage(`unknown harvest command ${JSON.stringify(sub ?? '')}: europeana or iiif`);
     }
+    case 'train':
+      return trainCommand(
+        loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' }),
+        {
+          dataset: values.dataset,
+          embedding: values.embedding,
+          head: values.head,
+          folds: values.folds,
+          seed: values.seed,
+          kind: values.kind,
+          targetPrecision: values['target-precision'],
+        },
+        (l) => process.stderr.write(`${l}\n`),
+      );
     case 'eval':
     case 'vocab':
     case 'datasets': {
@@ -205,6 +239,22 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw usage(`unknown command ${JSON.stringify(command)}`);
   }
+}
+
+/** The classify pipeline's options from the command line, or undefined when none was given. */
+function classifyOptions(values: { head?: string; vocabulary?: string; mode?: string; k?: string }): ClassifyOptions | undefined {
+  if (values.head === undefined && values.vocabulary === undefined && values.mode === undefined && values.k === undefined) return undefined;
+  if (values.mode !== undefined && !(CLASSIFY_MODES as readonly string[]).includes(values.mode)) {
+    throw usage(`--mode must be one of ${CLASSIFY_MODES.join(', ')}; got ${JSON.stringify(values.mode)}`);
+  }
+  const k = values.k === undefined ? undefined : Number(values.k);
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 100)) throw usage(`--k must be an integer from 1 to 100; got ${JSON.stringify(values.k)}`);
+  return {
+    ...(values.head !== undefined && { head: values.head }),
+    ...(values.vocabulary !== undefined && { vocabulary: values.vocabulary }),
+    ...(values.mode !== undefined && { mode: values.mode as ClassifyOptions['mode'] & string }),
+    ...(k !== undefined && { k }),
+  };
 }
 
 class UsageError extends Error {}

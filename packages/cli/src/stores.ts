@@ -16,3 +16,8 @@ export async function annotationStoreFromConfig(config: LoupeConfig): Promise<An
   }
   return openSqliteAnnotationStore({ path: embeddedDbPath(config) });
 }
+
+/** Where `loupe train` writes classification heads and the classify service reads them. */
+export function headsDir(config: LoupeConfig): string {
+  return path.join(config.modelsDir, 'heads');
+}

@@ -16,6 +16,8 @@ export const Generator = Type.Object(
     name: Type.String(),
     'loupe:model': Type.String(),
     'loupe:version': Type.String(),
+    'loupe:embeddingModel': Type.Optional(Type.String({ description: 'Classifications: the embedding model the head runs on' })),
+    'loupe:embeddingVersion': Type.Optional(Type.String()),
   },
   { $id: 'Generator' },
 );
@@ -62,6 +64,8 @@ export const Annotation = Type.Object(
     'loupe:confidence': Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     'loupe:reviewState': Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
     'loupe:revision': Type.Optional(Type.Integer({ minimum: 0, description: '0 as produced or imported; one more with each review' })),
+    'loupe:margin': Type.Optional(Type.Number({ description: "Classifications: 1 - (p1 - p2) over the head's whole distribution" })),
+    'loupe:entropy': Type.Optional(Type.Number({ description: "Classifications: the normalised entropy of the head's distribution" })),
   },
   { $id: 'Annotation', additionalProperties: true },
 );
@@ -99,13 +103,22 @@ export const Finding = Type.Object(
     label: Type.Optional(Type.String()),
     concept: Type.Optional(Type.String({ description: 'URI of a controlled-vocabulary concept' })),
     confidence: Type.Number({ minimum: 0, maximum: 1 }),
+    /** Classifications: how unsure the model was about the whole image (for the review queue). */
+    margin: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    entropy: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   },
   { $id: 'Finding' },
 );
 export type Finding = Static<typeof Finding>;
 
 export const ModelRef = Type.Object(
-  { id: Type.String(), version: Type.String(), name: Type.Optional(Type.String()) },
+  {
+    id: Type.String(),
+    version: Type.String(),
+    name: Type.Optional(Type.String()),
+    /** A classification head's embedding model: the head is the model, this is what it runs on. */
+    embedding: Type.Optional(Type.Object({ id: Type.String(), version: Type.String() })),
+  },
   { $id: 'ModelRef' },
 );
 export type ModelRef = Static<typeof ModelRef>;

@@ -26,6 +26,7 @@ import { HarvestInput, HarvestOutput } from './harvest.js';
 import { SearchInput, SearchOutput } from './search.js';
 import { AnalysisOutput, ClustersInput, DuplicatesInput } from './analysis.js';
 import type { HandlerDeclaration } from './service.js';
+import { ClassifyInput, ClassifyOutput, HeadsOutput, ReviewQueueOutput, ReviewQueueQuery } from './classify.js';
 import { SUBJECTS } from './subjects.js';
 import { ImageRef } from './task.js';
 
@@ -48,6 +49,15 @@ export const EmbedImageInput = Type.Object(
     model: Type.Optional(Type.String({ minLength: 1, description: 'Id of an image-embedding model; the configured default (LOUPE_EMBED_MODEL) when absent' })),
     canvas: Type.Optional(Type.Object({ id: Type.String(), width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }) })),
     image: ImageRef,
+    hints: Type.Optional(
+      Type.Object(
+        {
+          rotation: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)])),
+          region: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), w: Type.Number({ exclusiveMinimum: 0 }), h: Type.Number({ exclusiveMinimum: 0 }) })),
+        },
+        { description: "What preprocess found: the rotation that turns the image upright and the object's region (image pixels); the fetch applies them" },
+      ),
+    ),
   },
   { $id: 'EmbedImageInput' },
 );
@@ -207,6 +217,16 @@ export const SERVICE_APIS = {
       DatasetSplitsOutput,
       ['LOUPE_ERR_NOT_FOUND'],
     ),
+    reviewQueue: gt(
+      'review-queue',
+      SUBJECTS.reviewQueue,
+      'GET',
+      '/v1/review-queue',
+      "Unreviewed canvases ordered by how unsure a classification head was (margin or entropy): what a curator should label next",
+      ReviewQueueQuery,
+      ReviewQueueOutput,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
     evaluation: gt(
       'evaluation',
       SUBJECTS.evaluation,
@@ -218,7 +238,29 @@ export const SERVICE_APIS = {
       ['LOUPE_ERR_NOT_FOUND'],
     ),
   },
-  classify: { image: modelApi(SUBJECTS.classifyImage, '/v1/classify', 'Classify a canvas image into a vocabulary with the named model') },
+  classify: {
+    image: {
+      name: 'image',
+      summary:
+        'Classify an image (IIIF or plain URL) into a vocabulary: a trained head, or zero-shot over a vocabulary with a CLIP text model; calibrated probabilities, top-k or everything above threshold',
+      subject: SUBJECTS.classifyImage,
+      mode: 'request',
+      route: { method: 'POST', url: '/v1/classify' },
+      input: ClassifyInput,
+      output: ClassifyOutput,
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_MODEL_CARD_INVALID', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE'],
+    },
+    heads: {
+      name: 'heads',
+      summary: 'The classification heads `loupe train` wrote, each with its versions and the latest card (metrics, calibration, classes)',
+      subject: SUBJECTS.classifyHeads,
+      mode: 'request',
+      route: { method: 'GET', url: '/v1/heads' },
+      input: Type.Object({}),
+      output: HeadsOutput,
+      errors: ['LOUPE_ERR_MODEL_CARD_INVALID'],
+    },
+  },
   embed: {
     image: {
       name: 'image',

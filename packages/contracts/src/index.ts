@@ -10,3 +10,4 @@ export * from './apis.js';
 export * from './search.js';
 export * from './analysis.js';
 export * from './ground-truth.js';
+export * from './classify.js';

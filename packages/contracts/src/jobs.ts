@@ -1,12 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { classifyOptionProperties } from './classify.js';
 
-export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich'] as const;
+export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich', 'classify'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
 export const CreateJobInput = Type.Object(
   {
     manifest: Type.String({ minLength: 1, description: 'URL (or, for the embedded CLI, file path) of a IIIF manifest or collection' }),
     pipeline: Type.Union(PIPELINE_NAMES.map((p) => Type.Literal(p)), { default: 'text', description: 'What to run on every canvas image' }),
+    classify: Type.Optional(Type.Object(classifyOptionProperties, { description: 'pipeline classify: the head (or zero-shot vocabulary) and what to keep' })),
   },
   { $id: 'CreateJobInput' },
 );

@@ -5,6 +5,8 @@ export const SUBJECTS = {
   detectText: 'loupe.detect.text.v1',
   detectImage: 'loupe.detect.image.v1',
   classifyImage: 'loupe.classify.image.v1',
+  classifyCanvas: 'loupe.classify.canvas.v1',
+  classifyHeads: 'loupe.classify.heads.v1',
   embedImage: 'loupe.embed.image.v1',
   embedCanvas: 'loupe.embed.canvas.v1',
   embedSearch: 'loupe.embed.search.v1',
@@ -28,6 +30,7 @@ export const SUBJECTS = {
   datasetExport: 'loupe.ground-truth.dataset.export.v1',
   datasetSplits: 'loupe.ground-truth.dataset.splits.v1',
   evaluation: 'loupe.ground-truth.evaluation.v1',
+  reviewQueue: 'loupe.ground-truth.review-queue.v1',
   jobStart: 'loupe.gateway.job-start.v1',
   jobEvents: 'loupe.gateway.job-events.v1',
 } as const;

@@ -79,7 +79,8 @@ interface Target {
 function targetOf(target: unknown): Target | undefined {
   if (Array.isArray(target)) return target.length === 1 ? targetOf(target[0]) : undefined;
   if (typeof target === 'string') {
-    const hash = target.indexOf('#');
+    // Only a media fragment (xywh=, t=) is cut off: a canvas id may have a fragment of its own (`manifest#p1`).
+    const hash = target.search(/#(?:xywh|t)=[^#]*$/);
     if (hash < 0) return target === '' ? undefined : { canvasId: target };
     const box = parseXywh(target.slice(hash + 1));
     return box === null ? undefined : { canvasId: target.slice(0, hash), ...(box !== undefined && { box }) };

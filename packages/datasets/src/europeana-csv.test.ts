@@ -6,7 +6,7 @@ import { parseCsv } from './csv.js';
 import { EUROPEANA_CSV_HEADER, fromEuropeanaCsv, toEuropeanaCsv } from './europeana-csv.js';
 import type { LabelledImage } from './model.js';
 import { mergeVocabularies, parseConceptCsv, parseEuropeanaVocabularyJson, type SkosVocabulary } from './skos.js';
-import { random } from './random.test-support.js';
+import { seededRandom as random } from './random.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PILOT = join(repoRoot, '..', 'shared', 'fixtures', 'vocabularies', 'europeana-rd-img-classification');

@@ -40,3 +40,4 @@ export {
 export * from './skos.js';
 export * from './europeana-csv.js';
 export * from './splits.js';
+export { gaussian, seededRandom, shuffle } from './random.js';

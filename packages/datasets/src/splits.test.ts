@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DEFAULT_SPLIT_RATIOS, kFold, SPLITS, stratifiedSplit, type Split, type SplitItem, type SplitRatios } from './splits.js';
-import { random } from './random.test-support.js';
+import { seededRandom as random } from './random.js';
 
 /** Single-label items: `sizes[c]` items of class c. */
 function singleLabel(sizes: Record<string, number>): SplitItem[] {

@@ -2,11 +2,14 @@ import { decode, encode, type Bus, type PublishOptions, type RequestOptions } fr
 import { LoupeError, type HandlerDeclaration } from '@loupe/contracts';
 import type { Static, TSchema } from '@sinclair/typebox';
 
+/** What a caller needs of a handler's declaration: an implementation elsewhere is enough (SERVICE_APIS). */
+type Declared<I extends TSchema, O extends TSchema> = Pick<HandlerDeclaration<I, O>, 'mode' | 'subject' | 'input' | 'output'>;
+
 export interface ServiceClient {
   /** Calls a `mode: 'request'` handler over the bus; its errors are thrown as LoupeErrors. */
-  request<I extends TSchema, O extends TSchema>(decl: HandlerDeclaration<I, O>, input: Static<I>, opts?: RequestOptions): Promise<Static<O>>;
+  request<I extends TSchema, O extends TSchema>(decl: Declared<I, O>, input: Static<I>, opts?: RequestOptions): Promise<Static<O>>;
   /** Puts work on a `mode: 'queue'` handler's queue; `msgId` de-duplicates. */
-  enqueue<I extends TSchema, O extends TSchema>(decl: HandlerDeclaration<I, O>, input: Static<I>, opts: PublishOptions): Promise<{ duplicate: boolean }>;
+  enqueue<I extends TSchema, O extends TSchema>(decl: Declared<I, O>, input: Static<I>, opts: PublishOptions): Promise<{ duplicate: boolean }>;
 }
 
 /** Reaches handlers by their declarations, wherever they run: in this process or another one on the same bus. */

@@ -21,6 +21,7 @@ export {
 } from './manifest.builders.js';
 export { makeTestImage, type TestImageOptions } from './test-image.js';
 export * from './text-pages.js';
+export { DRAWINGS, type Drawing, type DrawingKind, type DrawingOptions, renderLineDrawing, renderPhotoLike, renderPrintedPage } from './drawings.js';
 export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';
 export * from './onnx-builder.js';
 export { ManualClock, tick } from './manual-clock.js';

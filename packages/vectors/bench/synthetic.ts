@@ -12,6 +12,7 @@
  *
  * Everything is deterministic from the seed, so two engines (or two runs) see the same data.
  */
+import { gaussian } from '@loupe/datasets';
 
 export interface SyntheticOptions {
   readonly dims: number;
@@ -34,22 +35,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-function gaussian(rand: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const th = 2 * Math.PI * rand();
-    spare = r * Math.sin(th);
-    return r * Math.cos(th);
-  };
-}
 
 export function normalise(v: Float32Array): Float32Array {
   let s = 0;

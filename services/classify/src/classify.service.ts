@@ -1,25 +1,233 @@
-import { SERVICE_APIS, defineHandler, type ServiceDefinition } from '@loupe/contracts';
-import { describeModels, requireInstalledModel, type ModelRegistryLike } from '@loupe/inference';
+import { createHash } from 'node:crypto';
+import {
+  ClassifyOptions,
+  FindingsOutput,
+  LoupeError,
+  SERVICE_APIS,
+  StageInput,
+  SUBJECTS,
+  defineHandler,
+  type ClassifyOutput,
+  type ImageRef,
+  type ServiceDefinition,
+} from '@loupe/contracts';
+import { describeModels, findModel, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
+import { decide, headCard, listHeads, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
+import type { ServiceClient } from '@loupe/runtime';
 
 export interface ClassifyDeps {
-  /** The model registry (built-in cards and LOUPE_MODELS_DIR). */
+  /** The model registry: the embedding models heads run on, and CLIP's text tower for zero-shot. */
   readonly models: ModelRegistryLike;
+  /** Reaches the embed service (image vectors) and the ground-truth service (vocabularies), in this process or another. */
+  readonly client: ServiceClient;
+  /** Where `loupe train` writes heads: `<dir>/<id>/<version>.json` (LOUPE_MODELS_DIR/heads). */
+  readonly headsDir: string;
+  /** The head used when a request names neither a head nor a vocabulary (LOUPE_CLASSIFY_HEAD). */
+  readonly defaultHead?: string | undefined;
+  /** CLIP's text tower (LOUPE_TEXT_MODEL), loaded on first zero-shot use. */
+  readonly textEmbedder?: () => Promise<TextEmbedder>;
 }
 
+/**
+ * Classifies images into a vocabulary's concepts with a linear head over an image embedding: a
+ * head trained from the ground-truth store (`loupe train`), or a zero-shot head built from the
+ * vocabulary's labels with CLIP's text tower. The embedding comes from the embed service; the head
+ * is a few kilobytes applied here. Heads are read from disk when asked for, so a head trained
+ * while the service runs is used at once (no restart); each version is cached once read.
+ */
 export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
-  const run = defineHandler({
-    ...SERVICE_APIS['classify'].image,
+  const cache = new Map<string, Promise<LinearHead>>();
+  const cached = (key: string, make: () => Promise<LinearHead>): Promise<LinearHead> => {
+    let head = cache.get(key);
+    if (!head) {
+      head = make();
+      head.catch(() => cache.delete(key));
+      cache.set(key, head);
+    }
+    return head;
+  };
+
+  async function trainedHead(id: string, version: string | undefined): Promise<LinearHead> {
+    const wanted = version ?? (await listHeads(deps.headsDir)).find((h) => h.id === id)?.versions.at(-1);
+    if (wanted === undefined) {
+      throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No classification head ${JSON.stringify(id)} in ${deps.headsDir}`, {
+        details: { head: id, dir: deps.headsDir, hint: 'train one: loupe train --dataset <name> --embedding <model> --head <id>' },
+      });
+    }
+    return cached(`${id}@${wanted}`, () => loadHead(deps.headsDir, id, wanted));
+  }
+
+  async function zeroShot(vocabularyId: string): Promise<LinearHead> {
+    if (!deps.textEmbedder) {
+      throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', 'Zero-shot classification needs a text-embedding model (LOUPE_TEXT_MODEL, CLIP)');
+    }
+    // The model first: without it nothing else matters, and its error names what to install.
+    const text = await deps.textEmbedder();
+    const vocabulary = await deps.client.request(SERVICE_APIS['ground-truth'].vocabulary, { id: vocabularyId });
+    if (vocabulary.concepts.length < 2) {
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `Vocabulary ${vocabularyId} has ${vocabulary.concepts.length} concept(s): a classifier needs two or more`);
+    }
+    const imageCard = findModel(deps.models, 'image-embedding', text.imageModel).card;
+    const classes = vocabulary.concepts.map((c) => ({ concept: c.uri, label: c.prefLabel['en'] ?? c.prefLabel[''] ?? Object.values(c.prefLabel)[0] ?? c.notation ?? c.uri }));
+    // The version names everything the head is made of: the text model and the prompts it read.
+    const prompts = classes.map((c) => promptsFor(c.label));
+    const digest = createHash('sha256').update(JSON.stringify([text.model.id, text.model.version, classes, prompts])).digest('hex').slice(0, 12);
+    return cached(`zero-shot:${vocabularyId}@${digest}`, async () => {
+      const embeddings: Float32Array[] = [];
+      for (const p of prompts) embeddings.push(meanEmbedding(await text.embed(p)));
+      return zeroShotHead(classes, embeddings, {
+        id: `zero-shot.${vocabularyId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}`,
+        version: `${text.model.version}-${digest}`,
+        embedding: { model: imageCard.id, version: imageCard.version, dims: embeddings[0]!.length },
+      });
+    });
+  }
+
+  function headFor(opts: ClassifyOptions): Promise<LinearHead> {
+    if (opts.head !== undefined) return trainedHead(opts.head, opts.headVersion);
+    if (opts.vocabulary !== undefined) return zeroShot(opts.vocabulary);
+    if (deps.defaultHead !== undefined) return trainedHead(deps.defaultHead, undefined);
+    throw new LoupeError('LOUPE_ERR_VALIDATION', 'Name a head (`head`, or LOUPE_CLASSIFY_HEAD) or a vocabulary for zero-shot classification (`vocabulary`)');
+  }
+
+  async function classify(
+    opts: ClassifyOptions,
+    image: ImageRef,
+    canvas: { id: string; width: number; height: number } | undefined,
+    hints: unknown,
+  ): Promise<ClassifyOutput & { head: LinearHead }> {
+    const started = performance.now();
+    const head = await headFor(opts);
+    const embedded = await deps.client.request(
+      SERVICE_APIS.embed.image,
+      { model: head.embedding.model, image, ...(canvas && { canvas }), ...(hints !== undefined && { hints: hints as never }) },
+      { timeoutMs: 120_000 },
+    );
+    if (embedded.model.version !== head.embedding.version || embedded.dims !== head.embedding.dims) {
+      throw new LoupeError(
+        'LOUPE_ERR_MODEL_CARD_INVALID',
+        `Head ${head.id} ${head.version} runs on ${head.embedding.model} ${head.embedding.version} (${head.embedding.dims} dims); the embed service has ${embedded.model.id} ${embedded.model.version} (${embedded.dims} dims): train the head again`,
+        { details: { head: head.id, version: head.version, wanted: head.embedding, got: { ...embedded.model, dims: embedded.dims } } },
+      );
+    }
+    const embeddedAt = performance.now();
+    const probs = predict(head, Float32Array.from(embedded.vector));
+    const mode = opts.mode ?? 'top-k';
+    const k = mode === 'top-k' ? (opts.k ?? 1) : undefined;
+    const chosen = decide(head, probs, { mode, ...(k !== undefined && { k }) });
+    return {
+      head,
+      mode,
+      ...(k !== undefined && { k }),
+      predictions: chosen.picks.map((p) => ({
+        concept: p.concept,
+        ...(p.label !== undefined && { label: p.label }),
+        probability: p.probability,
+        threshold: head.thresholds[p.index]!,
+        aboveThreshold: p.aboveThreshold,
+      })),
+      uncertainty: { margin: uncertainty(probs, head.kind, 'margin'), entropy: uncertainty(probs, head.kind, 'entropy') },
+      request: embedded.request,
+      ms: { embed: embeddedAt - started, head: performance.now() - embeddedAt },
+    };
+  }
+
+  const headRef = (head: LinearHead) => ({
+    id: head.id,
+    version: head.version,
+    source: head.source,
+    kind: head.kind,
+    embedding: { model: head.embedding.model, version: head.embedding.version },
+  });
+
+  const image = defineHandler({
+    ...SERVICE_APIS.classify.image,
     async handler(input) {
-      // Fails with LOUPE_ERR_MODEL_NOT_INSTALLED, naming the model and where it was looked for (or
-      // LOUPE_ERR_MODEL_CHECKSUM when a file changed), until a classification model is installed; no answer is ever made up.
-      return requireInstalledModel(deps.models, 'classification', input.model);
+      const { image: ref, canvas, region, ...opts } = input;
+      const out = await classify(opts, ref, canvas, region && { region: regionInImage(region, ref, canvas) });
+      return { ...out, head: headRef(out.head) };
     },
   });
+
+  const canvasStage = defineHandler({
+    name: 'canvas',
+    summary: "Pipeline stage: classify a canvas image (the object preprocess found, when it found one) into the job's vocabulary; one result set per head",
+    subject: SUBJECTS.classifyCanvas,
+    mode: 'queue',
+    route: { method: 'POST', url: '/v1/classify/canvas' },
+    input: StageInput,
+    output: FindingsOutput,
+    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_MODEL_CARD_INVALID', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE'],
+    async handler({ task, results, options }) {
+      const opts = options as ClassifyOptions;
+      const out = await classify(opts, task.image, { id: task.canvasId, width: task.canvasWidth, height: task.canvasHeight }, results['preprocess']);
+      const { head } = out;
+      return {
+        resultSet: {
+          manifestId: task.manifestId,
+          canvasId: task.canvasId,
+          imageIndex: task.imageIndex,
+          stage: 'classify',
+          model: { id: head.id, version: head.version, name: head.id, embedding: { id: head.embedding.model, version: head.embedding.version } },
+          generated: new Date().toISOString(),
+          findings: out.predictions.map((p) => ({
+            motivation: 'classifying',
+            concept: p.concept,
+            ...(p.label !== undefined && { label: p.label }),
+            confidence: p.probability,
+            margin: out.uncertainty.margin,
+            entropy: out.uncertainty.entropy,
+          })),
+        },
+        ms: out.ms,
+      };
+    },
+  });
+
+  const heads = defineHandler({
+    ...SERVICE_APIS.classify.heads,
+    async handler() {
+      const items = [];
+      for (const { id, versions } of await listHeads(deps.headsDir)) {
+        const latest = await trainedHead(id, versions.at(-1));
+        items.push({ id, versions, latest: cardOf(latest) });
+      }
+      return { items };
+    },
+  });
+
   return {
     name: 'classify',
-    version: '0.1.0',
-    description: 'Classifies canvas images into controlled vocabularies (SKOS concepts by URI)',
-    handlers: [run],
-    readiness: () => ({ models: describeModels(deps.models, 'classification') }),
+    version: '0.2.0',
+    description: 'Classifies canvas images into controlled vocabularies (SKOS concepts by URI): trained heads and zero-shot',
+    handlers: [image, canvasStage, heads],
+    readiness: () => ({ heads: deps.headsDir, defaultHead: deps.defaultHead ?? null, textModels: describeModels(deps.models, 'text-embedding') }),
+  };
+}
+
+/**
+ * A region given in canvas coordinates, in the image's pixels (what the fetch crops): scaled when
+ * the image's size differs from the canvas's. Without a canvas, or without the image's size, the
+ * region is taken as image pixels already.
+ */
+export function regionInImage(
+  region: { x: number; y: number; w: number; h: number },
+  image: ImageRef,
+  canvas: { width: number; height: number } | undefined,
+): { x: number; y: number; w: number; h: number } {
+  if (!canvas || !image.width || !image.height) return region;
+  const sx = image.width / canvas.width;
+  const sy = image.height / canvas.height;
+  return { x: region.x * sx, y: region.y * sy, w: region.w * sx, h: region.h * sy };
+}
+
+/** What a head says about itself, without its weights: its card, the classes, calibration and cross-validation report. */
+export function cardOf(head: LinearHead): Record<string, unknown> {
+  return {
+    ...headCard(head),
+    classes: head.classes,
+    temperature: head.temperature,
+    thresholds: head.thresholds,
+    ...(head.metrics !== undefined && { metrics: head.metrics }),
   };
 }

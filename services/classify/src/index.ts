@@ -1,1 +1,1 @@
-export { createClassifyService, type ClassifyDeps } from './classify.service.js';
+export { createClassifyService, cardOf, type ClassifyDeps } from './classify.service.js';

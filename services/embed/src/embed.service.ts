@@ -115,7 +115,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
       const canvas = input.canvas ?? (ref.width && ref.height ? { width: ref.width, height: ref.height } : undefined);
       const { embedder, image, vector, phash } = await embedOne(
         modelId,
-        (size) => fetchCanvasImage(deps.fetcher, ref, canvas ?? { width: size.width, height: size.height }, { fit: size }),
+        (size) => fetchCanvasImage(deps.fetcher, ref, canvas ?? { width: size.width, height: size.height }, { fit: size }, fetchHints(input.hints)),
         ctx.signal,
       );
       return { model: { id: embedder.model.id, version: embedder.model.version }, dims: vector.length, vector: Array.from(vector), phash, request: image.request };

@@ -65,7 +65,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     output: JobView,
     errors: ['LOUPE_ERR_VALIDATION'],
     async handler(input) {
-      const id = await runner.create(input.manifest, input.pipeline);
+      const id = await runner.create(input.manifest, input.pipeline, input.classify && { classify: input.classify });
       return await view(await getJob(id));
     },
   });
@@ -115,7 +115,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
         const page = decode<AnnotationPage>(reply.data);
         for (const a of page.items) {
           const target = a.target;
-          const canvas = typeof target === 'string' ? target.split('#')[0]! : typeof target.source === 'string' ? target.source : target.source.id;
+          const canvas = typeof target === 'string' ? target.replace(/#(?:xywh|t)=[^#]*$/, '') : typeof target.source === 'string' ? target.source : target.source.id;
           byCanvas.set(canvas, [...(byCanvas.get(canvas) ?? []), a]);
         }
         if (page.items.length < ANNOTATION_PAGE_SIZE) break;

@@ -35,12 +35,20 @@ export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: 
     { stage: 'embed', subject: SUBJECTS.embedCanvas },
     { stage: 'store', subject: SUBJECTS.resultsPut },
   ],
+  // Whole-image concepts from a vocabulary: a trained head or zero-shot (the job's `classify` options).
+  classify: [
+    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'exif' } },
+    { stage: 'classify', subject: SUBJECTS.classifyCanvas },
+    { stage: 'store', subject: SUBJECTS.resultsPut },
+  ],
 };
 
 interface JobStart {
   readonly jobId: string;
   readonly source: string;
   readonly pipeline: PipelineName;
+  /** Options for stages by stage name, merged over the pipeline's own. */
+  readonly options?: Record<string, Record<string, unknown>>;
 }
 
 /** How long a job waits for the iiif-fetcher before it fails: about twenty minutes of retries. */
@@ -64,18 +72,18 @@ export class JobRunner {
     private readonly log: Logger,
   ) {}
 
-  async create(source: string, pipeline: PipelineName): Promise<string> {
+  async create(source: string, pipeline: PipelineName, options?: Record<string, Record<string, unknown>>): Promise<string> {
     const id = randomUUID();
     const route = PIPELINES[pipeline];
     await this.jobs.create({ id, source, stages: route.map((r) => r.stage) });
-    const start: JobStart = { jobId: id, source, pipeline };
+    const start: JobStart = { jobId: id, source, pipeline, ...(options && { options }) };
     await this.bus.publish(SUBJECTS.jobStart, encode(start), { msgId: `${id}/start` });
     return id;
   }
 
   private async harvestAndQueue(msg: WorkMessage): Promise<void> {
-    const { jobId, source, pipeline } = decode<JobStart>(msg.data);
-    const route = PIPELINES[pipeline];
+    const { jobId, source, pipeline, options } = decode<JobStart>(msg.data);
+    const route = PIPELINES[pipeline].map((r) => (options?.[r.stage] ? { ...r, options: { ...r.options, ...options[r.stage] } } : r));
     const job = await this.jobs.get(jobId);
     if (!job || job.state === 'done' || job.state === 'failed') return msg.ack();
     try {

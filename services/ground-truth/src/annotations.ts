@@ -30,9 +30,12 @@ export function toAnnotations(set: ResultSet, publicUrl: string): Annotation[] {
   const generator = {
     id: `${publicUrl}/v1/models/${encodeURIComponent(set.model.id)}/${encodeURIComponent(set.model.version)}`,
     type: 'Software' as const,
-    name: `${set.model.name ?? set.model.id} ${set.model.version} (onnx)`,
+    name: set.model.embedding
+      ? `${set.model.name ?? set.model.id} ${set.model.version} (head on ${set.model.embedding.id} ${set.model.embedding.version})`
+      : `${set.model.name ?? set.model.id} ${set.model.version} (onnx)`,
     'loupe:model': set.model.id,
     'loupe:version': set.model.version,
+    ...(set.model.embedding && { 'loupe:embeddingModel': set.model.embedding.id, 'loupe:embeddingVersion': set.model.embedding.version }),
   };
   return set.findings.map((finding) => {
     const target: Annotation['target'] = finding.box
@@ -61,6 +64,8 @@ export function toAnnotations(set: ResultSet, publicUrl: string): Annotation[] {
       created: set.generated,
       generated: set.generated,
       'loupe:confidence': Math.round(finding.confidence * 10_000) / 10_000,
+      ...(finding.margin !== undefined && { 'loupe:margin': Math.round(finding.margin * 10_000) / 10_000 }),
+      ...(finding.entropy !== undefined && { 'loupe:entropy': Math.round(finding.entropy * 10_000) / 10_000 }),
       'loupe:reviewState': 'unreviewed',
     };
   });

@@ -30,7 +30,8 @@ const isConcept = (b: Body): boolean => b.type === 'SpecificResource' && typeof 
 
 export function canvasOf(a: Annotation): string {
   const target = a.target;
-  if (typeof target === 'string') return target.split('#')[0]!;
+  // Only a media fragment (xywh=, t=) is cut off: a canvas id may have a fragment of its own (`manifest#p1`).
+  if (typeof target === 'string') return target.replace(/#(?:xywh|t)=[^#]*$/, '');
   return typeof target.source === 'string' ? target.source : target.source.id;
 }
 

@@ -18,6 +18,7 @@ import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, queryOf } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
+import { reviewQueueOf } from './review-queue.js';
 
 export interface GroundTruthDeps {
   readonly store: AnnotationStore;
@@ -222,6 +223,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   const datasetExport = defineHandler({ ...apis.datasetExport, handler: (q) => exportDataset(store, publicUrl, q) });
   const splits = defineHandler({ ...apis.datasetSplits, handler: (q) => datasetSplits(store, q) });
   const evaluation = defineHandler({ ...apis.evaluation, handler: (q) => evaluateModel(store, q) });
+  const reviewQueue = defineHandler({ ...apis.reviewQueue, handler: (q) => reviewQueueOf(store, q) });
 
   return {
     name: 'ground-truth',
@@ -245,6 +247,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       datasetExport,
       splits,
       evaluation,
+      reviewQueue,
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };

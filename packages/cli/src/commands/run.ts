@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type JobView, type PipelineName } from '@loupe/contracts';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
 import { createEmbedded } from '../embedded.js';
 import { Progress } from '../progress.js';
@@ -22,6 +22,8 @@ export interface RunOptions {
   readonly outDir: string;
   /** Which pipeline runs on every canvas image (default: text). */
   readonly pipeline?: PipelineName;
+  /** pipeline classify: head, vocabulary (zero-shot), mode, k. */
+  readonly classify?: ClassifyOptions;
   readonly progress?: Progress | undefined;
   readonly pollMs?: number;
 }
@@ -52,7 +54,11 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
       if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
       return body;
     };
-    let job = await call<JobView>('POST', '/v1/jobs', { manifest: resolveSource(opts.source), pipeline: opts.pipeline ?? 'text' });
+    let job = await call<JobView>('POST', '/v1/jobs', {
+      manifest: resolveSource(opts.source),
+      pipeline: opts.pipeline ?? 'text',
+      ...(opts.classify && { classify: opts.classify }),
+    });
     while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
       opts.progress?.update(job);
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));

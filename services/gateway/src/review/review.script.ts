@@ -199,7 +199,7 @@ export const REVIEW_SCRIPT = String.raw`(function () {
     }
     let fragment = '';
     const target = raw.target;
-    if (typeof target === 'string') fragment = target.includes('#') ? target.slice(target.indexOf('#') + 1) : '';
+    if (typeof target === 'string') fragment = target.includes('#xywh=') ? target.slice(target.lastIndexOf('#xywh=') + 1) : '';
     else if (target && target.selector) {
       const selectors = Array.isArray(target.selector) ? target.selector : [target.selector];
       const selector = selectors.find((s) => s && s.type === 'FragmentSelector');

@@ -1,0 +1,182 @@
+import { LoupeError, type Annotation, type AnnotationPage, type EmbedImageOutput } from '@loupe/contracts';
+import { formatClassification, labelOfAnnotation, type ClassificationReport } from '@loupe/datasets';
+import { fitHead, nextVersion, saveHead, type HeadKind } from '@loupe/heads';
+import { pointId, type VectorCollection } from '@loupe/vectors';
+import type { LoupeConfig } from '../config.js';
+import { createEmbedded } from '../embedded.js';
+import { headsDir } from '../stores.js';
+
+export interface TrainOptions {
+  readonly dataset?: string | undefined;
+  readonly embedding?: string | undefined;
+  readonly head?: string | undefined;
+  readonly folds?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly targetPrecision?: string | undefined;
+}
+
+interface CanvasItem {
+  readonly canvas: { canvasId: string; width: number; height: number; image: { id: string; service?: string; serviceVersion?: number } };
+}
+
+const PAGE = 10_000;
+
+function numberOption(name: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !check(n)) throw new LoupeError('LOUPE_ERR_VALIDATION', `--${name} must be ${expected}; got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * `loupe train --dataset <name> --embedding <model>`: a classification head from the dataset's
+ * ground truth (accepted and corrected whole-canvas concepts). Each canvas's embedding is taken
+ * from the vector store when `--pipeline embed` already made it with that model, and computed
+ * through the embed service otherwise. The head is cross-validated (k folds), calibrated
+ * (temperature and per-concept thresholds on a validation split), and written as a new version
+ * under LOUPE_MODELS_DIR/heads, where a running classify service finds it without a restart.
+ */
+export async function trainCommand(config: LoupeConfig, opts: TrainOptions, say: (line: string) => void): Promise<number> {
+  const dataset = opts.dataset;
+  if (!dataset) throw new LoupeError('LOUPE_ERR_VALIDATION', 'loupe train needs --dataset <name>');
+  const model = opts.embedding ?? config.embedModel;
+  const headId = opts.head ?? `${dataset}-${model}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').slice(0, 100);
+  const folds = numberOption('folds', opts.folds, (n) => Number.isInteger(n) && n >= 2 && n <= 50, 'an integer from 2 to 50');
+  const targetPrecision = numberOption('target-precision', opts.targetPrecision, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
+  if (opts.kind !== undefined && opts.kind !== 'softmax' && opts.kind !== 'sigmoid') {
+    throw new LoupeError('LOUPE_ERR_VALIDATION', `--kind must be softmax (one concept per image) or sigmoid (several); got ${JSON.stringify(opts.kind)}`);
+  }
+
+  const embedded = await createEmbedded({ ...config, services: ['ground-truth', 'embed'] });
+  try {
+    await embedded.app.start();
+    const call = async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
+      const res = await embedded.app.inject({ method, url, ...(payload !== undefined && { payload: payload as object }) });
+      const body = res.json() as T;
+      if (res.statusCode >= 400) throw LoupeError.fromJSON(body as { code: string; message: string });
+      return body;
+    };
+
+    // Ground truth: the current revision of accepted and corrected whole-canvas concepts.
+    const labels = new Map<string, Map<string, string | undefined>>();
+    for (const state of ['accepted', 'corrected'] as const) {
+      for (let offset = 0; ; offset += PAGE) {
+        const params = new URLSearchParams({ dataset, reviewState: state, limit: String(PAGE), offset: String(offset) });
+        const page = await call<AnnotationPage>('GET', `/v1/annotations?${params.toString()}`);
+        for (const a of page.items as Annotation[]) {
+          const found = labelOfAnnotation(a);
+          if (!found || found.label.box || found.label.text !== undefined || !found.label.concept) continue;
+          const concepts = labels.get(found.canvasId) ?? new Map<string, string | undefined>();
+          concepts.set(found.label.concept, found.label.label);
+          labels.set(found.canvasId, concepts);
+        }
+        if (page.items.length < PAGE) break;
+      }
+    }
+    if (labels.size === 0) {
+      throw new LoupeError('LOUPE_ERR_NOT_FOUND', `Dataset ${dataset} has no accepted or corrected whole-canvas concepts to train on`, {
+        details: { dataset, hint: 'review classifications (accept, correct), or import labelled images: loupe datasets import' },
+      });
+    }
+
+    const canvases = new Map<string, CanvasItem['canvas']>();
+    for (let offset = 0; ; offset += 1000) {
+      const page = await call<{ items: CanvasItem[] }>('GET', `/v1/canvases?${new URLSearchParams({ dataset, limit: '1000', offset: String(offset) }).toString()}`);
+      for (const item of page.items) canvases.set(item.canvas.canvasId, item.canvas);
+      if (page.items.length < 1000) break;
+    }
+
+    // Vectors the embed pipeline already keeps, then the embed service for the rest.
+    let collection: VectorCollection | undefined;
+    let modelVersion: string | undefined;
+    const ids = [...labels.keys()].sort();
+    const vectors = new Map<string, Float32Array>();
+    let reused = 0;
+    let done = 0;
+    const started = performance.now();
+    const embedOne = async (canvasId: string): Promise<void> => {
+      const canvas = canvases.get(canvasId);
+      if (!canvas || !canvas.image.id) {
+        say(`  skipped ${canvasId}: the store knows no image for it`);
+        return;
+      }
+      const out = await call<EmbedImageOutput>('POST', '/v1/embed', {
+        model,
+        image: {
+          id: canvas.image.id,
+          ...(canvas.image.service && { service: { id: canvas.image.service, version: canvas.image.serviceVersion ?? 3, level: null } }),
+        },
+        ...(canvas.width > 0 && canvas.height > 0 && { canvas: { id: canvasId, width: canvas.width, height: canvas.height } }),
+      });
+      modelVersion ??= out.model.version;
+      vectors.set(canvasId, Float32Array.from(out.vector));
+    };
+    const first = ids[0]!;
+    await embedOne(first);
+    if (modelVersion !== undefined && embedded.vectors) {
+      const spec = (await embedded.vectors.collections()).find((c) => c.modelId === model && c.modelVersion === modelVersion);
+      if (spec) collection = await embedded.vectors.collection(spec);
+    }
+    const queue = ids.slice(1);
+    const worker = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const point = collection && (await collection.get(pointId(id, 0)));
+        if (point) {
+          vectors.set(id, Float32Array.from(point.vector));
+          reused += 1;
+        } else {
+          await embedOne(id);
+        }
+        done += 1;
+        if (done % 200 === 0) say(`  embeddings: ${done + 1}/${ids.length}`);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    say(`embeddings of ${vectors.size} canvases with ${model} ${modelVersion ?? ''} (${reused} from the vector store) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const examples = ids.filter((id) => vectors.has(id));
+    const classes = new Map<string, string | undefined>();
+    for (const id of examples) for (const [concept, label] of labels.get(id)!) if (!classes.has(concept) || label) classes.set(concept, label);
+    if (classes.size < 2) {
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `Dataset ${dataset} has ${classes.size} concept with ground truth: a classifier needs two or more`);
+    }
+    const dir = headsDir(config);
+    const version = await nextVersion(dir, headId);
+    const fitStarted = performance.now();
+    const { head, report } = fitHead(
+      {
+        vectors: examples.map((id) => vectors.get(id)!),
+        labels: examples.map((id) => [...labels.get(id)!.keys()]),
+        classes: [...classes].sort(([a], [b]) => (a < b ? -1 : 1)).map(([concept, label]) => ({ concept, ...(label !== undefined && { label }) })),
+      },
+      {
+        id: headId,
+        version,
+        embedding: { model, version: modelVersion!, dims: vectors.get(examples[0]!)!.length },
+        dataset,
+        ...(folds !== undefined && { folds }),
+        ...(opts.seed !== undefined && { seed: opts.seed }),
+        ...(opts.kind !== undefined && { kind: opts.kind as HeadKind }),
+        ...(targetPrecision !== undefined && { targetPrecision }),
+        onProgress: (line) => say(`  ${line}`),
+      },
+    );
+    const file = await saveHead(dir, head);
+    process.stdout.write(
+      [
+        `Head ${head.id} version ${head.version} (${head.kind}, ${head.classes.length} concepts, ${examples.length} canvases) in ${((performance.now() - fitStarted) / 1000).toFixed(1)} s`,
+        `Cross-validation (${report.folds} folds):`,
+        formatClassification(report as unknown as ClassificationReport),
+        `Calibration: temperature ${head.temperature.toFixed(3)}; thresholds for precision ${head.targetPrecision}: ${head.classes
+          .map((c, i) => `${c.label ?? c.concept} ${head.thresholds[i]!.toFixed(3)}`)
+          .join(', ')}`,
+        `Wrote ${file}; use it with --head ${head.id} (loupe run --pipeline classify, POST /v1/classify)`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await embedded.close();
+  }
+}
