@@ -74,6 +74,9 @@ const call = async <T = Record<string, unknown>>(method: 'GET' | 'POST', url: st
 };
 
 await t.test('loupe train: a head from the imported ground truth, cross-validated and calibrated', async (t) => {
+  // The vocabulary names the concepts ('line drawing'); the CSV's categories are the pilot's names ('line_drawing').
+  const vocab = JSON.stringify(Object.fromEntries(KINDS.map((k) => [k.replace(' ', '_'), CONCEPTS[k]])));
+  t.equal((await call('POST', '/v1/vocabularies', { format: 'europeana-json', content: vocab, id: 'techniques' })).status, 200);
   const imported = await run(['datasets', 'import', 'techniques', '--format', 'europeana-csv', 'techniques.csv']);
   t.match(imported.stderr, `imported ${train.length} images into techniques`);
   const trained = await run(['train', '--dataset', 'techniques', '--embedding', 'mobilenet-v2-features', '--head', 'techniques', '--folds', '4']);
@@ -103,7 +106,10 @@ await t.test('loupe run --pipeline classify: unseen canvases get the concept of 
     const [a] = page.items as Annotation[];
     t.equal(a!.motivation, 'classifying');
     t.match(a!.generator, { 'loupe:model': 'techniques', 'loupe:version': '1', 'loupe:embeddingModel': 'mobilenet-v2-features' });
-    const concept = (a!.body as { type: string; source?: string }[]).find((b) => b.type === 'SpecificResource')!.source;
+    const bodies = a!.body as { type: string; source?: string; value?: string }[];
+    const concept = bodies.find((b) => b.type === 'SpecificResource')!.source;
+    const label = bodies.find((b) => b.type === 'TextualBody')!.value;
+    t.equal(label, KINDS.find((k) => CONCEPTS[k] === concept), "the concept's preferred label from the vocabulary");
     const canvas = typeof a!.target === 'string' ? a!.target : '';
     if (concept === CONCEPTS[kindOf.get(canvas)!]) right += 1;
     t.type(a!['loupe:margin'], 'number', 'the uncertainty travels with the annotation');

@@ -76,8 +76,8 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
       const embeddings: Float32Array[] = [];
       for (const p of prompts) embeddings.push(meanEmbedding(await text.embed(p)));
       return zeroShotHead(classes, embeddings, {
-        id: `zero-shot.${vocabularyId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}`,
-        version: `${text.model.version}-${digest}`,
+        id: `zero-shot.${vocabularyId.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').slice(-80)}`,
+        version: `${text.model.version.toLowerCase().replace(/[^a-z0-9._-]+/g, '_')}-${digest}`,
         embedding: { model: imageCard.id, version: imageCard.version, dims: embeddings[0]!.length },
       });
     });

@@ -135,9 +135,19 @@ export async function trainCommand(config: LoupeConfig, opts: TrainOptions, say:
     await Promise.all([worker(), worker(), worker()]);
     say(`embeddings of ${vectors.size} canvases with ${model} ${modelVersion ?? ''} (${reused} from the vector store) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
+    // A class is named by its concept's preferred label in an imported vocabulary, else by the label the ground truth gave.
+    const preferred = new Map<string, string>();
+    const { items: vocabularies } = await call<{ items: { id: string }[] }>('GET', '/v1/vocabularies');
+    for (const { id } of vocabularies) {
+      const vocab = await call<{ concepts: { uri: string; prefLabel: Record<string, string> }[] }>('GET', `/v1/vocabularies/${encodeURIComponent(id)}`);
+      for (const c of vocab.concepts) {
+        const label = c.prefLabel['en'] ?? c.prefLabel[''] ?? Object.values(c.prefLabel)[0];
+        if (label !== undefined && !preferred.has(c.uri)) preferred.set(c.uri, label);
+      }
+    }
     const examples = ids.filter((id) => vectors.has(id));
     const classes = new Map<string, string | undefined>();
-    for (const id of examples) for (const [concept, label] of labels.get(id)!) if (!classes.has(concept) || label) classes.set(concept, label);
+    for (const id of examples) for (const [concept, label] of labels.get(id)!) if (!classes.has(concept) || label) classes.set(concept, preferred.get(concept) ?? label);
     if (classes.size < 2) {
       throw new LoupeError('LOUPE_ERR_VALIDATION', `Dataset ${dataset} has ${classes.size} concept with ground truth: a classifier needs two or more`);
     }
