@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { LoupeError } from '@loupe/contracts';
-import { csvRecords } from '@loupe/datasets';
+import { csvRecords, fromEuropeanaCsv } from '@loupe/datasets';
 import { harvestEuropeana, type HarvestEuropeanaOptions } from '../packages/cli/src/commands/harvest.js';
 import { EuropeanaClient, europeanaSettingsFromEnv, parseReusability } from '../packages/cli/src/europeana.js';
 import { runLoupe } from './support/loupe-process.js';
@@ -195,6 +195,16 @@ t.test('harvests each concept by cursor up to N items, as the pilot CSV with mul
   t.equal(first.URI, `http://data.europeana.eu/item${building[0]!.id}`);
   t.equal(first.URL, `https://media.test${building[0]!.id}.jpg`);
   for (const skipped of building.filter((i) => !i.media)) t.notOk(byId.has(skipped.id), `${skipped.id} has no edmIsShownBy and is skipped`);
+
+  // What the harvest builds is what `loupe datasets import --format europeana-csv` reads.
+  const imported = fromEuropeanaCsv(csv, { source: 'harvest.csv' });
+  t.same(imported.problems, [], 'every row imports');
+  t.equal(imported.images.length, expectedIds.size);
+  const shared = drawing.find((i) => takenBuilding.includes(i))!;
+  t.same(imported.images.find((i) => i.externalId === shared.id)?.labels, [
+    { concept: cat.building, label: 'building' },
+    { concept: cat.drawing, label: 'drawing' },
+  ], 'a multi-label row reads back as both labels');
 
   // What the client sent, page after page.
   t.equal(api.requests.length, summary.requests);

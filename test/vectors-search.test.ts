@@ -49,7 +49,7 @@ const collection = `${server.url}/c/prints.json`;
 const manifests = { cc0: `${server.url}/m/cc0.json`, noc: `${server.url}/m/noc.json` };
 const canvasOf = (m: string, name: string) => `${m}#${name}`;
 const pictures = await bases();
-const canvases: Record<string, { manifest: string; name: string; base: string }> = {};
+const canvases: Record<string, { manifest: string; name: string; base: string; serviceId: string }> = {};
 const specs: Record<string, unknown[]> = { cc0: [], noc: [] };
 for (const [base, png] of Object.entries(pictures)) {
   for (const [variant, bytes] of Object.entries(await variants(png))) {
@@ -58,7 +58,7 @@ for (const [base, png] of Object.entries(pictures)) {
     const which = base === 'stripes' ? 'noc' : 'cc0';
     const serviceId = await server.addImage(name, bytes, { version: 3, level: 2 });
     const { width = 0, height = 0 } = await sharp(bytes).metadata();
-    canvases[name] = { manifest: manifests[which], name, base };
+    canvases[name] = { manifest: manifests[which], name, base, serviceId };
     specs[which]!.push({ id: canvasOf(manifests[which], name), label: name, width, height, image: { width, height, serviceId, version: 3, level: 2 } });
   }
 }
@@ -91,6 +91,7 @@ t.test('similar to a canvas: its three copies first, itself left out', async (t)
   t.same(hits.slice(0, 3).map((h) => baseOf(h.canvasId)), ['page', 'page', 'page'], `the copies first: ${hits.map((h) => `${h.canvasId.split('#')[1]} ${h.score.toFixed(3)}`).join(', ')}`);
   t.ok(hits[2]!.score > hits[3]!.score, 'then the other pictures, lower');
   t.ok(hits.every((h) => h.thumbnail?.startsWith(server.url)), 'each hit has a IIIF thumbnail');
+  t.ok(hits.every((h) => h.manifestId === canvases[h.canvasId.split('#')[1]!]!.manifest), 'and its manifest');
 });
 
 t.test('filters: manifest, collection and rights; paging', async (t) => {
@@ -118,6 +119,24 @@ t.test('similar to an uploaded image and to an image URL', async (t) => {
   const byUrl = await post('/v1/search', { url: served, limit: 4 });
   t.equal(byUrl.body.query, 'url');
   t.same(byUrl.body.hits!.map((h) => baseOf(h.canvasId)), ['blobs', 'blobs', 'blobs', 'blobs']);
+});
+
+t.test('similar to a IIIF image: its info.json, an Image API request, an ImageRef with its service', async (t) => {
+  const { serviceId } = canvases['stripes-half']!;
+  const request = `${serviceId}/full/max/0/default.jpg`;
+  const queries: [string, Record<string, unknown>][] = [
+    ['url', { url: `${serviceId}/info.json` }],
+    ['url', { url: request }],
+    ['image', { image: { id: request, service: { id: serviceId, version: 3, level: 2 } } }],
+  ];
+  // An info.json is no image: answering it at all means the URL was taken as the service's.
+  for (const [kind, query] of queries) {
+    const { status, body } = await post('/v1/search', { ...query, limit: 4 });
+    t.equal(status, 200, JSON.stringify(body));
+    t.equal(body.query, kind);
+    t.same(body.hits!.map((h) => baseOf(h.canvasId)), ['stripes', 'stripes', 'stripes', 'stripes'], `${JSON.stringify(query)}: the stripes`);
+    t.equal(body.hits![0]!.canvasId, canvasOf(manifests.noc, 'stripes-half'), 'the picture itself first');
+  }
 });
 
 t.test('bad queries say what is wrong', async (t) => {

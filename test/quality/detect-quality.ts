@@ -15,18 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import {
-  createDetector,
-  createEngine,
-  createImageEmbedder,
-  evaluateDetections,
-  openRegistry,
-  parseGroundTruth,
-  prepareImage,
-  type ApResult,
-  type Detector,
-  type ScoredDetection,
-} from '@loupe/inference';
+import { evaluateDetections, parseGroundTruth, type ApResult, type ScoredDetection } from '@loupe/datasets';
+import { createDetector, createEngine, createImageEmbedder, openRegistry, prepareImage, type Detector } from '@loupe/inference';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const imagesDir = path.resolve(here, '../../../shared/fixtures/images');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { AnnotationPage } from '@loupe/contracts';
-import { characterErrorRate } from '@loupe/inference';
+import { characterErrorRate } from '@loupe/datasets';
 import { SAMPLE_TEXTS, collectionV3, manifestV2, manifestV3, renderTextPage, startIiifImageServer, type ImageProfile, type PageFont } from '@loupe/testing';
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';

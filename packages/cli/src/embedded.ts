@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
 import {
@@ -41,6 +41,22 @@ export interface Embedded {
   /** The vector store, when this process runs the embed service. */
   readonly vectors: VectorStore | undefined;
   close(): Promise<void>;
+}
+
+/** A call on a process's own HTTP API. */
+export type ApiCall = <T>(method: 'GET' | 'POST', url: string, payload?: unknown) => Promise<T>;
+
+/**
+ * Calls the app's HTTP API in process (no socket): the CLI accepts and refuses exactly what the
+ * API does. An error answer is thrown as the LoupeError it carries.
+ */
+export function apiCaller(app: LoupeApp): ApiCall {
+  return async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
+    const res = await app.inject({ method, url, ...(payload !== undefined && { payload: payload as object }) });
+    const body = res.json() as T & { code?: string; message?: string };
+    if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
+    return body;
+  };
 }
 
 /** The fetcher every part of one process shares: one cache, one per-host limit. */

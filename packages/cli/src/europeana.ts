@@ -1,4 +1,5 @@
 import { LoupeError } from '@loupe/contracts';
+import { parseRetryAfter } from '@loupe/iiif';
 
 /**
  * A client for the Europeana Search API (record/v2/search.json), enough to harvest the items a
@@ -78,7 +79,7 @@ export function europeanaSettingsFromEnv(env: Env): EuropeanaSettings {
 }
 
 /** Splits `open,permission` into checked values; duplicates collapse. */
-export function parseReusability(values: readonly string[] | string | undefined): Reusability[] {
+export function parseReusability(values?: readonly string[] | string): Reusability[] {
   const raw = (typeof values === 'string' ? [values] : (values ?? ['open'])).flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase()).filter(Boolean);
   const bad = raw.filter((v) => !(REUSABILITY_VALUES as readonly string[]).includes(v));
   if (bad.length > 0 || raw.length === 0) {
@@ -199,7 +200,7 @@ export class EuropeanaClient {
       const body = parseBody(text);
       const apiError = typeof body?.error === 'string' ? this.redact(body.error) : undefined;
       if (res.status === 429 || res.status >= 500) {
-        const retryAfter = retryAfterMs(res.headers.get('retry-after'));
+        const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         if (attempt < this.#opts.maxRetries && (retryAfter ?? 0) <= this.#opts.maxRetryWaitMs) {
           await sleep(Math.max(retryAfter ?? 0, this.#backoff(attempt)));
           continue;
@@ -259,15 +260,6 @@ function parseBody(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
-function retryAfterMs(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function describe(err: unknown): string {

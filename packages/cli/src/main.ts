@@ -110,10 +110,12 @@ export async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const env = process.env;
+  // Commands that end by themselves log warnings only, unless LOUPE_LOG_LEVEL says otherwise.
+  const commandConfig = () => loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
   switch (command) {
     case 'run': {
       if (!sub) throw usage('loupe run needs a manifest URL or file');
-      const config = loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+      const config = commandConfig();
       const outDir = path.resolve(values.out ?? 'loupe-out');
       const pipeline = values.pipeline ?? 'text';
       if (!(PIPELINE_NAMES as readonly string[]).includes(pipeline)) throw usage(`--pipeline must be one of ${PIPELINE_NAMES.join(', ')}; got ${JSON.stringify(pipeline)}`);
@@ -167,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'duplicates':
     case 'clusters':
       return analysisCommand(
-        loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' }),
+        commandConfig(),
         command,
         sub,
         {
@@ -210,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'train':
       return trainCommand(
-        loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' }),
+        commandConfig(),
         {
           dataset: values.dataset,
           embedding: values.embedding,
@@ -225,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'eval':
     case 'vocab':
     case 'datasets': {
-      const config = loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+      const config = commandConfig();
       const say = (l: string): void => void process.stderr.write(`${l}\n`);
       const opts: GroundTruthOptions = values;
       if (command === 'eval') return evalCommand(config, opts, say);

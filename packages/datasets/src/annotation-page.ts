@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, MEDIA_FRAGMENTS, xywh, type Annotation, type AnnotationPage } from '@loupe/contracts';
-import type { Box, GroundTruthLabel, LabelledImage } from './model.js';
+import { isRecord, type Box, type GroundTruthLabel, type LabelledImage } from './model.js';
 
 /**
  * W3C Web Annotations (in IIIF Presentation 3 AnnotationPages) to labelled images and back,
@@ -277,6 +277,3 @@ export function fromAnnotationPage(page: unknown, canvases?: ReadonlyMap<string,
   return { images: annotationsToImages(annotations, canvases), problems };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

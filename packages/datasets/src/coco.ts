@@ -1,5 +1,5 @@
 import { LoupeError } from '@loupe/contracts';
-import type { GroundTruthLabel, LabelledImage } from './model.js';
+import { isRecord, type GroundTruthLabel, type LabelledImage } from './model.js';
 
 /**
  * COCO object detection JSON (https://cocodataset.org/#format-data): images, categories and
@@ -273,9 +273,6 @@ export function fromCoco(json: unknown, opts: FromCocoOptions = {}): LabelledIma
 
 type Fail = (path: string, message: string, value?: unknown) => never;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** COCO ids are integers; some tools write strings, which are kept apart from numbers as JSON keeps them. */
 function idOf(v: unknown, path: string, fail: Fail): number | string {

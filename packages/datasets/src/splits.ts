@@ -7,9 +7,10 @@
  * set), the class most at risk of missing from a split; items without labels form their own.
  */
 import { createHash } from 'node:crypto';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, SPLITS } from '@loupe/contracts';
 
-export const SPLITS = ['train', 'validation', 'test'] as const;
+// The API's split names, so that a split named here is one the API accepts.
+export { SPLITS };
 export type Split = (typeof SPLITS)[number];
 
 export interface SplitItem {

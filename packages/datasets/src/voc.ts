@@ -1,6 +1,6 @@
 import { LoupeError } from '@loupe/contracts';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { GroundTruthLabel, LabelledImage } from './model.js';
+import { isRecord, type GroundTruthLabel, type LabelledImage } from './model.js';
 
 /**
  * Pascal VOC annotation XML, one document per image, as the VOC devkit, LabelImg and CVAT write it.
@@ -187,6 +187,3 @@ export function fromVoc(xml: string, opts: FromVocOptions = {}): LabelledImage {
   };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

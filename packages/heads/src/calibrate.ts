@@ -5,14 +5,9 @@
  * Labels come in the head kind's shape: for 'softmax' an Int32Array of n class indices, for
  * 'sigmoid' a Uint8Array n x k multi-hot.
  */
-import { LoupeError } from '@loupe/contracts';
-import { activateRange, type HeadKind } from './head.js';
+import { type HeadKind, activateRange, invalid } from './head.js';
 
 export const TEMPERATURE_RANGE = Object.freeze({ min: 0.05, max: 20 });
-
-function invalid(message: string, details: Record<string, unknown>): LoupeError {
-  return new LoupeError('LOUPE_ERR_VALIDATION', message, { details });
-}
 
 function checkLabels(values: Float32Array, n: number, k: number, y: Int32Array | Uint8Array, kind: HeadKind, what: string): void {
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(k) || k < 1) throw invalid(`${what}: n and k must be whole numbers >= 1, not ${n} and ${k}`, { n, k });

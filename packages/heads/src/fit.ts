@@ -16,11 +16,10 @@
  *    so the calibration is that of a head trained on slightly less data: a small mismatch, accepted
  *    because a rare class may have only a handful of examples and the head should learn from all.
  */
-import { LoupeError } from '@loupe/contracts';
 import { evaluateClassification, kFold, stratifiedSplit, type ClassificationReport, type SplitItem } from '@loupe/datasets';
 import { checkHeadId, checkHeadVersion } from './artefact.js';
 import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, probabilities, thresholdsForPrecision } from './calibrate.js';
-import type { HeadClass, HeadKind, LinearHead } from './head.js';
+import { invalid, type HeadClass, type HeadKind, type LinearHead } from './head.js';
 import { defaultEpochs, logitsMany, TRAIN_DEFAULTS, trainOneVsRestRows, trainSoftmaxRows, type LinearWeights, type TrainOptions } from './train.js';
 
 export interface FitInput {
@@ -95,10 +94,6 @@ export interface CrossValidationReport extends ClassificationReport {
   calibration: CalibrationReport;
   /** Wall-clock seconds per stage. */
   seconds: { crossValidation: number; calibration: number; final: number };
-}
-
-function invalid(message: string, details: Record<string, unknown>): LoupeError {
-  return new LoupeError('LOUPE_ERR_VALIDATION', message, { details });
 }
 
 interface Prepared {

@@ -55,7 +55,8 @@ export interface LinearHead {
   readonly metrics?: unknown;
 }
 
-function invalid(message: string, details: Record<string, unknown>): LoupeError {
+/** A LOUPE_ERR_VALIDATION naming what was wrong: every check of this package throws one. */
+export function invalid(message: string, details: Record<string, unknown>): LoupeError {
   return new LoupeError('LOUPE_ERR_VALIDATION', message, { details });
 }
 

@@ -16,8 +16,8 @@
  * dropped, and a 4 x 4 block of dropped errors is skipped: once a model is roughly right most
  * classes are far from most examples, which saves work on easy data (one-vs-rest especially).
  */
-import { LoupeError } from '@loupe/contracts';
 import { seededRandom, shuffle } from '@loupe/datasets';
+import { invalid } from './head.js';
 
 export interface TrainOptions {
   /** L2 penalty on the weights (not the biases). Default 1e-4. */
@@ -67,10 +67,6 @@ const EPSILON = 1e-8;
 export function defaultEpochs(n: number, batchSize: number = TRAIN_DEFAULTS.batchSize): number {
   const perEpoch = Math.max(1, Math.ceil(n / batchSize));
   return Math.min(TRAIN_DEFAULTS.maxEpochs, Math.max(TRAIN_DEFAULTS.minEpochs, Math.ceil(TRAIN_DEFAULTS.minSteps / perEpoch)));
-}
-
-function invalid(message: string, details: Record<string, unknown>): LoupeError {
-  return new LoupeError('LOUPE_ERR_VALIDATION', message, { details });
 }
 
 interface Resolved {

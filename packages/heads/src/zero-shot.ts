@@ -4,9 +4,8 @@
  * the CLIP paper); an image's class scores are then its cosine similarity with each class
  * embedding, times CLIP's logit scale, through a softmax.
  */
-import { LoupeError } from '@loupe/contracts';
 import { checkHeadId, checkHeadVersion } from './artefact.js';
-import type { HeadClass, LinearHead } from './head.js';
+import { invalid, type HeadClass, type LinearHead } from './head.js';
 
 /** Heritage-flavoured templates; '{}' is the concept's label. */
 export const PROMPT_TEMPLATES: readonly string[] = Object.freeze([
@@ -21,10 +20,6 @@ export const PROMPT_TEMPLATES: readonly string[] = Object.freeze([
 
 /** CLIP's learned logit scale (exp(4.6052) = 100). */
 export const CLIP_LOGIT_SCALE = 100;
-
-function invalid(message: string, details: Record<string, unknown>): LoupeError {
-  return new LoupeError('LOUPE_ERR_VALIDATION', message, { details });
-}
 
 /**
  * The templates filled with one label. 'a' before a label starting with a vowel letter becomes

@@ -64,8 +64,6 @@ export { createTextRecognizer, OCR_CHANNEL } from './ppocr/text-recognizer.js';
 export { builtinPpocrModels, PPOCR_CARD_IDS } from './ppocr/ppocr-cards.js';
 export type { ModelSource, PpocrModels } from './ppocr/ppocr-cards.js';
 export type { OcrTimingEvent, PageOrientation, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
-// The metrics moved to @loupe/datasets (evaluation needs them without a runtime); kept here for existing importers.
-export { characterErrorRate, normalizeSpace, wordErrorRate } from '@loupe/datasets';
 export { findForeground, maskPng, type Foreground, type ForegroundOptions, type MaskModel } from './foreground/foreground.js';
 export * from './decoders/index.js';
 export { createOrientationClassifier, type OrientationResult } from './orientation/orientation-model.js';
@@ -73,5 +71,4 @@ export { hammingDistance, hashOfGrey, perceptualHash } from './phash.js';
 export { createImageEmbedder, type ImageEmbedder } from './embedding/image-embedder.js';
 export { COCO_CLASSES, COCO_LABELS, type CocoClass } from './coco.js';
 export { createDetector, type DetectedBox, type DetectOptions, type Detector } from './detection/detector.js';
-export { averagePrecision, boxIou, evaluateDetections, parseGroundTruth, type ApOptions, type ApResult, type Box, type DetectionEvaluation, type EvaluateOptions, type GroundTruthImage, type GroundTruthObject, type PerImage, type ScoredDetection } from '@loupe/datasets';
 export { createTextEmbedder, type TextEmbedder } from './embedding/text-embedder.js';

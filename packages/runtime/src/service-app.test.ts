@@ -275,6 +275,24 @@ t.test('start-up fails on ambiguous declarations, naming each', async (t) => {
   });
 });
 
+t.test('a static page that clashes with a route, or is not an absolute path, is refused at start-up', async (t) => {
+  const bus = createMemoryBus();
+  t.teardown(() => bus.close());
+  const pages: ServiceDefinition = {
+    ...demoService(),
+    name: 'pages',
+    handlers: [],
+    pages: [
+      { url: '/v1/items/:id', contentType: 'text/html', body: '<p>clash</p>' },
+      { url: 'review', contentType: 'text/html', body: '<p>relative</p>' },
+    ],
+  };
+  await t.rejects(createServiceApp([demoService(), pages], { bus, logger: false }), {
+    code: 'LOUPE_ERR_CONFIG_INVALID',
+    message: /page \/v1\/items\/:id of pages and demo\.get both answer GET \/v1\/items\/:id[\s\S]*page review of pages is not an absolute path/,
+  });
+});
+
 t.test('a signal closes the app and exits 0', async (t) => {
   const { app } = await open(t, [demoService()]);
   await app.start();

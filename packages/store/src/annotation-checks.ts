@@ -13,8 +13,17 @@ import type {
 /*
  * Input checks every AnnotationStore adapter applies the same way, so that one contract suite
  * sees the same error codes from each. They throw LoupeError('LOUPE_ERR_VALIDATION') naming the
- * field; nothing here touches storage.
+ * field; nothing here touches storage. Beside them, what both adapters derive from their input
+ * the same way: the indexed body fields, the result-set key, the stage of imported ground truth.
  */
+
+/** The stage of annotations that did not come from a model run (putGroundTruth). */
+export const GROUND_TRUTH_STAGE = 'ground-truth';
+
+/** The result-set key as one comparable string: both adapters store this form. */
+export function setKeyOf(key: ResultSetKey): string {
+  return JSON.stringify([key.manifestId, key.canvasId, key.imageIndex, key.stage, key.modelId]);
+}
 
 const invalid = (message: string, details?: Record<string, unknown>): LoupeError =>
   new LoupeError('LOUPE_ERR_VALIDATION', message, details && { details });
@@ -42,14 +51,14 @@ export function indexedBody(body: unknown): { concept: string | null; label: str
   return { concept, label };
 }
 
-export function checkState(state: unknown, allowed: readonly string[] = REVIEW_STATES): ReviewState {
+function checkState(state: unknown, allowed: readonly string[] = REVIEW_STATES): ReviewState {
   if (typeof state !== 'string' || !allowed.includes(state)) {
     throw invalid(`Unknown review state ${JSON.stringify(state)}`, { allowed });
   }
   return state as ReviewState;
 }
 
-export function checkReviewer(reviewer: unknown): string {
+function checkReviewer(reviewer: unknown): string {
   if (!isText(reviewer)) throw invalid('A review needs a reviewer (a non-empty string)');
   return reviewer;
 }
@@ -137,8 +146,12 @@ export function checkCount(name: string, value: unknown): number | undefined {
 /** Checks a query's filters (not limit/offset: each caller decides whether paging applies). */
 export function checkQuery(q: AnnotationQuery): void {
   if (!isObject(q)) throw invalid('A query must be an object');
-  for (const field of ['canvasId', 'manifestId', 'motivation', 'modelId', 'concept'] as const) {
+  for (const field of ['manifestId', 'motivation', 'modelId', 'concept'] as const) {
     if (q[field] !== undefined && !isText(q[field])) throw invalid(`${field} must be a non-empty string`, { [field]: q[field] });
+  }
+  const canvases: unknown = q.canvasId;
+  if (canvases !== undefined && !isText(canvases) && !(Array.isArray(canvases) && canvases.every(isText))) {
+    throw invalid('canvasId must be a non-empty string or a list of them', { canvasId: canvases });
   }
   if (q.reviewState !== undefined) {
     const states: readonly unknown[] = Array.isArray(q.reviewState) ? q.reviewState : [q.reviewState];
@@ -232,7 +245,7 @@ export function checkVocabulary(vocabulary: Vocabulary): void {
   });
 }
 
-export const DATASET_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const DATASET_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 
 export function checkDatasetName(name: unknown): string {
   if (typeof name !== 'string' || !DATASET_NAME.test(name)) {

@@ -501,6 +501,8 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
       ['no state', { reviewState: [] }, []],
       ['ids, in store order', { ids: [z.line!.id, z.clipDog!.id, `${BASE}unknown`] }, ['clipDog', 'line']],
       ['no ids', { ids: [] }, []],
+      ['several canvases', { canvasId: [canvas(3), canvas(1)] }, ['clipCat', 'clipDog', 'clipSky', 'line']],
+      ['no canvas', { canvasId: [] }, []],
       ['combined', { concept: CAT, modelId: 'loupe/detr', minConfidence: 0.5, reviewState: 'unreviewed' }, ['cat80', 'cat85', 'cat60']],
     ];
     for (const [what, q, expected] of cases) {
@@ -514,6 +516,7 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
       ['an empty concept', { concept: '' }],
       ['an unknown state in a list', { reviewState: ['accepted', 'maybe' as ReviewState] }],
       ['ids that are not a list', { ids: 'abc' as unknown as string[] }],
+      ['an empty canvas id in a list', { canvasId: [canvas(1), ''] }],
       ['a dataset name that breaks the rule', { dataset: 'no such dataset' }],
     ];
     for (const [what, q] of refused) {

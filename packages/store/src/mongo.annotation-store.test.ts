@@ -16,6 +16,7 @@ import {
   type BulkWriteResult,
   type TopologyDescription,
 } from 'mongodb';
+import { setKeyOf } from './annotation-checks.js';
 import { annotationStoreContract } from './annotation-store.contract.js';
 import {
   ANNOTATION_SORT,
@@ -25,7 +26,6 @@ import {
   nextRevision,
   revisionUpdate,
   revisionZeroOf,
-  setKeyOf,
   toAnnotation,
   toCanvasDoc,
   toCanvasRecord,
@@ -152,6 +152,8 @@ t.test('mongoFilterOf: one clause per filter', async (t) => {
   t.same(mongoFilterOf({ minConfidence: 0.2, maxConfidence: 0.9 }), { confidence: { $gte: 0.2, $lte: 0.9 } });
   t.same(mongoFilterOf({ ids: ['a', 'b'] }), { _id: { $in: ['a', 'b'] } });
   t.same(mongoFilterOf({ ids: [] }), { _id: { $in: [] } }, 'no ids matches nothing');
+  t.same(mongoFilterOf({ canvasId: [CANVAS, `${CANVAS}-2`] }), { canvasId: { $in: [CANVAS, `${CANVAS}-2`] } }, 'any of several canvases');
+  t.same(mongoFilterOf({ canvasId: [] }), { canvasId: { $in: [] } }, 'no canvas matches nothing');
 });
 
 t.test('mongoFilterOf: datasets are members or source manifests', async (t) => {
@@ -177,6 +179,8 @@ t.test('mongoFilterOf: invalid filters are LOUPE_ERR_VALIDATION, as in every ada
     ['ids not a list', { ids: 'a' as never }],
     ['bad dataset name', { dataset: 'a b' }],
     ['an operator smuggled in as a value', { canvasId: { $ne: null } as never }],
+    ['an operator smuggled into a canvas list', { canvasId: [CANVAS, { $ne: null }] as never }],
+    ['an empty canvas id in a list', { canvasId: [CANVAS, ''] }],
   ];
   for (const [what, q] of bad) t.throws(() => mongoFilterOf(q, []), { code: 'LOUPE_ERR_VALIDATION' }, what);
 });

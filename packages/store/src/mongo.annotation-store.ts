@@ -22,11 +22,12 @@ import {
   checkText,
   checkUris,
   checkVocabulary,
+  GROUND_TRUTH_STAGE,
+  setKeyOf,
 } from './annotation-checks.js';
 import {
   ANNOTATION_SORT,
   COLLECTIONS,
-  GROUND_TRUTH_STAGE,
   INDEXES,
   annotationAtRevision,
   contentOf,
@@ -34,7 +35,6 @@ import {
   nextRevision,
   revisionUpdate,
   revisionZeroOf,
-  setKeyOf,
   toAnnotation,
   toCanvasDoc,
   toCanvasRecord,

@@ -16,8 +16,6 @@ import type { AnnotationQuery, CanvasRecord, Concept, ReviewInput } from './stor
  * sort needs is copied into plain top-level fields.
  */
 
-export const GROUND_TRUTH_STAGE = 'ground-truth';
-
 /** One annotation: its current revision, the fields filters use, and where its result set put it. */
 export interface AnnotationDoc {
   /** The annotation id (its full URL). */
@@ -156,7 +154,7 @@ export function mongoFilterOf(q: AnnotationQuery, datasetSources?: readonly stri
   checkQuery(q);
   const filter: Document = {};
   const either: Document[] = [];
-  if (q.canvasId !== undefined) filter.canvasId = q.canvasId;
+  if (q.canvasId !== undefined) filter.canvasId = typeof q.canvasId === 'string' ? q.canvasId : { $in: [...q.canvasId] };
   if (q.manifestId !== undefined) filter.manifestId = q.manifestId;
   if (q.modelId !== undefined) filter.modelId = q.modelId;
   if (q.motivation !== undefined) filter.motivation = q.motivation;
@@ -178,11 +176,6 @@ export function mongoFilterOf(q: AnnotationQuery, datasetSources?: readonly stri
   if (either.length === 1) Object.assign(filter, either[0]);
   else if (either.length > 1) filter.$and = either;
   return filter as Filter<AnnotationDoc>;
-}
-
-/** The result-set key as one comparable string, the same as the SQLite adapter's. */
-export function setKeyOf(key: { manifestId: string; canvasId: string; imageIndex: number; stage: string; modelId: string }): string {
-  return JSON.stringify([key.manifestId, key.canvasId, key.imageIndex, key.stage, key.modelId]);
 }
 
 /** What is stored of an annotation's content: the body without review fields and the fields derived from it. */

@@ -90,7 +90,7 @@ export function checkDatabaseName(name: string): string | undefined {
 }
 
 /** E11000: the unique index already holds the key. */
-export const DUPLICATE_KEY = 11000;
+const DUPLICATE_KEY = 11000;
 const AUTH_CODES = new Set([
   18, // AuthenticationFailed
   13, // Unauthorized: the user exists but lacks a role on this database

@@ -15,7 +15,9 @@ import {
   checkUris,
   checkVocabulary,
   corrected,
+  GROUND_TRUTH_STAGE,
   indexedBody,
+  setKeyOf,
   withoutReview,
 } from './annotation-checks.js';
 import { nowIso, openDatabase, run, type SqliteDatabase } from './sqlite.database.js';
@@ -66,7 +68,6 @@ interface CanvasRow {
 
 const ROW = 'a.id, a.review_state, a.reviewer, a.reviewed_at, a.created, a.generated, a.revision, a.body_json';
 const ORDER = 'ORDER BY a.canvas_id, a.image_index, a.stage, a.model_id, a.position, a.id';
-const GROUND_TRUTH_STAGE = 'ground-truth';
 /** The result set an annotation belongs to: a re-run that produces it again sets them with `set_key`. */
 const KEY_COLUMNS =
   'manifest_id = @manifestId, canvas_id = @canvasId, image_index = @imageIndex, stage = @stage, model_id = @modelId';
@@ -180,7 +181,7 @@ class SqliteAnnotationStore implements AnnotationStore {
     return run('replaceResultSet', this.#isClosed, () => {
       checkKey(key, modelVersion);
       const ids = checkAnnotations(annotations);
-      const setKey = JSON.stringify([key.manifestId, key.canvasId, key.imageIndex, key.stage, key.modelId]);
+      const setKey = setKeyOf(key);
       const keyColumns = { manifestId: key.manifestId, canvasId: key.canvasId, imageIndex: key.imageIndex, stage: key.stage, modelId: key.modelId };
       const now = nowIso();
       return this.#db.transaction((): ReplaceResult => {
@@ -572,7 +573,10 @@ class SqliteAnnotationStore implements AnnotationStore {
       clauses.push(clause);
       params.push(...values);
     };
-    if (q.canvasId !== undefined) add('a.canvas_id = ?', q.canvasId);
+    if (q.canvasId !== undefined) {
+      if (typeof q.canvasId === 'string') add('a.canvas_id = ?', q.canvasId);
+      else add('a.canvas_id IN (SELECT value FROM json_each(?))', JSON.stringify(q.canvasId));
+    }
     if (q.manifestId !== undefined) add('a.manifest_id = ?', q.manifestId);
     if (q.modelId !== undefined) add('a.model_id = ?', q.modelId);
     if (q.reviewState !== undefined) {

@@ -83,7 +83,7 @@ export const MIGRATIONS: readonly string[] = [
    );`,
   // 3: curation. `concept` and `label` mirror the body (first SpecificResource source; first
   // TextualBody value with purpose tagging, classifying or identifying) so that filters use an
-  // index; the backfill below and `indexedBody` in sqlite.annotation-store.ts compute the same.
+  // index; the backfill below and `indexedBody` in annotation-checks.ts compute the same.
   // Paths go through `fullkey` so that a body element that is not an object yields NULL instead
   // of a malformed-JSON error. Revision rows are written lazily, at an annotation's first review:
   // until then the row itself is revision 0 (a review recorded by schema 2 shows as revision 0's

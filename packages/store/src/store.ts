@@ -20,7 +20,8 @@ export interface ReplaceResult {
 }
 
 export interface AnnotationQuery {
-  readonly canvasId?: string;
+  /** One canvas, or any of several (an empty list matches nothing). */
+  readonly canvasId?: string | readonly string[];
   readonly manifestId?: string;
   readonly motivation?: string;
   readonly modelId?: string;

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { LoupeError } from '@loupe/contracts';
 import { convertGraphModel, type ConvertOptions } from './convert.js';
 import type { TfjsGraphModelJson, TfjsNode } from './tfjs-model.js';
@@ -60,6 +61,13 @@ async function runBoth(modelJsonPath: string, input: Float32Array, shape: number
   return { converted, results };
 }
 
+/** How many nodes of each ONNX op the converted file holds (after its dead nodes are dropped). */
+function onnxOps(onnx: Uint8Array): Record<string, number> {
+  const ops: Record<string, number> = {};
+  for (const n of onnxProto.onnx.ModelProto.decode(onnx).graph?.node ?? []) ops[n.opType!] = (ops[n.opType!] ?? 0) + 1;
+  return ops;
+}
+
 /** A photo-like test image: smooth gradients, a bright disc, hard edges and mild noise, scaled to [lo, hi]. */
 function testImage(h: number, w: number, c: number, lo: number, hi: number, layout: 'nhwc' | 'nchw' = 'nhwc'): Float32Array {
   const out = new Float32Array(h * w * c);
@@ -86,6 +94,8 @@ t.test('blazeface converts and matches TF.js', async (t) => {
   const { converted, results } = await runBoth(path, testImage(256, 256, 3, -1, 1), [1, 256, 256, 3]);
   t.equal(converted.ops._FusedConv2D, 37);
   t.equal(results.length, 4);
+  // Values stay NCHW from the input's transpose through all the convolutions; each of the 4 heads goes back to NHWC once, before its Reshape.
+  t.equal(onnxOps(converted.onnx).Transpose, 5, 'one transpose at the input, one per head');
   for (const r of results) {
     t.comment(`blazeface ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)} (tolerance ${TOLERANCE})`);
     t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
@@ -98,6 +108,7 @@ t.test('centernet converts and matches TF.js, its TopK / gather post-processing 
   const { converted, results } = await runBoth(path, testImage(512, 512, 3, 0, 255), [1, 512, 512, 3]);
   t.equal(converted.ops.TopKV2, 1);
   t.equal(results.length, 3);
+  t.equal(onnxOps(converted.onnx).Transpose, 4, 'one transpose at the input, one per head (3): none between the 89 convolutions');
   // wh is 16 x a conv output, box sizes in pixels up to ~283, so 1e-3 absolute would ask for 3.5e-6 relative
   // accuracy after ~100 float32 layers. Its difference is runtime rounding, not the conversion: the model
   // takes raw 0..255 pixels, so its first conv already sums to ~29 and differs by ~1.3e-5 (about 7 ulp)
@@ -136,6 +147,10 @@ t.test('nanodet (an NCHW graph with explicit transposes) converts and matches TF
   const { converted, results } = await runBoth(path, testImage(416, 416, 3, 0, 1, 'nchw'), [1, 3, 416, 416]);
   t.equal(converted.ops.SparseToDense, 6, 'SparseToDense folded');
   t.equal(results.length, 6);
+  // The graph is NCHW already and moves between layouts with its own transposes: those cancel against the
+  // converter's, leaving only the 6 that turn each head's [1, channels, cells] into [1, cells, channels].
+  t.equal(converted.ops.Transpose, 83);
+  t.equal(onnxOps(converted.onnx).Transpose, 6, 'of the graph\'s 83 transposes, the 6 at the heads are left');
   for (const r of results) {
     t.comment(`nanodet ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}, max |value| = ${r.maxRef.toFixed(2)} (tolerance ${TOLERANCE})`);
     t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);
@@ -148,6 +163,7 @@ t.test('faceres (MatMul heads, Softmax, global pooling) converts and matches TF.
   const { converted, results } = await runBoth(path, testImage(224, 224, 3, 0, 1), [1, 224, 224, 3]);
   t.equal(converted.ops._FusedMatMul, 3);
   t.equal(results.length, 3);
+  t.equal(onnxOps(converted.onnx).Transpose, 1, 'one transpose, at the input');
   for (const r of results) {
     t.comment(`faceres ${r.name}: max |diff| = ${r.maxDiff.toExponential(2)}, max |value| = ${r.maxRef.toFixed(2)} (tolerance ${TOLERANCE})`);
     t.same(r.shapeOnnx, r.shapeTf, `${r.name} shape`);

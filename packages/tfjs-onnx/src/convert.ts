@@ -38,8 +38,6 @@ export async function convertGraphModel(modelJsonPath: string, opts: ConvertOpti
 
 class Converter extends OnnxGraph {
   private readonly values = new Map<string, Value>();
-  private readonly nhwcCopies = new Map<string, string>();
-  private readonly nchwCopies = new Map<string, string>();
 
   constructor(
     private readonly tfNodes: TfjsNode[],
@@ -214,7 +212,7 @@ class Converter extends OnnxGraph {
       const x = this.asNhwc(x0);
       const out = this.transpose(x, perm, 'nhwc') as DynValue;
       // ...and TF's NCHW -> NHWC transpose of a value is that value's NCHW form, which a convolution can take as is.
-      if (sameInts(perm, TO_NHWC)) this.nchwCopies.set(out.name, x.name);
+      if (sameInts(perm, TO_NHWC)) this.knownCopy(out.name, 'nchw', x.name);
       return set(out);
     }
     if (op === 'SplitV' || op === 'Split') {
@@ -494,26 +492,6 @@ class Converter extends OnnxGraph {
 
   private same(x: Extract<Value, { kind: 'dyn' }>, name: string): Value {
     return { kind: 'dyn', name, layout: x.layout, dtype: x.dtype };
-  }
-
-  private asNchw(x: Extract<Value, { kind: 'dyn' }>): Extract<Value, { kind: 'dyn' }> {
-    if (x.layout === 'nchw') return x;
-    let name = this.nchwCopies.get(x.name);
-    if (!name) {
-      name = this.emit('Transpose', [x.name], { perm: TO_NCHW });
-      this.nchwCopies.set(x.name, name);
-    }
-    return { ...x, name, layout: 'nchw' };
-  }
-
-  private asNhwc(x: Extract<Value, { kind: 'dyn' }>): Extract<Value, { kind: 'dyn' }> {
-    if (x.layout === 'nhwc') return x;
-    let name = this.nhwcCopies.get(x.name);
-    if (!name) {
-      name = this.emit('Transpose', [x.name], { perm: TO_NHWC });
-      this.nhwcCopies.set(x.name, name);
-    }
-    return { ...x, name, layout: 'nhwc' };
   }
 
   private transpose(x: Extract<Value, { kind: 'dyn' }>, perm: number[], layout: 'nhwc' | 'nchw'): Value {

@@ -2,7 +2,7 @@ import { LoupeError } from '@loupe/contracts';
 import { readKerasModel, type KerasModel, type LayerCall } from './keras-topology.js';
 import { loadTfjsArtifacts, type ConstTensor } from './tfjs-model.js';
 import {
-  AXIS_TO_NCHW, OnnxGraph, TO_NCHW, TO_NHWC, permute,
+  AXIS_TO_NCHW, OnnxGraph, permute,
   type AttrValue, type ConvertOptions, type ConvertResult, type ElementType, type TensorSignature,
 } from './onnx-graph.js';
 
@@ -53,8 +53,6 @@ const MERGE: Record<string, string> = { Add: 'Add', Multiply: 'Mul', Subtract: '
 
 class LayersConverter extends OnnxGraph {
   private readonly values = new Map<string, Value>();
-  private readonly nhwcCopies = new Map<string, string>();
-  private readonly nchwCopies = new Map<string, string>();
   /** Batch normalisation calls folded into the layer before them: BN call output key -> that layer's output key. */
   private readonly folded = new Map<string, string>();
   /** For a layer whose output one batch normalisation folds into: that BN call. */
@@ -204,7 +202,7 @@ class LayersConverter extends OnnxGraph {
   private conv(call: LayerCall, x0: Value): Value {
     const cfg = call.config;
     this.channelsLast(call);
-    const x = this.asNchw(x0, call);
+    const x = this.imageAsNchw(x0, call);
     const cls = call.className;
     const k = pair(cfg.kernel_size, call, 'kernel_size');
     const s = pair(cfg.strides ?? 1, call, 'strides');
@@ -412,7 +410,7 @@ class LayersConverter extends OnnxGraph {
     else if (Array.isArray(p) && p.length === 2 && Array.isArray(p[0]) && Array.isArray(p[1])) [[t, b], [l, r]] = p as [[number, number], [number, number]];
     else return this.unsupported(call, `padding ${JSON.stringify(p)}`);
     // Padding feeds a convolution or pooling in practice: pad the NCHW form they take.
-    const x = this.asNchw(x0, call);
+    const x = this.imageAsNchw(x0, call);
     const out = this.emit('Pad', [x.name, this.int64([0, 0, t, l, 0, 0, b, r])]);
     const shape = x.shape && [x.shape[0]!, grow(x.shape[1]!, t + b), grow(x.shape[2]!, l + r), x.shape[3]!];
     return { name: out, layout: 'nchw', shape, dtype: x.dtype };
@@ -421,7 +419,7 @@ class LayersConverter extends OnnxGraph {
   private pool(call: LayerCall, x0: Value): Value {
     this.channelsLast(call);
     const cfg = call.config;
-    const x = this.asNchw(x0, call);
+    const x = this.imageAsNchw(x0, call);
     const k = pair(cfg.pool_size ?? 2, call, 'pool_size');
     const s = pair(cfg.strides ?? k, call, 'strides');
     const attrs: Record<string, AttrValue> = { kernel_shape: k, strides: s, ...this.padding(call, x.shape, k, s, [1, 1]) };
@@ -573,25 +571,10 @@ class LayersConverter extends OnnxGraph {
     return { ...x, name };
   }
 
-  private asNchw(x: Value, call: LayerCall): Value {
-    if (x.layout === 'nchw') return x;
-    if (x.shape && x.shape.length !== 4) this.unsupported(call, `a rank-${x.shape.length} input (expects [batch, height, width, channels])`);
-    let name = this.nchwCopies.get(x.name);
-    if (!name) {
-      name = this.emit('Transpose', [x.name], { perm: TO_NCHW });
-      this.nchwCopies.set(x.name, name);
-    }
-    return { ...x, name, layout: 'nchw' };
-  }
-
-  private asNhwc(x: Value): Value {
-    if (x.layout === 'nhwc') return x;
-    let name = this.nhwcCopies.get(x.name);
-    if (!name) {
-      name = this.emit('Transpose', [x.name], { perm: TO_NHWC });
-      this.nhwcCopies.set(x.name, name);
-    }
-    return { ...x, name, layout: 'nhwc' };
+  /** An image tensor ([batch, height, width, channels] in Keras) as NCHW, for a convolution or pooling. */
+  private imageAsNchw(x: Value, call: LayerCall): Value {
+    if (x.layout !== 'nchw' && x.shape && x.shape.length !== 4) this.unsupported(call, `a rank-${x.shape.length} input (expects [batch, height, width, channels])`);
+    return this.asNchw(x);
   }
 
   private unsupported(call: LayerCall, what?: string): never {

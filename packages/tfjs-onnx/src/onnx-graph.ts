@@ -48,6 +48,12 @@ export const AXIS_TO_NCHW = [0, 2, 3, 1];
 
 export type AttrValue = number | string | number[] | { f: number };
 
+/** An ONNX value holding a tensor in TF's layout (`nhwc`) or transposed to `nchw`. */
+export interface LaidOutValue {
+  name: string;
+  layout: 'nhwc' | 'nchw';
+}
+
 export class OnnxGraph {
   protected readonly nodes: proto.INodeProto[] = [];
   protected readonly initializers: proto.ITensorProto[] = [];
@@ -56,6 +62,8 @@ export class OnnxGraph {
   protected counter = 0;
   /** Names the model itself gives to values (its outputs): generated names skip them. */
   protected readonly reserved = new Set<string>();
+  /** Each value's copy in the other layout, by the value's name: one Transpose however often it is read. */
+  private readonly layoutCopies = { nhwc: new Map<string, string>(), nchw: new Map<string, string>() };
 
   /** A new value name `<prefix>_<n>`. */
   protected fresh(prefix: string): string {
@@ -93,6 +101,30 @@ export class OnnxGraph {
     const name = this.fresh('const');
     this.initializers.push(tensorProto(name, 'float32', [], Float32Array.of(v)));
     return name;
+  }
+
+  protected asNchw<T extends LaidOutValue>(x: T): T {
+    return this.inLayout(x, 'nchw');
+  }
+
+  protected asNhwc<T extends LaidOutValue>(x: T): T {
+    return this.inLayout(x, 'nhwc');
+  }
+
+  /** Records that value `copy` already is value `of` in `layout`, so asking for that layout costs nothing. */
+  protected knownCopy(of: string, layout: 'nhwc' | 'nchw', copy: string): void {
+    this.layoutCopies[layout].set(of, copy);
+  }
+
+  private inLayout<T extends LaidOutValue>(x: T, layout: 'nhwc' | 'nchw'): T {
+    if (x.layout === layout) return x;
+    const copies = this.layoutCopies[layout];
+    let name = copies.get(x.name);
+    if (!name) {
+      name = this.emit('Transpose', [x.name], { perm: layout === 'nchw' ? TO_NCHW : TO_NHWC });
+      copies.set(x.name, name);
+    }
+    return { ...x, name, layout };
   }
 
   /**

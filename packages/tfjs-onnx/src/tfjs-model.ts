@@ -60,13 +60,6 @@ export interface KerasLayerJson {
   inbound_nodes?: unknown[];
 }
 
-/** A TF.js layers model: a Keras model config beside a weights manifest. */
-export interface TfjsLayersModelJson {
-  format?: string;
-  modelTopology: { keras_version?: string; backend?: string; model_config?: { class_name: string; config: unknown } } | { class_name: string; config: unknown };
-  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
-}
-
 export type TfjsFormat = 'graph' | 'layers';
 
 export interface LoadedTfjsArtifacts {
@@ -79,7 +72,7 @@ export interface LoadedTfjsArtifacts {
  * A path to an nsfwjs-style bundle (`model.min.js`, weights in `group1-shard1of1.min.js` beside it)
  * rather than to a model.json with binary shards.
  */
-export function isBundlePath(path: string): boolean {
+function isBundlePath(path: string): boolean {
   return /\.js$/i.test(path);
 }
 

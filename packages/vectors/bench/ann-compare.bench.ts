@@ -11,13 +11,13 @@
 //     [--n 100000] [--dims 512] [--queries 200] [--engines hnswlib,lancedb-ivfpq,lancedb-hnswsq] \
 //     [--m 16] [--ef-construction 100]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ClusteredVectors, exactKnn, percentile, recallAt, round } from './synthetic.js';
+import { ClusteredVectors, diskBytes, exactKnn, mb, recallAt, round, timeQueries } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,31 +58,41 @@ interface Result {
   filtered: (Setting & { selectivity: number; method: string }) | { supported: false; why: string };
 }
 
-const mb = (bytes: number) => round(bytes / 1048576, 1);
 const rss = () => process.memoryUsage().rss;
 
-function duBytes(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((s, name) => s + duBytes(join(path, name)), 0);
-}
-
-/** Runs `search` for each query (after a warm-up), returns recall and latency percentiles. */
+/** Recall and latency percentiles of `search` over the queries. */
 async function measure(knob: string, queries: readonly Float32Array[], truth: number[][], search: (q: Float32Array) => number[] | Promise<number[]>): Promise<Setting> {
-  for (const q of queries.slice(0, 20)) await search(q);
-  const got: number[][] = [];
-  const lat: number[] = [];
-  for (const q of queries) {
-    const t0 = performance.now();
-    got.push(await search(q));
-    lat.push(performance.now() - t0);
-  }
-  lat.sort((a, b) => a - b);
-  return { knob, recallAt10: round(recallAt(K, truth, got), 4), queryMsP50: round(percentile(lat, 0.5)), queryMsP95: round(percentile(lat, 0.95)) };
+  const { results, p50, p95 } = await timeQueries(queries, search);
+  return { knob, recallAt10: round(recallAt(K, truth, results), 4), queryMsP50: p50, queryMsP95: p95 };
 }
 
 const pickBest = (sweep: Setting[]): Setting | undefined =>
   sweep.filter((s) => s.recallAt10 >= 0.95).sort((a, b) => a.queryMsP95 - b.queryMsP95)[0] ?? [...sweep].sort((a, b) => b.recallAt10 - a.recallAt10)[0];
+
+/** What every engine reports besides its own search: the costs of building and opening it. */
+interface Costs {
+  readonly params: Record<string, unknown>;
+  readonly buildSeconds: number;
+  readonly rssDelta: number;
+  readonly diskBytes: number;
+  readonly openSeconds: number;
+}
+
+function resultOf(engine: string, costs: Costs, sweep: Setting[], filtered: Result['filtered']): Result {
+  return {
+    engine,
+    n: N,
+    dims: DIMS,
+    params: costs.params,
+    buildSeconds: round(costs.buildSeconds, 1),
+    rssDeltaMB: mb(costs.rssDelta),
+    diskMB: mb(costs.diskBytes),
+    openSeconds: round(costs.openSeconds, 2),
+    best: pickBest(sweep),
+    sweep,
+    filtered,
+  };
+}
 
 interface Workload {
   data: Float32Array;
@@ -122,7 +132,7 @@ async function runHnswlib(w: Workload): Promise<Result> {
   const rssDelta = rss() - before;
   const file = join(w.dir, 'index.hnsw');
   await index.writeIndex(file);
-  const diskBytes = statSync(file).size;
+  const disk = diskBytes(file);
   const t1 = performance.now();
   const reopened = new hnswlib.HierarchicalNSW('ip', DIMS);
   await reopened.readIndex(file);
@@ -136,7 +146,6 @@ async function runHnswlib(w: Workload): Promise<Result> {
   };
   const sweep: Setting[] = [];
   for (const ef of [16, 32, 64, 128]) sweep.push(await measure(`ef=${ef}`, w.queries, w.truth, search(ef)));
-  const best = pickBest(sweep);
   // The filter is a callback from C++ into JS per candidate label: a byte map keeps it cheap.
   const allowed = new Uint8Array(N);
   for (let i = 0; i < N; i += GROUPS) allowed[i] = 1;
@@ -144,19 +153,11 @@ async function runHnswlib(w: Workload): Promise<Result> {
   const fsweep: Setting[] = [];
   for (const ef of [64, 128]) fsweep.push(await measure(`ef=${ef}`, w.queries, w.filteredTruth, search(ef, filterFn)));
   const fbest = pickBest(fsweep)!;
-  return {
-    engine: 'hnswlib-node',
-    n: N,
-    dims: DIMS,
-    params: { space: 'ip', m, efConstruction, threads: 1 },
-    buildSeconds: round(buildSeconds, 1),
-    rssDeltaMB: mb(rssDelta),
-    diskMB: mb(diskBytes),
-    openSeconds: round(openSeconds, 2),
-    best,
-    sweep,
-    filtered: { ...fbest, selectivity: 1 / GROUPS, method: 'searchKnn filter callback over a label byte map (in-graph filtering)' },
-  };
+  return resultOf('hnswlib-node', { params: { space: 'ip', m, efConstruction, threads: 1 }, buildSeconds, rssDelta, diskBytes: disk, openSeconds }, sweep, {
+    ...fbest,
+    selectivity: 1 / GROUPS,
+    method: 'searchKnn filter callback over a label byte map (in-graph filtering)',
+  });
 }
 
 async function runLance(w: Workload, kind: 'ivfpq' | 'hnswsq'): Promise<Result> {
@@ -182,22 +183,24 @@ async function runLance(w: Workload, kind: 'ivfpq' | 'hnswsq'): Promise<Result> 
   const table = await db.createEmptyTable('vectors', schema);
   const BATCH = 50_000;
   for (let from = 0; from < N; from += BATCH) await table.add(batch(from, Math.min(BATCH, N - from)));
-  const partitions = Math.max(1, Math.round(Math.sqrt(N)));
-  const params: Record<string, unknown> =
-    kind === 'ivfpq'
-      ? { index: 'IVF_PQ', distanceType: 'dot', numPartitions: partitions, numSubVectors: DIMS / 16, numBits: 8 }
-      : { index: 'IVF_HNSW_SQ', distanceType: 'dot', numPartitions: 1, m: 20, efConstruction: 300 };
-  const config =
-    kind === 'ivfpq'
-      ? lancedb.Index.ivfPq({ distanceType: 'dot', numPartitions: partitions, numSubVectors: DIMS / 16, numBits: 8 })
-      : lancedb.Index.hnswSq({ distanceType: 'dot', numPartitions: 1, m: 20, efConstruction: 300 });
+  let params: Record<string, unknown>;
+  let config: ReturnType<typeof lancedb.Index.ivfPq>;
+  if (kind === 'ivfpq') {
+    const options = { distanceType: 'dot', numPartitions: Math.max(1, Math.round(Math.sqrt(N))), numSubVectors: DIMS / 16, numBits: 8 } as const;
+    params = { index: 'IVF_PQ', ...options };
+    config = lancedb.Index.ivfPq(options);
+  } else {
+    const options = { distanceType: 'dot', numPartitions: 1, m: 20, efConstruction: 300 } as const;
+    params = { index: 'IVF_HNSW_SQ', ...options };
+    config = lancedb.Index.hnswSq(options);
+  }
   await table.createIndex('vector', { config });
   await table.createIndex('grp', { config: lancedb.Index.bitmap() });
   const buildSeconds = (performance.now() - t0) / 1000;
   const q0 = Array.from(w.queries[0]!);
   await table.vectorSearch(q0).distanceType('dot').limit(K).select(['id', '_distance']).toArray();
   const rssDelta = rss() - before;
-  const diskBytes = duBytes(w.dir);
+  const disk = diskBytes(w.dir);
   table.close();
   db.close();
   const t1 = performance.now();
@@ -234,19 +237,11 @@ async function runLance(w: Workload, kind: 'ivfpq' | 'hnswsq'): Promise<Result> 
   const fbest = await measure(best?.knob ?? knobs[0]![0], w.queries, w.filteredTruth, search(bestTune, 'grp = 0'));
   t2.close();
   db2.close();
-  return {
-    engine: `lancedb-${kind}`,
-    n: N,
-    dims: DIMS,
-    params,
-    buildSeconds: round(buildSeconds, 1),
-    rssDeltaMB: mb(rssDelta),
-    diskMB: mb(diskBytes),
-    openSeconds: round(openSeconds, 2),
-    best,
-    sweep,
-    filtered: { ...fbest, selectivity: 1 / GROUPS, method: "where('grp = 0') prefilter with a bitmap scalar index" },
-  };
+  return resultOf(`lancedb-${kind}`, { params, buildSeconds, rssDelta, diskBytes: disk, openSeconds }, sweep, {
+    ...fbest,
+    selectivity: 1 / GROUPS,
+    method: "where('grp = 0') prefilter with a bitmap scalar index",
+  });
 }
 
 async function child(engine: string): Promise<void> {

@@ -2,7 +2,9 @@
 // collection, regenerated here from its seed (so no gigabytes travel between threads), for the
 // unfiltered search and for each "row % mod === 0" filter at once (one dot product per row and query).
 import { parentPort, workerData } from 'node:worker_threads';
-import { ClusteredVectors, dotRow } from './synthetic.js';
+import { dotAt } from '../src/embedded/slab.js';
+import { TopK } from '../src/embedded/topk.js';
+import { ClusteredVectors } from './synthetic.js';
 
 export interface ExactJob {
   readonly dims: number;
@@ -19,7 +21,7 @@ export type ExactResult = { rows: number[]; scores: number[] }[][];
 
 const job = workerData as ExactJob;
 const gen = new ClusteredVectors({ dims: job.dims });
-const best = job.mods.map(() => job.queries.map(() => ({ rows: new Int32Array(job.k).fill(-1), scores: new Float64Array(job.k).fill(-Infinity) })));
+const best = job.mods.map(() => job.queries.map(() => new TopK(job.k)));
 const CHUNK = 2048;
 const block = new Float32Array(CHUNK * job.dims);
 for (let start = job.from; start < job.to; start += CHUNK) {
@@ -28,22 +30,10 @@ for (let start = job.from; start < job.to; start += CHUNK) {
   for (let r = 0; r < len; r++) {
     const row = start + r;
     for (let qi = 0; qi < job.queries.length; qi++) {
-      const s = dotRow(block, r, job.queries[qi]!, job.dims);
-      for (let f = 0; f < job.mods.length; f++) {
-        if (row % job.mods[f]! !== 0) continue;
-        const b = best[f]![qi]!;
-        if (s <= b.scores[job.k - 1]!) continue;
-        let j = job.k - 1;
-        while (j > 0 && b.scores[j - 1]! < s) {
-          b.scores[j] = b.scores[j - 1]!;
-          b.rows[j] = b.rows[j - 1]!;
-          j--;
-        }
-        b.scores[j] = s;
-        b.rows[j] = row;
-      }
+      const s = dotAt(block, r * job.dims, job.queries[qi]!, job.dims);
+      for (let f = 0; f < job.mods.length; f++) if (row % job.mods[f]! === 0) best[f]![qi]!.push(row, s);
     }
   }
 }
-const result: ExactResult = best.map((perQuery) => perQuery.map((b) => ({ rows: [...b.rows], scores: [...b.scores] })));
+const result: ExactResult = best.map((perQuery) => perQuery.map((b) => ({ rows: Array.from(b.labels.subarray(0, b.size)), scores: Array.from(b.scores.subarray(0, b.size)) })));
 parentPort!.postMessage(result);

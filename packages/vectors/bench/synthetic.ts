@@ -12,7 +12,12 @@
  *
  * Everything is deterministic from the seed, so two engines (or two runs) see the same data.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { gaussian } from '@loupe/datasets';
+import { dotAt } from '../src/embedded/slab.js';
+import { TopK } from '../src/embedded/topk.js';
 
 export interface SyntheticOptions {
   readonly dims: number;
@@ -35,8 +40,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-
-export function normalise(v: Float32Array): Float32Array {
+function normalise(v: Float32Array): Float32Array {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
   const inv = 1 / Math.sqrt(s);
@@ -95,12 +99,6 @@ export class ClusteredVectors {
     return normalise(out);
   }
 
-  /** Which cluster the i-th vector was drawn from (used to build payloads that filters select). */
-  cluster(i: number, stream = 0): number {
-    const rand = prng((this.seed * 7919 + stream * 1_000_003 + i * 2_654_435_761) >>> 0);
-    return Math.floor(rand() * this.clusters);
-  }
-
   /** n vectors as one row-major matrix. */
   matrix(n: number, stream = 0, from = 0): Float32Array {
     const m = new Float32Array(n * this.dims);
@@ -109,47 +107,17 @@ export class ClusteredVectors {
   }
 }
 
-/** Inner product of row `row` of `m` with `q` (both unit length: the cosine). 4 accumulators for speed. */
-export function dotRow(m: Float32Array, row: number, q: Float32Array, dims: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let o = row * dims;
-  let k = 0;
-  for (; k + 3 < dims; k += 4, o += 4) {
-    s0 += m[o]! * q[k]!;
-    s1 += m[o + 1]! * q[k + 1]!;
-    s2 += m[o + 2]! * q[k + 2]!;
-    s3 += m[o + 3]! * q[k + 3]!;
-  }
-  for (; k < dims; k++, o++) s0 += m[o]! * q[k]!;
-  return s0 + s1 + s2 + s3;
-}
-
 /**
  * Exact k nearest rows for each query, by one pass over the matrix (queries × rows dot products;
  * the queries stay in cache). `allowed`, when given, restricts the rows. Returns row numbers.
  */
 export function exactKnn(m: Float32Array, n: number, dims: number, queries: readonly Float32Array[], k: number, allowed?: (row: number) => boolean): number[][] {
-  const best = queries.map(() => ({ ids: new Int32Array(k).fill(-1), scores: new Float64Array(k).fill(-Infinity) }));
+  const best = queries.map(() => new TopK(k));
   for (let row = 0; row < n; row++) {
     if (allowed && !allowed(row)) continue;
-    for (let qi = 0; qi < queries.length; qi++) {
-      const b = best[qi]!;
-      const s = dotRow(m, row, queries[qi]!, dims);
-      if (s <= b.scores[k - 1]!) continue;
-      let j = k - 1;
-      while (j > 0 && b.scores[j - 1]! < s) {
-        b.scores[j] = b.scores[j - 1]!;
-        b.ids[j] = b.ids[j - 1]!;
-        j--;
-      }
-      b.scores[j] = s;
-      b.ids[j] = row;
-    }
+    for (let qi = 0; qi < queries.length; qi++) best[qi]!.push(row, dotAt(m, row * dims, queries[qi]!, dims));
   }
-  return best.map((b) => [...b.ids].filter((x) => x >= 0));
+  return best.map((b) => Array.from(b.labels.subarray(0, b.size)));
 }
 
 export function recallAt(k: number, truth: readonly (readonly number[])[], got: readonly (readonly number[])[]): number {
@@ -171,4 +139,26 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function round(x: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+export const mb = (bytes: number): number => round(bytes / 1048576, 1);
+
+/** Bytes of a file, or of everything under a folder. */
+export function diskBytes(path: string): number {
+  const st = statSync(path);
+  return st.isDirectory() ? readdirSync(path).reduce((s, name) => s + diskBytes(join(path, name)), 0) : st.size;
+}
+
+/** Runs `search` for each query after a warm-up of 20, returns its answers and latency percentiles (ms). */
+export async function timeQueries<T>(queries: readonly Float32Array[], search: (q: Float32Array) => T | Promise<T>): Promise<{ results: T[]; p50: number; p95: number }> {
+  for (const q of queries.slice(0, 20)) await search(q);
+  const results: T[] = [];
+  const lat: number[] = [];
+  for (const q of queries) {
+    const t0 = performance.now();
+    results.push(await search(q));
+    lat.push(performance.now() - t0);
+  }
+  lat.sort((a, b) => a - b);
+  return { results, p50: round(percentile(lat, 0.5)), p95: round(percentile(lat, 0.95)) };
 }

@@ -17,16 +17,17 @@
 // --sweep (on by default) also reads the saved graph file straight into hnswlib-node and reports,
 // for tuning: recall and latency at several ef, and for filters of 1-10 % the graph search with a
 // filter callback against exact search over the filtered subset (where the cut-over belongs).
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { VectorFilter, VectorPayload, VectorPoint } from '../src/port.js';
+import { collectionNeighbours, findDuplicates, readPoints } from '../src/analysis/index.js';
 import { EMBEDDED_DEFAULTS, collectionFolder, openEmbeddedVectorStore, type EmbeddedVectorStoreOptions } from '../src/embedded/index.js';
 import type { ExactJob, ExactResult } from './exact.worker.js';
-import { ClusteredVectors, exactKnn, percentile, prng, recallAt, round } from './synthetic.js';
+import { ClusteredVectors, diskBytes, exactKnn, mb, prng, recallAt, round, timeQueries } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -82,12 +83,6 @@ const FILTERS: { name: string; mod: number; filter: VectorFilter }[] = [
   { name: '1%', mod: 100, filter: { collection: 'https://bench.example/iiif/collection/0' } },
 ];
 
-const mb = (bytes: number) => round(bytes / 1048576, 1);
-const du = (path: string): number => {
-  const st = statSync(path);
-  return st.isDirectory() ? readdirSync(path).reduce((s, f) => s + du(join(path, f)), 0) : st.size;
-};
-
 function batchOf(from: number, len: number): VectorPoint[] {
   const block = gen.matrix(len, 0, from);
   return Array.from({ length: len }, (_, r) => ({ id: idOf(from + r), vector: block.subarray(r * DIMS, (r + 1) * DIMS), payload: payloadOf(from + r) }));
@@ -113,7 +108,6 @@ async function exactTruth(n: number, queries: Float32Array[], mods: number[]): P
     queries.map((_, qi) =>
       parts
         .flatMap((p) => p[f]![qi]!.rows.map((row, j) => ({ row, s: p[f]![qi]!.scores[j]! })))
-        .filter((x) => x.row >= 0)
         .sort((a, b) => b.s - a.s)
         .slice(0, K)
         .map((x) => x.row),
@@ -121,18 +115,10 @@ async function exactTruth(n: number, queries: Float32Array[], mods: number[]): P
   );
 }
 
-async function timeQueries(search: (q: Float32Array) => Promise<string[]>, queries: Float32Array[]): Promise<{ rows: number[][]; p50: number; p95: number }> {
-  for (const q of queries.slice(0, 20)) await search(q);
-  const rows: number[][] = [];
-  const lat: number[] = [];
-  for (const q of queries) {
-    const t0 = performance.now();
-    const ids = await search(q);
-    lat.push(performance.now() - t0);
-    rows.push(ids.map(rowOf));
-  }
-  lat.sort((a, b) => a - b);
-  return { rows, p50: round(percentile(lat, 0.5)), p95: round(percentile(lat, 0.95)) };
+/** timeQueries over a search answering ids, its answers as rows. */
+async function timeSearch(search: (q: Float32Array) => Promise<string[]>, queries: Float32Array[]): Promise<{ rows: number[][]; p50: number; p95: number }> {
+  const { results, p50, p95 } = await timeQueries(queries, search);
+  return { rows: results.map((ids) => ids.map(rowOf)), p50, p95 };
 }
 
 /** Filters of the sweep: row % mod === 0, i.e. 1 %, 2 %, 5 % and 10 % of the points. */
@@ -157,7 +143,7 @@ async function sweep(truthFor: (mod: number) => number[][]) {
   };
   const graph = [];
   for (const ef of [64, 128, 200, 256, 300, 400]) {
-    const r = await timeQueries(raw(ef), queries);
+    const r = await timeSearch(raw(ef), queries);
     graph.push({ ef, recallAt10: round(recallAt(K, truthFor(1), r.rows), 4), queryMsP50: r.p50, queryMsP95: r.p95 });
   }
   const filters = [];
@@ -166,13 +152,13 @@ async function sweep(truthFor: (mod: number) => number[][]) {
     for (let i = 0; i < N; i += mod) mask[i] = 1;
     const viaGraph = [];
     for (const ef of [32, 64, 128]) {
-      const r = await timeQueries(raw(ef, (label) => mask[label] === 1), queries);
+      const r = await timeSearch(raw(ef, (label) => mask[label] === 1), queries);
       viaGraph.push({ ef, recallAt10: round(recallAt(K, truthFor(mod), r.rows), 4), queryMsP50: r.p50, queryMsP95: r.p95 });
     }
     const m = Math.ceil(N / mod);
     const subset = new Float32Array(m * DIMS);
     for (let j = 0; j < m; j++) gen.vector(j * mod, subset.subarray(j * DIMS, (j + 1) * DIMS));
-    const exact = await timeQueries((q) => Promise.resolve(exactKnn(subset, m, DIMS, [q], K)[0]!.map((j) => idOf(j * mod))), queries.slice(0, 60));
+    const exact = await timeSearch((q) => Promise.resolve(exactKnn(subset, m, DIMS, [q], K)[0]!.map((j) => idOf(j * mod))), queries.slice(0, 60));
     filters.push({ selectivity: `${100 / mod}%`, points: m, graph: viaGraph, exactSubset: { queryMsP50: exact.p50, queryMsP95: exact.p95 } });
   }
   return { graph, filters };
@@ -207,15 +193,15 @@ try {
       generateSeconds: round(generateMs / 1000, 1),
     });
   }
-  Object.assign(out, { rssMB: mb(process.memoryUsage().rss), diskMB: mb(du(dir)) });
+  Object.assign(out, { rssMB: mb(process.memoryUsage().rss), diskMB: mb(diskBytes(dir)) });
 
-  const plain = await timeQueries(async (q) => (await col.search(q, { limit: K })).map((h) => h.id), queries);
+  const plain = await timeSearch(async (q) => (await col.search(q, { limit: K })).map((h) => h.id), queries);
   // The first filtered call builds the in-memory term index from the stored payloads.
   const f0 = performance.now();
   await col.count(FILTERS[0]!.filter);
   out.termIndexSeconds = round((performance.now() - f0) / 1000, 1);
   const filtered = [];
-  for (const f of FILTERS) filtered.push({ f, ...(await timeQueries(async (q) => (await col.search(q, { limit: K, filter: f.filter })).map((h) => h.id), queries)) });
+  for (const f of FILTERS) filtered.push({ f, ...(await timeSearch(async (q) => (await col.search(q, { limit: K, filter: f.filter })).map((h) => h.id), queries)) });
 
   await store.close();
   const o0 = performance.now();
@@ -253,18 +239,10 @@ try {
       }
       const seconds = (performance.now() - j0) / 1000;
       out.selfJoin = { n: SELFJOIN, k: K, buildSeconds: round(buildSeconds, 1), seconds: round(seconds, 1), perPointMs: round((seconds * 1000) / SELFJOIN), pairs };
-      // The duplicates report itself (src/analysis, another module) over the same collection, when present.
-      let analysis: typeof import('../src/analysis/index.js') | undefined;
-      try {
-        analysis = await import('../src/analysis/index.js');
-      } catch {
-        out.duplicatesReport = 'src/analysis not available';
-      }
-      if (analysis) {
-        const d0 = performance.now();
-        const report = await analysis.findDuplicates(await analysis.readPoints(sj, { vectors: false }), { neighbours: analysis.collectionNeighbours(sj) });
-        out.duplicatesReport = { n: SELFJOIN, seconds: round((performance.now() - d0) / 1000, 1), pairs: report.counts.pairs, groups: report.counts.groups };
-      }
+      // The duplicates report itself over the same collection.
+      const d0 = performance.now();
+      const report = await findDuplicates(await readPoints(sj, { vectors: false }), { neighbours: collectionNeighbours(sj) });
+      out.duplicatesReport = { n: SELFJOIN, seconds: round((performance.now() - d0) / 1000, 1), pairs: report.counts.pairs, groups: report.counts.groups };
       await sjStore.close();
     } finally {
       rmSync(sjDir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
 import { QdrantClient, QdrantClientResourceExhaustedError, QdrantClientTimeoutError } from '@qdrant/js-client-rest';
@@ -348,6 +349,92 @@ t.test('opening: bad options are refused before any request; an unreachable serv
   t.equal(e.retryable, true);
   t.match(e.message, new RegExp(`^Qdrant at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED\\) for (list collections|read the server version)$`));
   t.match(e.details, { url, network: 'ECONNREFUSED' });
+});
+
+/**
+ * A stand-in for the few Qdrant endpoints that opening a store and a collection touch, on a real
+ * HTTP server, recording every request: it shows how many round trips the adapter makes, not what
+ * Qdrant does (the contract suite below checks that against a real server).
+ */
+async function qdrantStandIn(): Promise<{ url: string; requests: string[]; drop(name: string): void; close(): Promise<void> }> {
+  const collections = new Map<string, { size: number; indexes: Set<string> }>();
+  const requests: string[] = [];
+  const server = createHttpServer((req, res) => {
+    const path = new URL(req.url!, 'http://x').pathname;
+    requests.push(`${req.method} ${path}`);
+    const answer = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const ok = (result: unknown) => answer(200, { result, status: 'ok', time: 0 });
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (path === '/') return answer(200, { title: 'qdrant - vector search engine', version: '1.12.0' });
+      if (path === '/collections') return ok({ collections: [...collections.keys()].map((name) => ({ name })) });
+      const [, name, rest] = /^\/collections\/([^/]+)(\/.*)?$/.exec(path) ?? [];
+      const col = name === undefined ? undefined : collections.get(name);
+      if (name !== undefined && req.method === 'PUT' && rest === undefined) {
+        collections.set(name, { size: (body['vectors'] as { size: number }).size, indexes: new Set() });
+        return ok(true);
+      }
+      if (!col) return answer(404, { status: { error: `Not found: Collection \`${name}\` doesn't exist!` }, time: 0 });
+      if (req.method === 'GET' && rest === undefined) {
+        const payload_schema = Object.fromEntries([...col.indexes].map((f) => [f, { data_type: 'keyword', points: 0 }]));
+        return ok({ status: 'green', config: { params: { vectors: { size: col.size, distance: 'Cosine' } }, quantization_config: null }, payload_schema });
+      }
+      if (req.method === 'PUT' && rest === '/index') {
+        col.indexes.add(body['field_name'] as string);
+        return ok({ operation_id: 1, status: 'completed' });
+      }
+      if (req.method === 'POST' && rest === '/points/count') return ok({ count: 0 });
+      return answer(400, { status: { error: `the stand-in does not answer ${req.method} ${path}` }, time: 0 });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    drop: (name) => void collections.delete(name),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+t.test('collection handles are kept: a round trip on the first ask only; a collection gone from the server is made again', async (t) => {
+  const qdrant = await qdrantStandIn();
+  t.teardown(() => qdrant.close());
+  const store = await openQdrantVectorStore({ url: qdrant.url });
+  const spec = { modelId: 'mobilenet-v2-features', modelVersion: '4.2.1', dims: 4 };
+  const name = 'loupe__mobilenet-v2-features__4_2e2_2e1';
+
+  qdrant.requests.length = 0;
+  const [first, second] = await Promise.all([store.collection(spec), store.collection(spec)]);
+  t.equal(first, second, 'two asks at once share one opening');
+  t.strictSame(qdrant.requests, [
+    `GET /collections/${name}`,
+    `PUT /collections/${name}`,
+    `GET /collections/${name}`,
+    ...PAYLOAD_INDEXES.map(() => `PUT /collections/${name}/index`),
+  ]);
+
+  qdrant.requests.length = 0;
+  for (let i = 0; i < 3; i++) t.equal(await store.collection(spec), first, 'the kept handle');
+  await t.rejects(store.collection({ ...spec, dims: 8 }), { code: 'LOUPE_ERR_VALIDATION', message: /has 4-dimensional vectors .* not 8/ });
+  t.strictSame(qdrant.requests, [], 'no request for a collection already open');
+  t.equal(await first.count(), 0);
+
+  qdrant.drop(name);
+  await t.rejects(first.count(), { code: 'LOUPE_ERR_NOT_FOUND', message: new RegExp(name) }, 'a collection deleted under the handle');
+  qdrant.requests.length = 0;
+  const again = await store.collection(spec);
+  t.not(again, first, 'a new handle');
+  t.ok(qdrant.requests.includes(`PUT /collections/${name}`), 'the collection is made again');
+  t.equal(await again.count(), 0);
+
+  await store.close();
+  await t.rejects(store.collection(spec), { code: 'LOUPE_ERR_STORE', message: /closed/ });
 });
 
 // ---------------------------------------------------------------------------------------------

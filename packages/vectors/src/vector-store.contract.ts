@@ -1,4 +1,5 @@
 import type { Test } from 'tap';
+import { seededRandom } from '@loupe/datasets';
 import type { SearchHit, VectorCollection, VectorPoint, VectorStore } from './port.js';
 
 const DIMS = 16;
@@ -13,17 +14,10 @@ function unit(values: readonly number[]): Float32Array {
   return v.map((x) => x / norm);
 }
 
-/** A deterministic pseudo-random unit vector (mulberry32). */
+/** A deterministic pseudo-random unit vector. */
 function randomUnit(seed: number, dims = DIMS): Float32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-  return unit(Array.from({ length: dims }, next));
+  const random = seededRandom(seed);
+  return unit(Array.from({ length: dims }, () => random() - 0.5));
 }
 
 function point(n: number, over: Partial<VectorPoint['payload']> = {}, vector = randomUnit(n)): VectorPoint {

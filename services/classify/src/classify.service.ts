@@ -12,7 +12,7 @@ import {
   type ServiceDefinition,
 } from '@loupe/contracts';
 import { describeModels, findModel, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
-import { decide, headCard, listHeads, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
+import { decide, headCard, listHeads, listVersions, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
 import type { ServiceClient } from '@loupe/runtime';
 
 export interface ClassifyDeps {
@@ -48,7 +48,8 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
   };
 
   async function trainedHead(id: string, version: string | undefined): Promise<LinearHead> {
-    const wanted = version ?? (await listHeads(deps.headsDir)).find((h) => h.id === id)?.versions.at(-1);
+    // One small directory read per request: what lets a version trained a moment ago be the latest.
+    const wanted = version ?? (await listVersions(deps.headsDir, id)).at(-1);
     if (wanted === undefined) {
       throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No classification head ${JSON.stringify(id)} in ${deps.headsDir}`, {
         details: { head: id, dir: deps.headsDir, hint: 'train one: loupe train --dataset <name> --embedding <model> --head <id>' },

@@ -25,6 +25,7 @@ import {
   readPoints,
   type VectorCollection,
   type VectorFilter,
+  type VectorCollectionSpec,
   type VectorPoint,
   type VectorStore,
 } from '@loupe/vectors';
@@ -86,22 +87,36 @@ export function imageRefOfUrl(url: string): ImageRef {
  * image's 64-bit DCT perceptual hash (exact and near duplicates) and a IIIF thumbnail URL.
  */
 export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
-  const cardOf = (id: string) => findModel(deps.models, 'image-embedding', id).card;
+  // An embedder is loaded once per model, so its card's input size is read once too (a card
+  // lookup lists the models folder and checks every file of the task's models).
+  const fetchSizes = new WeakMap<ImageEmbedder, { width: number; height: number }>();
+  const fetchSizeOf = (embedder: ImageEmbedder) => {
+    let size = fetchSizes.get(embedder);
+    if (!size) fetchSizes.set(embedder, (size = fetchSize(findModel(deps.models, 'image-embedding', embedder.model.id).card)));
+    return size;
+  };
 
   const collectionOf = (embedder: ImageEmbedder, dims: number): Promise<VectorCollection> =>
     deps.vectors.collection({ modelId: embedder.model.id, modelVersion: embedder.model.version, dims, ...(deps.quantization && { quantization: deps.quantization }) });
 
+  // Collections once seen to exist, by model: the store keeps their handles, so asking again is
+  // cheap, while listing them (a round trip per collection on Qdrant) is not.
+  const existing = new Map<string, VectorCollectionSpec>();
   /** The model's collection when it already holds vectors; a lookup never creates one. */
   async function existingCollection(embedder: ImageEmbedder): Promise<VectorCollection | undefined> {
-    const spec = (await deps.vectors.collections()).find((c) => c.modelId === embedder.model.id && c.modelVersion === embedder.model.version);
+    const key = `${embedder.model.id}\u0000${embedder.model.version}`;
+    let spec = existing.get(key);
+    if (!spec) {
+      spec = (await deps.vectors.collections()).find((c) => c.modelId === embedder.model.id && c.modelVersion === embedder.model.version);
+      if (spec) existing.set(key, spec);
+    }
     return spec ? deps.vectors.collection(spec) : undefined;
   }
 
   async function embedOne(modelId: string, fetch: (size: { width: number; height: number }) => Promise<CanvasImage>, signal?: AbortSignal) {
-    const card = cardOf(modelId);
     const embedder = await deps.embedder(modelId);
     const started = performance.now();
-    const image = await fetch(fetchSize(card));
+    const image = await fetch(fetchSizeOf(embedder));
     const fetched = performance.now();
     const [vector, phash] = await Promise.all([embedder.embed(image, signal ? { signal } : {}), perceptualHash(image)]);
     return { embedder, image, vector, phash, ms: { fetch: fetched - started, embed: performance.now() - fetched } };
@@ -181,9 +196,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
       const [vector] = await text.embed([input.text!], { signal });
       return { query, vector: vector!, collection: await collectionOf(embedder, vector!.length) };
     }
-    const modelId = input.model ?? deps.defaultModel;
-    const card = cardOf(modelId);
-    const embedder = await deps.embedder(modelId);
+    const embedder = await deps.embedder(input.model ?? deps.defaultModel);
     if (query === 'canvas') {
       const id = pointId(input.canvas!.id, input.canvas!.imageIndex);
       const collection = await existingCollection(embedder);
@@ -202,7 +215,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
       vector = await embedder.embed(await prepareImage(bytes), { signal });
     } else {
       const ref = query === 'url' ? imageRefOfUrl(input.url!) : input.image!;
-      const size = fetchSize(card);
+      const size = fetchSizeOf(embedder);
       const image = await fetchCanvasImage(deps.fetcher, ref, { width: ref.width ?? size.width, height: ref.height ?? size.height }, { fit: size });
       vector = await embedder.embed(image, { signal });
     }

@@ -1,7 +1,31 @@
 import { LoupeError, MEDIA_FRAGMENTS, xywh, type Annotation, type AnnotationFilter, type ReviewBody } from '@loupe/contracts';
-import type { AnnotationQuery, CanvasRecord, Correction } from '@loupe/store';
+import type { AnnotationQuery, AnnotationStore, CanvasRecord, Correction, Dataset } from '@loupe/store';
 
 type Body = Exclude<Annotation['body'], unknown[]>;
+
+const PAGE = 5_000;
+
+/** What a query matches, page by page: the store caps nothing, but one huge read would hold it all at once. */
+export async function* pagesOf(store: AnnotationStore, q: AnnotationQuery): AsyncGenerator<Annotation[]> {
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await store.query({ ...q, limit: PAGE, offset });
+    if (page.length > 0) yield page;
+    if (page.length < PAGE) return;
+  }
+}
+
+/** Every annotation a query matches. */
+export async function queryAll(store: AnnotationStore, q: AnnotationQuery): Promise<Annotation[]> {
+  const all: Annotation[] = [];
+  for await (const page of pagesOf(store, q)) all.push(...page);
+  return all;
+}
+
+export async function requireDataset(store: AnnotationStore, name: string): Promise<Dataset> {
+  const dataset = await store.getDataset(name);
+  if (!dataset) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No dataset named ${JSON.stringify(name)}`, { details: { dataset: name } });
+  return dataset;
+}
 
 /** The HTTP filter names (as in GET /v1/annotations) mapped onto the store's query. */
 export function queryOf(filter: AnnotationFilter): AnnotationQuery {

@@ -24,18 +24,11 @@ import {
   type LabelledImage,
 } from '@loupe/datasets';
 import type { AnnotationStore, CanvasRecord, GroundTruthInput } from '@loupe/store';
-import { canvasOf } from './curation.js';
-import { queryAll } from './evaluation.js';
+import { canvasOf, queryAll, requireDataset } from './curation.js';
 
-export interface Problem {
+interface Problem {
   readonly line?: number;
   readonly message: string;
-}
-
-async function requireDataset(store: AnnotationStore, name: string) {
-  const dataset = await store.getDataset(name);
-  if (!dataset) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No dataset named ${JSON.stringify(name)}`, { details: { dataset: name } });
-  return dataset;
 }
 
 async function readImages(store: AnnotationStore, input: DatasetImportBody): Promise<{ images: LabelledImage[]; problems: Problem[] }> {
@@ -105,12 +98,14 @@ export async function importDataset(store: AnnotationStore, publicUrl: string, i
 }
 
 /** The dataset's ground truth: accepted and corrected annotations at their current revision. */
-export async function groundTruthOf(store: AnnotationStore, name: string): Promise<Annotation[]> {
+async function groundTruthOf(store: AnnotationStore, name: string): Promise<Annotation[]> {
   await requireDataset(store, name);
   return queryAll(store, { dataset: name, reviewState: ['accepted', 'corrected'] });
 }
 
-const conceptsOf = (image: LabelledImage): string[] => [...new Set(image.labels.map((l) => l.concept ?? l.label).filter((c): c is string => c !== undefined))].sort();
+/** Each image with the classes it is split by: its concepts, or labels where there is none. */
+const splitItemsOf = (images: readonly LabelledImage[]): { id: string; labels: string[] }[] =>
+  images.map((image) => ({ id: image.id, labels: [...new Set(image.labels.map((l) => l.concept ?? l.label).filter((c): c is string => c !== undefined))].sort() }));
 
 async function imagesOf(store: AnnotationStore, annotations: readonly Annotation[]): Promise<LabelledImage[]> {
   const canvases = new Map<string, { manifest?: string; url?: string; width: number; height: number }>();
@@ -128,12 +123,10 @@ async function imagesOf(store: AnnotationStore, annotations: readonly Annotation
   return annotationsToImages(annotations, canvases);
 }
 
-function splitsOf(images: readonly LabelledImage[], q: Pick<DatasetSplitsQuery, 'seed' | 'train' | 'validation' | 'test'>) {
-  return stratifiedSplit(
-    images.map((image) => ({ id: image.id, labels: conceptsOf(image) })),
-    { seed: q.seed, ratios: { train: q.train, validation: q.validation, test: q.test } },
-  );
-}
+const splitOptions = (q: Pick<DatasetSplitsQuery, 'seed' | 'train' | 'validation' | 'test'>) => ({
+  seed: q.seed,
+  ratios: { train: q.train, validation: q.validation, test: q.test },
+});
 
 export async function datasetSplits(store: AnnotationStore, q: DatasetSplitsQuery) {
   const images = await imagesOf(store, await groundTruthOf(store, q.name));
@@ -142,13 +135,14 @@ export async function datasetSplits(store: AnnotationStore, q: DatasetSplitsQuer
       details: { canvases: images.length, folds: q.folds },
     });
   }
-  const split = splitsOf(images, q);
-  const fold = kFold(images.map((image) => ({ id: image.id, labels: conceptsOf(image) })), { k: q.folds, seed: q.seed });
+  const labelled = splitItemsOf(images);
+  const split = stratifiedSplit(labelled, splitOptions(q));
+  const fold = kFold(labelled, { k: q.folds, seed: q.seed });
   const counts: Record<string, Record<string, number>> = Object.fromEntries(SPLITS.map((s) => [s, {}]));
-  const items = images.map((image) => {
-    const s = split.get(image.id)!;
-    for (const concept of conceptsOf(image)) counts[s]![concept] = (counts[s]![concept] ?? 0) + 1;
-    return { canvas: image.id, split: s, fold: fold.get(image.id)!, concepts: conceptsOf(image) };
+  const items = labelled.map(({ id, labels }) => {
+    const s = split.get(id)!;
+    for (const concept of labels) counts[s]![concept] = (counts[s]![concept] ?? 0) + 1;
+    return { canvas: id, split: s, fold: fold.get(id)!, concepts: labels };
   });
   return { seed: q.seed, folds: q.folds, counts, items };
 }
@@ -170,7 +164,7 @@ export async function exportDataset(store: AnnotationStore, publicUrl: string, q
   let annotations = await groundTruthOf(store, q.name);
   let images = await imagesOf(store, annotations);
   if (q.split !== undefined) {
-    const split = splitsOf(images, q);
+    const split = stratifiedSplit(splitItemsOf(images), splitOptions(q));
     images = images.filter((image) => split.get(image.id) === q.split);
     const keep = new Set(images.map((i) => i.id));
     annotations = annotations.filter((a) => keep.has(canvasOf(a)));

@@ -1,18 +1,7 @@
 import { LoupeError, type Annotation, type EvaluationQuery, type EvaluationReport } from '@loupe/contracts';
 import { evaluateBoxes, evaluateClassification, evaluateText, labelOfAnnotation, type Box, type GroundTruthLabel } from '@loupe/datasets';
-import type { AnnotationQuery, AnnotationStore } from '@loupe/store';
-
-const PAGE = 5_000;
-
-/** Every annotation a query matches, page by page (the store caps nothing, but one huge read would). */
-export async function queryAll(store: AnnotationStore, q: AnnotationQuery): Promise<Annotation[]> {
-  const all: Annotation[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await store.query({ ...q, limit: PAGE, offset });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
-}
+import type { AnnotationStore } from '@loupe/store';
+import { queryAll, requireDataset } from './curation.js';
 
 interface Grouped {
   readonly labels: Map<string, GroundTruthLabel[]>;
@@ -70,8 +59,7 @@ function pageText(lines: readonly GroundTruthLabel[]): string {
  * model found) and text (CER and WER over each canvas's lines in reading order).
  */
 export async function evaluateModel(store: AnnotationStore, q: EvaluationQuery): Promise<EvaluationReport> {
-  const dataset = await store.getDataset(q.dataset);
-  if (!dataset) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No dataset named ${JSON.stringify(q.dataset)}`, { details: { dataset: q.dataset } });
+  await requireDataset(store, q.dataset);
   const truth = group(await queryAll(store, { dataset: q.dataset, reviewState: ['accepted', 'corrected'] }));
   const canvases = new Set([...truth.labels.keys(), ...truth.boxes.keys(), ...truth.text.keys()]);
   if (canvases.size === 0) {
@@ -79,10 +67,7 @@ export async function evaluateModel(store: AnnotationStore, q: EvaluationQuery):
       details: { dataset: q.dataset, hint: 'review some annotations (accept or correct), or import ground truth' },
     });
   }
-  const predictedAnnotations: Annotation[] = [];
-  for (const canvasId of [...canvases].sort()) {
-    predictedAnnotations.push(...(await queryAll(store, { canvasId, modelId: q.model, original: true })));
-  }
+  const predictedAnnotations = await queryAll(store, { canvasId: [...canvases], modelId: q.model, original: true });
   if (predictedAnnotations.length === 0 && (await store.count({ modelId: q.model })) === 0) {
     throw new LoupeError('LOUPE_ERR_NOT_FOUND', `The store has no annotations from model ${JSON.stringify(q.model)}`, { details: { model: q.model } });
   }

@@ -12,10 +12,10 @@ import {
   type ResultSet,
   type ServiceDefinition,
 } from '@loupe/contracts';
-import { parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd } from '@loupe/datasets';
-import type { AnnotationStore, CanvasRecord, Vocabulary } from '@loupe/store';
+import { labelOfAnnotation, parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd } from '@loupe/datasets';
+import type { AnnotationStore, Vocabulary } from '@loupe/store';
 import { resultSetKey, toAnnotations } from './annotations.js';
-import { correctionOf, imageRequest, queryOf } from './curation.js';
+import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
 import { reviewQueueOf } from './review-queue.js';
@@ -145,7 +145,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     async handler(q) {
       const found = await store.canvases({ ...queryOf(q), limit: q.limit, offset: q.offset });
       return {
-        items: found.map(({ canvas, annotations }) => ({ canvas: canvasView(canvas), annotations, image: imageRequest(canvas, 1200), thumbnail: imageRequest(canvas, 200) })),
+        items: found.map(({ canvas, annotations }) => ({ canvas: mutable(canvas), annotations, image: imageRequest(canvas, 1200), thumbnail: imageRequest(canvas, 200) })),
       };
     },
   });
@@ -179,12 +179,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       await store.createDataset({ name, ...(description !== undefined && { description }) });
       if (sources && sources.length > 0) await store.addDatasetSources(name, sources);
       if (filter) {
-        const ids: string[] = [];
-        for (let offset = 0; ; offset += 5000) {
-          const page = await store.query({ ...queryOf(filter), limit: 5000, offset });
-          ids.push(...page.map((a) => a.id));
-          if (page.length < 5000) break;
-        }
+        const ids = (await queryAll(store, queryOf(filter))).map((a) => a.id);
         if (ids.length > 0) await store.addDatasetMembers(name, ids);
       }
       return mutable((await store.getDataset(name))!);
@@ -194,22 +189,20 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   const dataset = defineHandler({
     ...apis.dataset,
     async handler({ name }) {
-      const found = await store.getDataset(name);
-      if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No dataset named ${JSON.stringify(name)}`, { details: { dataset: name } });
+      const found = await requireDataset(store, name);
       const counts = new Map<string, { label?: string; count: number }>();
       let total = 0;
-      for (let offset = 0; ; offset += 5000) {
-        const page = await store.query({ dataset: name, limit: 5000, offset });
+      // Page by page: a large dataset is counted without holding all of it.
+      for await (const page of pagesOf(store, { dataset: name })) {
         total += page.length;
         for (const a of page) {
-          const { concept, label } = conceptOf(a);
-          const key = concept ?? label;
-          if (key === undefined) continue;
-          const entry = counts.get(key) ?? { ...(label !== undefined && { label }), count: 0 };
+          const said = labelOfAnnotation(a)?.label;
+          const key = said?.concept ?? said?.label;
+          if (!said || key === undefined) continue;
+          const entry = counts.get(key) ?? { ...(said.label !== undefined && { label: said.label }), count: 0 };
           entry.count += 1;
           counts.set(key, entry);
         }
-        if (page.length < 5000) break;
       }
       return {
         ...mutable(found),
@@ -257,32 +250,6 @@ type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends obje
 
 /** The store's values are read-only; the schemas' types are not. Same data, another view of it. */
 const mutable = <T,>(value: T): Mutable<T> => value as Mutable<T>;
-
-function canvasView(canvas: CanvasRecord) {
-  const { image } = canvas;
-  return {
-    canvasId: canvas.canvasId,
-    manifestId: canvas.manifestId,
-    ...(canvas.label !== undefined && { label: canvas.label }),
-    width: canvas.width,
-    height: canvas.height,
-    image: {
-      id: image.id,
-      ...(image.service !== undefined && { service: image.service }),
-      ...(image.serviceVersion !== undefined && { serviceVersion: image.serviceVersion }),
-      ...(image.width !== undefined && { width: image.width }),
-      ...(image.height !== undefined && { height: image.height }),
-    },
-  };
-}
-
-/** The concept URI and label an annotation's bodies carry, if any. */
-function conceptOf(a: Annotation): { concept?: string; label?: string } {
-  const bodies = Array.isArray(a.body) ? a.body : [a.body];
-  const concept = bodies.find((b) => b.type === 'SpecificResource' && typeof b.source === 'string')?.source;
-  const label = bodies.find((b) => b.type === 'TextualBody' && b.purpose !== undefined && ['tagging', 'classifying', 'identifying'].includes(b.purpose))?.value;
-  return { ...(concept !== undefined && { concept }), ...(label !== undefined && { label }) };
-}
 
 export async function parseVocabulary(format: VocabularyFormat, content: string, id: string | undefined): Promise<Vocabulary> {
   const opts = id !== undefined ? { id } : {};

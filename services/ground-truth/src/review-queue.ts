@@ -1,20 +1,12 @@
 import { LoupeError, type Annotation, type ReviewQueueQuery } from '@loupe/contracts';
+import { labelOfAnnotation } from '@loupe/datasets';
 import type { AnnotationStore } from '@loupe/store';
-import { canvasOf } from './curation.js';
-import { queryAll } from './evaluation.js';
+import { canvasOf, queryAll } from './curation.js';
 
 interface Candidate {
   readonly canvas: string;
-  readonly manifest: string;
   readonly annotations: Annotation[];
 }
-
-const conceptOf = (a: Annotation): { concept: string; label?: string } | undefined => {
-  const bodies = Array.isArray(a.body) ? a.body : [a.body];
-  const concept = bodies.find((b) => b.type === 'SpecificResource' && typeof b.source === 'string')?.source;
-  const label = bodies.find((b) => b.type === 'TextualBody' && b.purpose === 'classifying')?.value;
-  return concept === undefined ? undefined : { concept, ...(label !== undefined && { label }) };
-};
 
 /**
  * How unsure the head was about a canvas. The classify stage writes the margin and entropy of the
@@ -52,8 +44,7 @@ export async function reviewQueueOf(store: AnnotationStore, q: ReviewQueueQuery)
     if (a['loupe:reviewState'] !== 'unreviewed') reviewed.add(canvas);
     const entry = byCanvas.get(canvas);
     if (entry) entry.annotations.push(a);
-    // The manifest is not on the annotation: the store keeps it; the canvas record has it too.
-    else byCanvas.set(canvas, { canvas, manifest: '', annotations: [a] });
+    else byCanvas.set(canvas, { canvas, annotations: [a] });
   }
   const candidates = [...byCanvas.values()].filter((c) => !reviewed.has(c.canvas));
   const scored = candidates
@@ -62,15 +53,19 @@ export async function reviewQueueOf(store: AnnotationStore, q: ReviewQueueQuery)
     .slice(0, q.limit);
   const items = [];
   for (const { c, uncertainty } of scored) {
+    // The manifest is not on the annotation: the canvas record has it.
     const record = await store.getCanvas(c.canvas);
+    const predictions = [];
+    for (const a of c.annotations) {
+      const said = labelOfAnnotation(a)?.label;
+      if (said?.concept === undefined) continue;
+      predictions.push({ concept: said.concept, ...(said.label !== undefined && { label: said.label }), confidence: a['loupe:confidence'] ?? 0 });
+    }
     items.push({
       canvas: c.canvas,
-      manifest: record?.manifestId ?? c.manifest,
+      manifest: record?.manifestId ?? '',
       uncertainty: Math.round(uncertainty * 10_000) / 10_000,
-      predictions: c.annotations
-        .map((a) => ({ ...conceptOf(a), confidence: a['loupe:confidence'] ?? 0 }))
-        .filter((p): p is { concept: string; label?: string; confidence: number } => typeof p.concept === 'string')
-        .sort((a, b) => b.confidence - a.confidence),
+      predictions: predictions.sort((a, b) => b.confidence - a.confidence),
     });
   }
   return { model: q.model, strategy: q.strategy, items };

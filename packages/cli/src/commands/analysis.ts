@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError, type AnalysisOutput } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
-import { createEmbedded } from '../embedded.js';
+import { numberOption } from '../options.js';
+import { apiCaller, createEmbedded } from '../embedded.js';
 import { resolveSource } from './run.js';
 
 export interface AnalysisCommandOptions {
@@ -12,15 +13,6 @@ export interface AnalysisCommandOptions {
   readonly out?: string | undefined;
   /** duplicates: --near, --similar, --k; clusters: --k, --k-min, --k-max, --central, --seed. */
   readonly numbers: Readonly<Record<string, string | undefined>>;
-}
-
-function number(name: string, raw: string | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new LoupeError('LOUPE_ERR_VALIDATION', `--${name} must be ${integer ? 'an integer' : 'a number'}; got ${JSON.stringify(raw)}`);
-  }
-  return n;
 }
 
 /**
@@ -42,8 +34,8 @@ export async function analysisCommand(
   const n = opts.numbers;
   const body =
     kind === 'duplicates'
-      ? { nearHamming: number('near', n['near'], true), similarCosine: number('similar', n['similar'], false), k: number('k', n['k'], true) }
-      : { k: number('k', n['k'], true), kMin: number('k-min', n['k-min'], true), kMax: number('k-max', n['k-max'], true), central: number('central', n['central'], true), seed: number('seed', n['seed'], true) };
+      ? { nearHamming: numberOption('near', n['near'], true), similarCosine: numberOption('similar', n['similar'], false), k: numberOption('k', n['k'], true) }
+      : { k: numberOption('k', n['k'], true), kMin: numberOption('k-min', n['k-min'], true), kMax: numberOption('k-max', n['k-max'], true), central: numberOption('central', n['central'], true), seed: numberOption('seed', n['seed'], true) };
   const payload = {
     source: resolveSource(source),
     format,
@@ -53,9 +45,7 @@ export async function analysisCommand(
   const embedded = await createEmbedded({ ...config, services: ['embed'] });
   try {
     await embedded.app.start();
-    const res = await embedded.app.inject({ method: 'POST', url: `/v1/${kind}`, payload });
-    const out = res.json() as AnalysisOutput & { code?: string; message?: string };
-    if (res.statusCode >= 400) throw LoupeError.fromJSON(out);
+    const out = await apiCaller(embedded.app)<AnalysisOutput>('POST', `/v1/${kind}`, payload);
     const text = format === 'csv' ? out.csv! : `${JSON.stringify(out, null, 2)}\n`;
     if (opts.out) {
       await fs.mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });

@@ -1,15 +1,13 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
-import { parseEuropeanaVocabularyJson, toCsv, EUROPEANA_CSV_HEADER } from '@loupe/datasets';
+import { parseEuropeanaVocabularyJson, toEuropeanaCsv, type GroundTruthLabel } from '@loupe/datasets';
 import { createDocumentLoader, harvest } from '@loupe/iiif';
 import type { LoupeConfig } from '../config.js';
 import { fetcherFromConfig } from '../embedded.js';
 import { EuropeanaClient, europeanaSettingsFromEnv, itemUri, MAX_ROWS, mediaUrl, parseReusability } from '../europeana.js';
 import { annotationStoreFromConfig } from '../stores.js';
 import { resolveSource } from './run.js';
-
-/** The pilot's CSV columns (europeana/rd-img-classification-pilot); importers read them by name. */
 
 export interface HarvestEuropeanaOptions {
   /** Path of the pilot's vocabulary.json ({name: conceptURI}). */
@@ -54,12 +52,12 @@ export interface HarvestEuropeanaSummary {
   readonly concepts: readonly ConceptHarvest[];
 }
 
+/** One CSV row: the item (id = its URI, externalId = its record id) with a label per concept it came under. */
 interface Row {
-  readonly categories: string[];
-  readonly concepts: string[];
-  readonly uri: string;
-  readonly url: string;
   readonly id: string;
+  readonly url: string;
+  readonly externalId: string;
+  readonly labels: GroundTruthLabel[];
 }
 
 /**
@@ -96,7 +94,7 @@ export async function harvestEuropeana(opts: HarvestEuropeanaOptions, say: (line
   const done: ConceptHarvest[] = [];
   const emit = async (): Promise<void> => {
     if (opts.out === undefined) return;
-    const csv = toCsv(EUROPEANA_CSV_HEADER, [...byId.values()].map((r) => [r.categories.join(' '), r.concepts.join(' '), r.uri, r.url, r.id]));
+    const csv = toEuropeanaCsv(byId.values());
     // Written beside and renamed: a reader never sees half a file.
     const tmp = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.${process.pid}.tmp`);
     await writeFile(tmp, csv);
@@ -120,14 +118,14 @@ export async function harvestEuropeana(opts: HarvestEuropeanaOptions, say: (line
             skipped += 1;
             continue;
           }
+          const label = { concept: concept.uri, label: category };
           const row = byId.get(item.id);
           if (row) {
             // The API can repeat an item across pages of one query; a label is listed once.
-            if (row.concepts.includes(concept.uri)) continue;
-            row.categories.push(category);
-            row.concepts.push(concept.uri);
+            if (row.labels.some((l) => l.concept === concept.uri)) continue;
+            row.labels.push(label);
           } else {
-            byId.set(item.id, { categories: [category], concepts: [concept.uri], uri: itemUri(item.id), url, id: item.id });
+            byId.set(item.id, { id: itemUri(item.id), url, externalId: item.id, labels: [label] });
           }
           items += 1;
         }
@@ -147,11 +145,9 @@ export async function harvestEuropeana(opts: HarvestEuropeanaOptions, say: (line
   }
 
   const all = [...byId.values()];
-  const multiLabel = all.filter((r) => r.concepts.length > 1).length;
+  const multiLabel = all.filter((r) => r.labels.length > 1).length;
   const skipped = done.reduce((n, c) => n + c.skipped, 0);
-  if (opts.out === undefined) {
-    (opts.write ?? ((t: string) => process.stdout.write(t)))(toCsv(EUROPEANA_CSV_HEADER, all.map((r) => [r.categories.join(' '), r.concepts.join(' '), r.uri, r.url, r.id])));
-  }
+  if (opts.out === undefined) (opts.write ?? ((t: string) => process.stdout.write(t)))(toEuropeanaCsv(all));
   say(
     `harvested ${all.length} items for ${done.length} concepts (${multiLabel} under more than one), ${skipped} without an image URL skipped, ` +
       `${client.requests} requests${opts.out !== undefined ? `; wrote ${opts.out}` : ''}`,
@@ -173,7 +169,7 @@ export async function harvestIiifToDataset(config: LoupeConfig, source: string, 
   const name = opts.dataset.trim();
   if (!name) throw new LoupeError('LOUPE_ERR_VALIDATION', '--dataset: the name of the dataset to register the manifests in is required');
   const load = createDocumentLoader(fetcherFromConfig(config));
-  const manifests: string[] = [];
+  const manifests = new Set<string>();
   let failed = 0;
   for await (const event of harvest(resolveSource(source), load)) {
     if (event.type === 'error') {
@@ -181,17 +177,17 @@ export async function harvestIiifToDataset(config: LoupeConfig, source: string, 
       say(`skipped ${event.error.document}: ${event.error.code}: ${event.error.message}`);
       continue;
     }
-    if (!manifests.includes(event.manifest.id)) manifests.push(event.manifest.id);
+    manifests.add(event.manifest.id);
   }
-  if (manifests.length === 0) {
+  if (manifests.size === 0) {
     say(`registered 0 manifests as sources of dataset ${name} (0 already there, ${failed} failed)`);
     return 1;
   }
   const store = await annotationStoreFromConfig(config);
   try {
     await store.createDataset({ name, ...(opts.description !== undefined && { description: opts.description }) });
-    const { added } = await store.addDatasetSources(name, manifests);
-    say(`registered ${added} manifests as sources of dataset ${name} (${manifests.length - added} already there, ${failed} failed)`);
+    const { added } = await store.addDatasetSources(name, [...manifests]);
+    say(`registered ${added} manifests as sources of dataset ${name} (${manifests.size - added} already there, ${failed} failed)`);
   } finally {
     await store.close();
   }

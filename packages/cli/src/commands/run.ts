@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
-import { createEmbedded } from '../embedded.js';
+import { apiCaller, createEmbedded } from '../embedded.js';
 import { Progress } from '../progress.js';
 
 export interface RunReport {
@@ -48,12 +48,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
   const { app } = embedded;
   try {
     await app.start();
-    const call = async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
-      const res = await app.inject({ method, url, ...(payload !== undefined && { payload: payload as Json }) });
-      const body = res.json() as T & { code?: string; message?: string };
-      if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
-      return body;
-    };
+    const call = apiCaller(app);
     let job = await call<JobView>('POST', '/v1/jobs', {
       manifest: resolveSource(opts.source),
       pipeline: opts.pipeline ?? 'text',

@@ -3,7 +3,8 @@ import { formatClassification, labelOfAnnotation, type ClassificationReport } fr
 import { fitHead, nextVersion, saveHead, type HeadKind } from '@loupe/heads';
 import { pointId, type VectorCollection } from '@loupe/vectors';
 import type { LoupeConfig } from '../config.js';
-import { createEmbedded } from '../embedded.js';
+import { apiCaller, createEmbedded } from '../embedded.js';
+import { numberOption } from '../options.js';
 import { headsDir } from '../stores.js';
 
 export interface TrainOptions {
@@ -22,13 +23,6 @@ interface CanvasItem {
 
 const PAGE = 10_000;
 
-function numberOption(name: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !check(n)) throw new LoupeError('LOUPE_ERR_VALIDATION', `--${name} must be ${expected}; got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 /**
  * `loupe train --dataset <name> --embedding <model>`: a classification head from the dataset's
  * ground truth (accepted and corrected whole-canvas concepts). Each canvas's embedding is taken
@@ -42,8 +36,8 @@ export async function trainCommand(config: LoupeConfig, opts: TrainOptions, say:
   if (!dataset) throw new LoupeError('LOUPE_ERR_VALIDATION', 'loupe train needs --dataset <name>');
   const model = opts.embedding ?? config.embedModel;
   const headId = opts.head ?? `${dataset}-${model}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').slice(0, 100);
-  const folds = numberOption('folds', opts.folds, (n) => Number.isInteger(n) && n >= 2 && n <= 50, 'an integer from 2 to 50');
-  const targetPrecision = numberOption('target-precision', opts.targetPrecision, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
+  const folds = numberOption('folds', opts.folds, true, { min: 2, max: 50 });
+  const targetPrecision = numberOption('target-precision', opts.targetPrecision, false, { min: 0.01, max: 1 });
   if (opts.kind !== undefined && opts.kind !== 'softmax' && opts.kind !== 'sigmoid') {
     throw new LoupeError('LOUPE_ERR_VALIDATION', `--kind must be softmax (one concept per image) or sigmoid (several); got ${JSON.stringify(opts.kind)}`);
   }
@@ -51,12 +45,7 @@ export async function trainCommand(config: LoupeConfig, opts: TrainOptions, say:
   const embedded = await createEmbedded({ ...config, services: ['ground-truth', 'embed'] });
   try {
     await embedded.app.start();
-    const call = async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
-      const res = await embedded.app.inject({ method, url, ...(payload !== undefined && { payload: payload as object }) });
-      const body = res.json() as T;
-      if (res.statusCode >= 400) throw LoupeError.fromJSON(body as { code: string; message: string });
-      return body;
-    };
+    const call = apiCaller(embedded.app);
 
     // Ground truth: the current revision of accepted and corrected whole-canvas concepts.
     const labels = new Map<string, Map<string, string | undefined>>();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
 import { BLAZEFACE_INPUT, BLAZEFACE_KEYPOINTS, blazeFaceAnchors, decodeBlazeFace, detectFaces, type FaceDetection } from './blazeface.js';
-import { contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
+import { cardFeedsAsTested, contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
 
 /** The four outputs of an image with no face (every logit -10), named as the converted graph names them, and a way to plant one anchor. */
 function outputs() {
@@ -69,6 +69,8 @@ t.test('box and keypoints map back through the letterbox', async (t) => {
   t.same(face.box, { x: 140, y: 0, w: 80, h: 26 }, 'y 27-77 -> -74 (clamped to 0) - 26');
   t.same(face.keypoints, [[156, -32], [196, -32], [176, -12], [176, 8], [136, -24], [216, -24]], 'keypoints are not clamped');
 });
+
+cardFeedsAsTested(t, 'blazeface-back', BLAZEFACE_INPUT);
 
 t.test('the input spec is what toInputTensor needs for this graph', async (t) => {
   const raw: RawImage = flatImage(2, 2, [0, 255, 51]);

@@ -1,7 +1,7 @@
 import { mapPoint } from '../image-ops.js';
-import { finishDetections, type BoxCandidate, type DetectorFrame, type DetectorInputSpec, type DetectorOptions } from './centernet.js';
-import { floatOutput, type RunModel, shapeError, type Tensor } from './model-io.js';
-import type { Detection } from './yolo.js';
+import type { DetectorFrame, DetectorInputSpec, DetectorOptions } from './centernet.js';
+import { floatOutputs, rowsOfOneImage, shapeError, type FloatTensor, type RunModel, type Tensor } from './model-io.js';
+import { finishDetections, type BoxCandidate, type Detection } from './yolo.js';
 
 /**
  * BlazeFace, MediaPipe's face detector, in the 256 x 256 "back camera" version that
@@ -61,12 +61,10 @@ const GRIDS = [
   { size: 8, perCell: 6 },
 ] as const;
 
-type FloatTensor = { data: Float32Array; dims: readonly number[] };
-
 /** Runs BlazeFace on one image ([1, 256, 256, 3], see BLAZEFACE_INPUT) and decodes its faces. */
 export async function detectFaces(run: RunModel, image: Tensor, frame: DetectorFrame = {}, opts: BlazeFaceOptions = {}): Promise<FaceDetection[]> {
   const outputs = await run({ [BLAZEFACE_INPUT.name]: image });
-  return decodeBlazeFace(Object.fromEntries(Object.keys(outputs).map((name) => [name, floatOutput(outputs, name, 'blazeface')])), frame, opts);
+  return decodeBlazeFace(floatOutputs(outputs, 'blazeface'), frame, opts);
 }
 
 /** Anchor centres in input pixels, x then y, in the order of the concatenated outputs (16 x 16 grid first). */
@@ -133,7 +131,7 @@ function concatHeads(tensors: readonly FloatTensor[]): { scores: Float32Array; r
   for (const t of tensors) {
     const dims = t.dims;
     const width = dims[dims.length - 1]!;
-    const count = dims.length === 3 && dims[0] === 1 ? dims[1]! : dims.length === 2 ? dims[0]! : -1;
+    const count = rowsOfOneImage(dims);
     if (count <= 0 || count * width !== t.data.length) throw shapeError('blazeface', 'an output (expected [1, anchors, 1 or 16])', dims);
     const entry = byCount.get(count) ?? {};
     if (width === 1 && !entry.scores) entry.scores = t;

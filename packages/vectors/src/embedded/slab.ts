@@ -63,21 +63,24 @@ export class VectorSlab {
 
   /** Inner product of the row with q (the cosine: both are unit length), in double precision. */
   dot(label: number, q: Float32Array): number {
-    const chunk = this.chunks[label >>> this.chunkShift]!;
-    const d = this.dims;
-    let o = (label & this.chunkMask) * d;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let k = 0;
-    for (; k + 3 < d; k += 4, o += 4) {
-      s0 += chunk[o]! * q[k]!;
-      s1 += chunk[o + 1]! * q[k + 1]!;
-      s2 += chunk[o + 2]! * q[k + 2]!;
-      s3 += chunk[o + 3]! * q[k + 3]!;
-    }
-    for (; k < d; k++, o++) s0 += chunk[o]! * q[k]!;
-    return s0 + s1 + s2 + s3;
+    return dotAt(this.chunks[label >>> this.chunkShift]!, (label & this.chunkMask) * this.dims, q, this.dims);
   }
+}
+
+/** Inner product of m[offset .. offset + dims) with q, in double precision; 4 accumulators for speed. */
+export function dotAt(m: Float32Array, offset: number, q: Float32Array, dims: number): number {
+  let o = offset;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < dims; k += 4, o += 4) {
+    s0 += m[o]! * q[k]!;
+    s1 += m[o + 1]! * q[k + 1]!;
+    s2 += m[o + 2]! * q[k + 2]!;
+    s3 += m[o + 3]! * q[k + 3]!;
+  }
+  for (; k < dims; k++, o++) s0 += m[o]! * q[k]!;
+  return s0 + s1 + s2 + s3;
 }

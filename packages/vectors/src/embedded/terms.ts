@@ -72,12 +72,11 @@ export class TermIndex {
 
   /**
    * The labels matching every field given (a list matches any of its values), over labels below
-   * `size`. Undefined when the filter sets no field (everything matches). The last few
-   * selections are cached until the next write: paging through a filtered search asks again.
+   * `size`; `key` is the filter's filterKey (a filter that sets no field matches everything and
+   * never gets here). The last few selections are cached until the next write: paging through a
+   * filtered search asks again.
    */
-  select(filter: VectorFilter, size: number): Selection | undefined {
-    const key = filterKey(filter);
-    if (key === undefined) return undefined;
+  select(filter: VectorFilter, key: string, size: number): Selection {
     const hit = this.cache.get(key);
     if (hit && hit.mask.length >= size) return hit;
 

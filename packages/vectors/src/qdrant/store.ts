@@ -35,7 +35,10 @@ function configError(message: string, details: Record<string, unknown>): LoupeEr
 /**
  * A VectorStore on a Qdrant server, one collection per model and version (names.ts). Opening
  * lists the collections once, so that a wrong URL or API key fails here rather than at the first
- * write. close() only stops this handle: the data stays on the server.
+ * write. Collection handles are kept, as the embedded store keeps its own: asking for a collection
+ * per request or task costs no round trip after the first; a handle whose collection has gone
+ * from the server (404) is dropped, so the next ask makes it again. close() only stops this
+ * handle: the data stays on the server.
  */
 export async function openQdrantVectorStore(opts: QdrantVectorStoreOptions): Promise<VectorStore> {
   const prefix = opts.collectionPrefix ?? DEFAULT_COLLECTION_PREFIX;
@@ -104,31 +107,50 @@ export async function openQdrantVectorStore(opts: QdrantVectorStoreOptions): Pro
     return created;
   };
 
+  /** The collection of `spec` as the server has it (made when absent), with its payload indexes. */
+  const openCollection = async (name: string, spec: VectorCollectionSpec, gone: () => void): Promise<VectorCollection> => {
+    const found = (await info(name)) ?? (await create(name, spec));
+    const shape = describeCollection(found);
+    if (typeof shape === 'string') {
+      throw configError(`Qdrant collection ${name} at ${url} is not one Loupe made: ${shape}`, { url, collection: name });
+    }
+    // Created here, or by a run that stopped before its indexes: add what is missing.
+    for (const index of missingPayloadIndexes(found.payload_schema)) {
+      await call(`index payload field ${index.field_name}`, name, () => client.createPayloadIndex(name, { ...index, wait: true }));
+    }
+    // The quantisation the collection has wins over the one asked for: changing it is an operator's decision.
+    const actual: VectorCollectionSpec = { modelId: spec.modelId, modelVersion: spec.modelVersion, dims: shape.dims, quantization: shape.quantization };
+    return qdrantCollection(actual, { name, dims: shape.dims, quantized: shape.quantized }, gone);
+  };
+
+  /** Open handles by collection name; set before any await, so concurrent asks share one opening. */
+  const handles = new Map<string, Promise<VectorCollection>>();
+  const forget = (name: string, handle: Promise<VectorCollection>) => {
+    if (handles.get(name) === handle) handles.delete(name);
+  };
+
   const store: VectorStore = {
     kind: 'qdrant',
 
     async collection(asked) {
       const spec = checkSpec(asked);
       const name = collectionName(prefix, spec.modelId, spec.modelVersion);
-      const found = (await info(name)) ?? (await create(name, spec));
-      const shape = describeCollection(found);
-      if (typeof shape === 'string') {
-        throw configError(`Qdrant collection ${name} at ${url} is not one Loupe made: ${shape}`, { url, collection: name });
+      let handle = handles.get(name);
+      if (!handle) {
+        const opening: Promise<VectorCollection> = openCollection(name, spec, () => forget(name, opening));
+        handles.set(name, opening);
+        opening.catch(() => forget(name, opening));
+        handle = opening;
       }
-      if (shape.dims !== spec.dims) {
+      const collection = await handle;
+      if (collection.spec.dims !== spec.dims) {
         throw new LoupeError(
           'LOUPE_ERR_VALIDATION',
-          `${spec.modelId}@${spec.modelVersion} has ${shape.dims}-dimensional vectors (Qdrant collection ${name}), not ${spec.dims}`,
-          { details: { collection: name, dims: shape.dims, asked: spec.dims } },
+          `${spec.modelId}@${spec.modelVersion} has ${collection.spec.dims}-dimensional vectors (Qdrant collection ${name}), not ${spec.dims}`,
+          { details: { collection: name, dims: collection.spec.dims, asked: spec.dims } },
         );
       }
-      // Created here, or by a run that stopped before its indexes: add what is missing.
-      for (const index of missingPayloadIndexes(found.payload_schema)) {
-        await call(`index payload field ${index.field_name}`, name, () => client.createPayloadIndex(name, { ...index, wait: true }));
-      }
-      // The quantisation the collection has wins over the one asked for: changing it is an operator's decision.
-      const actual: VectorCollectionSpec = { modelId: spec.modelId, modelVersion: spec.modelVersion, dims: shape.dims, quantization: shape.quantization };
-      return qdrantCollection(actual, { name, dims: shape.dims, quantized: shape.quantized });
+      return collection;
     },
 
     async collections() {
@@ -150,18 +172,28 @@ export async function openQdrantVectorStore(opts: QdrantVectorStoreOptions): Pro
     async close() {
       // The client keeps no connection that needs closing (idle keep-alive sockets time out by themselves).
       closed = true;
+      handles.clear();
     },
   };
 
-  function qdrantCollection(spec: VectorCollectionSpec, target: CollectionTarget): VectorCollection {
+  function qdrantCollection(spec: VectorCollectionSpec, target: CollectionTarget, gone: () => void): VectorCollection {
     const { name } = target;
+    /** call() on this collection: a 404 says it has gone from the server, and its kept handle goes too. */
+    const onServer = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await call(operation, name, run);
+      } catch (err) {
+        if (err instanceof LoupeError && err.code === 'LOUPE_ERR_NOT_FOUND') gone();
+        throw err;
+      }
+    };
     return {
       spec,
 
       async upsert(points: readonly VectorPoint[]) {
         const batches = upsertBatches(points, target);
         for (const [i, batch] of batches.entries()) {
-          await call(`upsert (batch ${i + 1} of ${batches.length})`, name, () => client.upsert(name, { wait: true, points: batch }));
+          await onServer(`upsert (batch ${i + 1} of ${batches.length})`, () => client.upsert(name, { wait: true, points: batch }));
         }
       },
 
@@ -169,27 +201,27 @@ export async function openQdrantVectorStore(opts: QdrantVectorStoreOptions): Pro
         checkIds(ids);
         for (let i = 0; i < ids.length; i += DELETE_BATCH) {
           const points = ids.slice(i, i + DELETE_BATCH).map(qdrantPointId);
-          await call('delete points', name, () => client.delete(name, { wait: true, points }));
+          await onServer('delete points', () => client.delete(name, { wait: true, points }));
         }
       },
 
       async get(id: string) {
         checkIds([id]);
-        const records = await call('retrieve point', name, () => client.retrieve(name, { ids: [qdrantPointId(id)], with_payload: true, with_vector: true }));
+        const records = await onServer('retrieve point', () => client.retrieve(name, { ids: [qdrantPointId(id)], with_payload: true, with_vector: true }));
         return records[0] && fromQdrantRecord(records[0], name);
       },
 
       async search(vector: Float32Array, opts?: SearchOptions): Promise<SearchHit[]> {
         const body = queryRequest(vector, opts, target);
         if (body === null) return [];
-        const { points } = await call('search', name, () => client.query(name, body));
+        const { points } = await onServer('search', () => client.query(name, body));
         return points.map((hit) => fromQdrantHit(hit, name));
       },
 
       async count(filter?: VectorFilter) {
         const body = countRequest(filter);
         if (body === null) return 0;
-        const { count } = await call('count', name, () => client.count(name, body));
+        const { count } = await onServer('count', () => client.count(name, body));
         return count;
       },
 
@@ -198,7 +230,7 @@ export async function openQdrantVectorStore(opts: QdrantVectorStoreOptions): Pro
         for (;;) {
           const body = scrollRequest(opts, offset);
           if (body === null) return;
-          const page = await call('scroll', name, () => client.scroll(name, body));
+          const page = await onServer('scroll', () => client.scroll(name, body));
           if (page.points.length > 0) yield page.points.map((record) => fromQdrantRecord(record, name));
           const next = page.next_page_offset;
           if (next === undefined || next === null || (typeof next !== 'string' && typeof next !== 'number')) return;
