@@ -33,7 +33,7 @@ for (const [name, rgb] of Object.entries(COLOURS)) {
 }
 server.addDocument('/m/colours.json', manifestV3({ id: manifest, label: 'Colours', canvases }));
 
-const env = { LOUPE_MODELS_DIR: modelsDir, LOUPE_TEXT_MODEL: towers.text };
+const env = { LOUPE_MODELS_DIR: modelsDir, LOUPE_TEXT_MODEL: towers.text, LOUPE_FETCH_ALLOW: '127.0.0.1' };
 const embedded = await createEmbedded(loadConfig(env, { logLevel: 'silent', dataDir, services: ['classify', 'embed', 'ground-truth'] }));
 t.teardown(() => embedded.close());
 await embedded.app.start();
@@ -77,7 +77,7 @@ await t.test('the classify pipeline, zero-shot over the vocabulary', async (t) =
 });
 
 await t.test('without a text model, zero-shot says what is missing', async (t) => {
-  const plain = await createEmbedded(loadConfig({ LOUPE_MODELS_DIR: modelsDir }, { logLevel: 'silent', dataDir, services: ['classify', 'embed', 'ground-truth'] }));
+  const plain = await createEmbedded(loadConfig({ LOUPE_MODELS_DIR: modelsDir, LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services: ['classify', 'embed', 'ground-truth'] }));
   t.teardown(() => plain.close());
   await plain.app.start();
   const res = await plain.app.inject({ method: 'POST', url: '/v1/classify', payload: { vocabulary: 'colours', image: images.red } });

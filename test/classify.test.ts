@@ -18,7 +18,7 @@ import { runLoupe } from './support/loupe-process.js';
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-classify-'));
 t.teardown(() => fs.rm(dataDir, { recursive: true, force: true }));
-const env = { LOUPE_DATA_DIR: dataDir, LOUPE_LOG_LEVEL: 'warn' };
+const env = { LOUPE_DATA_DIR: dataDir, LOUPE_LOG_LEVEL: 'warn', LOUPE_FETCH_ALLOW: '127.0.0.1' };
 const server = await startIiifImageServer();
 t.teardown(() => server.close());
 

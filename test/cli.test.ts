@@ -106,7 +106,7 @@ t.test('loupe run writes the enriched manifest, the pages and the report', async
 t.test('loupe serve: the HTTP API end to end, then a graceful SIGTERM', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawnLoupe(['serve'], { cwd: tmp, env: { LOUPE_PORT: String(port), LOUPE_HOST: '127.0.0.1', LOUPE_DATA_DIR: path.join(tmp, 'serve'), LOUPE_LOG_LEVEL: 'warn' } });
+  const child = spawnLoupe(['serve'], { cwd: tmp, env: { LOUPE_PORT: String(port), LOUPE_HOST: '127.0.0.1', LOUPE_DATA_DIR: path.join(tmp, 'serve'), LOUPE_LOG_LEVEL: 'warn', LOUPE_FETCH_ALLOW: '127.0.0.1' } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('close', r));

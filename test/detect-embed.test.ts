@@ -17,7 +17,7 @@ const ASTRONAUT = path.join(FIXTURES, 'photo-astronaut-eileen-collins-nasa.png')
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-detect-'));
 const server = await startIiifImageServer();
-const embedded = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir, services: ['detect', 'embed', 'ground-truth'] }));
+const embedded = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services: ['detect', 'embed', 'ground-truth'] }));
 t.teardown(async () => {
   await embedded.close();
   await server.close();
@@ -194,7 +194,7 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
       ],
     }),
   );
-  const config = loadConfig({}, { logLevel: 'silent', dataDir: runDir });
+  const config = loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir: runDir });
   const report = await runPipeline(config, { source: manifest, outDir: path.join(runDir, 'out'), pipeline: 'enrich' });
   t.equal(report.state, 'done');
   t.equal(report.images, 3);
@@ -203,7 +203,7 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
   t.match(report.failures[0], { stage: 'preprocess', code: 'LOUPE_ERR_FETCH_HTTP' });
   t.ok(report.annotations >= 2, `the letter's lines are annotations (${report.annotations})`);
   // Both good images are searchable by their canvas, each finding the other.
-  const run2 = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir: runDir, services: ['embed'] }));
+  const run2 = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir: runDir, services: ['embed'] }));
   t.teardown(() => run2.close());
   await run2.app.start();
   const found = await run2.app.inject({ method: 'POST', url: '/v1/search', payload: { canvas: { id: `${manifest}#picture` }, filter: { manifest } } });

@@ -9,7 +9,7 @@ import { createEmbedded, loadConfig, SERVICE_NAMES } from '@loupe/cli';
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-app-'));
 t.teardown(() => fs.rm(dataDir, { recursive: true, force: true }));
-const config = loadConfig({ LOUPE_PUBLIC_URL: 'https://loupe.example.test' }, { logLevel: 'silent', dataDir });
+const config = loadConfig({ LOUPE_PUBLIC_URL: 'https://loupe.example.test', LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir });
 const embedded = await createEmbedded(config);
 t.teardown(() => embedded.close());
 const { app } = embedded;

@@ -16,7 +16,7 @@ import { runLoupe } from './support/loupe-process.js';
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-curation-'));
 t.teardown(() => fs.rm(dataDir, { recursive: true, force: true }));
 const PUBLIC = 'http://loupe.test';
-const env = { LOUPE_DATA_DIR: dataDir, LOUPE_PUBLIC_URL: PUBLIC, LOUPE_LOG_LEVEL: 'warn' };
+const env = { LOUPE_DATA_DIR: dataDir, LOUPE_PUBLIC_URL: PUBLIC, LOUPE_LOG_LEVEL: 'warn', LOUPE_FETCH_ALLOW: '127.0.0.1' };
 const embedded = await createEmbedded({ ...loadConfig(env), services: ['ground-truth'] });
 await embedded.app.start();
 t.teardown(() => embedded.close());

@@ -32,7 +32,7 @@ for (const n of [1, 2]) {
 const collectionUrl = server.addDocument('/c/collection.json', collectionV3({ id: `${server.url}/c/collection.json`, label: 'Books', items: [1, 2, 3].map((n) => ({ id: manifestUrl(n) })) }));
 
 async function harvestInto(dataDir: string, source: string, dataset: string, description?: string) {
-  const config = loadConfig({ LOUPE_DATA_DIR: dataDir, LOUPE_FETCH_RETRIES: '0' }, { logLevel: 'silent' });
+  const config = loadConfig({ LOUPE_DATA_DIR: dataDir, LOUPE_FETCH_RETRIES: '0', LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent' });
   const lines: string[] = [];
   const code = await harvestIiifToDataset(config, source, { dataset, ...(description && { description }) }, (l) => lines.push(l));
   return { code, lines };

@@ -72,6 +72,7 @@ const env = {
   LOUPE_MAX_DELIVER: '2',
   LOUPE_RETRY_BASE_MS: '50',
   LOUPE_PUBLIC_URL: 'https://loupe.example.test',
+  LOUPE_FETCH_ALLOW: '127.0.0.1',
 };
 const config = loadConfig(env, { logLevel: 'silent', dataDir });
 

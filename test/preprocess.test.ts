@@ -11,7 +11,7 @@ import { SAMPLE_TEXTS, renderTextPage, startIiifImageServer } from '@loupe/testi
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-pre-'));
 const server = await startIiifImageServer();
-const embedded = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir, services: ['preprocess'] }));
+const embedded = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services: ['preprocess'] }));
 t.teardown(async () => {
   await embedded.close();
   await server.close();
@@ -126,7 +126,7 @@ t.test('the card slot for an orientation model: an installed model decides 0/90/
     }),
   );
   const withModel = await createEmbedded(
-    loadConfig({ LOUPE_MODELS_DIR: modelsDir, LOUPE_ORIENTATION_MODEL: 'tiny-orientation' }, { logLevel: 'silent', dataDir, services: ['preprocess'] }),
+    loadConfig({ LOUPE_MODELS_DIR: modelsDir, LOUPE_ORIENTATION_MODEL: 'tiny-orientation', LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services: ['preprocess'] }),
   );
   t.teardown(() => withModel.close());
   await withModel.app.start();

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createApiKey } from '@loupe/runtime';
 import { makeTestImage, startIiifImageServer } from '@loupe/testing';
 import { freePort, spawnLoupe } from './support/loupe-process.js';
 
@@ -14,6 +15,7 @@ import { freePort, spawnLoupe } from './support/loupe-process.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const localStorage: any;
+declare const sessionStorage: any;
 
 const CHROMIUM = '/usr/bin/chromium';
 const ci = Boolean(process.env.CI) && process.env.CI !== 'false';
@@ -65,6 +67,7 @@ if (!existsSync(CHROMIUM)) {
         LOUPE_DATA_DIR: path.join(tmp, 'data'),
         LOUPE_SERVICES: 'gateway,ground-truth',
         LOUPE_LOG_LEVEL: 'warn',
+        LOUPE_FETCH_ALLOW: '127.0.0.1',
       },
     });
     let stderr = '';
@@ -383,6 +386,40 @@ if (!existsSync(CHROMIUM)) {
       await waitForStatus('Error LOUPE_ERR_NOT_FOUND');
       t.match(await p.getAttribute('#status', 'class'), /error/, 'shown as an error');
       t.equal(await p.$$eval('#eval-result table', (n: any[]) => n.length), 0, 'no stale report is left on screen');
+    });
+
+    await t.test('with API keys the page asks for one, keeps it for the tab only, and reviews as its holder', async (t) => {
+      const keysFile = path.join(tmp, 'data', 'keys.json');
+      const { token } = await createApiKey(keysFile, { name: 'Review Curator', role: 'curator' });
+      // The server re-reads the keys file within a second: wait until it asks for credentials.
+      await until(async () => ((await fetch(`${base}/v1/canvases`)).status === 401 ? true : undefined), 'the API to need a key');
+      const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
+      const keyed = await context.newPage();
+      keyed.on('pageerror', (err) => pageErrors.push(err.message));
+      await keyed.goto(`${base}/review?canvas=${encodeURIComponent(canvasId)}`);
+      await keyed.waitForSelector('#key-form', { state: 'visible' });
+      t.match(await keyed.textContent('#key-why'), /needs an API key/, 'the page says why it asks');
+      await keyed.fill('#api-key', 'loupe_000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro');
+      await keyed.press('#api-key', 'Enter');
+      await keyed.waitForFunction(() => /refused/.test(document.getElementById('key-why')?.textContent ?? '') && !document.getElementById('key-form').hidden);
+      t.pass('a wrong key is refused, and the page asks again');
+      await keyed.fill('#api-key', token);
+      await keyed.press('#api-key', 'Enter');
+      await keyed.waitForFunction(() => document.querySelectorAll('#overlay rect').length >= 1);
+      t.ok(await keyed.isHidden('#key-form'), 'the form goes once the key works');
+      t.ok(await keyed.isHidden('.bar .reviewer'), 'no reviewer field: the key says who reviews');
+      const stored = await keyed.evaluate(() => ({ session: sessionStorage.getItem('loupe.apiKey'), local: JSON.stringify(localStorage) }));
+      t.equal(stored.session, token, 'the key is in sessionStorage');
+      t.notOk(stored.local.includes(token), 'and not in localStorage');
+      t.notOk(keyed.url().includes(token.slice(-43)), 'nor in the URL');
+
+      await keyed.click('#annotation-0');
+      await keyed.keyboard.press('r');
+      await keyed.waitForFunction(() => (document.getElementById('status')?.textContent ?? '').includes("Rejected 'cat'"));
+      const res = await fetch(`${base}/v1/annotations/${first}/history`, { headers: { authorization: `Bearer ${token}` } });
+      const history = (await res.json()) as { items: Revision[] };
+      t.same(history.items.at(-1)?.reviewer, 'Review Curator', "the revision names the key's holder");
+      await context.close();
     });
 
     t.same(pageErrors, [], 'no script error and no Content-Security-Policy violation');

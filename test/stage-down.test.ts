@@ -29,7 +29,7 @@ server.addDocument(
 );
 
 async function processWith(services: string[]): Promise<Embedded> {
-  const config = loadConfig({}, { logLevel: 'silent', dataDir, services });
+  const config = loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services });
   const app = await createEmbedded(config, { bus });
   apps.push(app);
   await app.app.start();

@@ -66,9 +66,9 @@ server.addDocument('/m/cc0.json', { ...manifestV3({ id: manifests.cc0, label: 'C
 server.addDocument('/m/noc.json', { ...manifestV3({ id: manifests.noc, label: 'NoC', canvases: specs.noc as never }), rights: NOC });
 server.addDocument('/c/prints.json', collectionV3({ id: collection, label: 'Prints', items: [{ id: manifests.cc0 }, { id: manifests.noc }] }));
 
-const config = loadConfig({}, { logLevel: 'silent', dataDir });
+const config = loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir });
 const report = await runPipeline(config, { source: collection, outDir: path.join(dataDir, 'out'), pipeline: 'embed' });
-const embedded = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir, services: ['embed'] }));
+const embedded = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir, services: ['embed'] }));
 t.teardown(() => embedded.close());
 await embedded.app.start();
 
@@ -198,7 +198,7 @@ t.test('loupe duplicates and loupe clusters write CSV and JSON', async (t) => {
 });
 
 t.test('a gateway that does not run the embed service serves search over the bus', async (t) => {
-  const gateway = await createEmbedded(loadConfig({}, { logLevel: 'silent', dataDir: path.join(dataDir, 'gw'), services: ['gateway'] }), { bus: embedded.bus });
+  const gateway = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir: path.join(dataDir, 'gw'), services: ['gateway'] }), { bus: embedded.bus });
   t.teardown(() => gateway.close());
   await gateway.app.start();
   const direct = await post('/v1/search', { canvas: { id: canvasOf(manifests.cc0, 'page-original') }, limit: 5 });

@@ -33,7 +33,7 @@ for (const [name, rgb] of [
 }
 server.addDocument('/m/colours.json', manifestV3({ id: manifest, label: 'Colours', canvases }));
 
-const env = { LOUPE_MODELS_DIR: modelsDir, LOUPE_EMBED_MODEL: 'colour-image', LOUPE_TEXT_MODEL: 'colour-text' };
+const env = { LOUPE_MODELS_DIR: modelsDir, LOUPE_EMBED_MODEL: 'colour-image', LOUPE_TEXT_MODEL: 'colour-text', LOUPE_FETCH_ALLOW: '127.0.0.1' };
 const report = await runPipeline(loadConfig(env, { logLevel: 'silent', dataDir }), { source: manifest, outDir: path.join(dataDir, 'out'), pipeline: 'embed' });
 const embedded = await createEmbedded(loadConfig(env, { logLevel: 'silent', dataDir, services: ['embed'] }));
 t.teardown(() => embedded.close());

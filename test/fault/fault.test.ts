@@ -59,12 +59,15 @@ async function serve(name: string, services: string): Promise<Proc> {
       LOUPE_NATS_URL: nats.url,
       LOUPE_PORT: String(port),
       LOUPE_HOST: '127.0.0.1',
+      // Servers deny loopback by default; the test's IIIF server is opened explicitly.
+      LOUPE_FETCH_ALLOW: '127.0.0.1',
       LOUPE_DATA_DIR: path.join(tmp, name),
       LOUPE_LOG_LEVEL: 'warn',
       LOUPE_ACK_WAIT_MS: '4000',
       LOUPE_MAX_DELIVER: '10',
       LOUPE_RETRY_BASE_MS: '200',
       LOUPE_STAGE_CONCURRENCY: '2',
+      LOUPE_FETCH_ALLOW: '127.0.0.1',
     },
   });
   children.add(child);

@@ -38,7 +38,38 @@ export interface LoupeConfig {
     readonly maxPixels: number;
     readonly perHostConcurrency: number;
     readonly retries: number;
+    /** Whole-request deadline (connect, headers and body together), LOUPE_FETCH_DEADLINE_MS. */
+    readonly deadlineMs: number;
+    /** Slowest body accepted, in bytes per second averaged since the first byte (LOUPE_FETCH_MIN_RATE). */
+    readonly minBytesPerSecond: number;
+    /** Decoded pixels this process holds at once across all images (LOUPE_PIXEL_BUDGET). */
+    readonly pixelBudget: number;
   };
+  /**
+   * Which addresses outbound requests may reach. `denyPrivate` refuses loopback, private,
+   * link-local, CGNAT, multicast and unspecified ranges; `allow` (hosts and CIDRs, LOUPE_FETCH_ALLOW)
+   * opens some of them again. Servers deny by default; the CLI's local commands allow (see main.ts).
+   */
+  readonly egress: { readonly denyPrivate: boolean; readonly allow: readonly string[] };
+  /** Who may call the HTTP API (docs/security.md). */
+  readonly auth: {
+    /** Hashed API keys (`loupe keys`); LOUPE_KEYS_FILE, default $LOUPE_DATA_DIR/keys.json. */
+    readonly keysFile: string;
+    /** OIDC/JWT bearer tokens, when LOUPE_OIDC_ISSUER is set. */
+    readonly oidc: { readonly issuer: string; readonly audience: string | undefined; readonly jwksUrl: string | undefined; readonly rolesClaim: string } | undefined;
+    /** LOUPE_INSECURE_NO_AUTH=1 or `loupe serve --insecure-no-auth`: serve without auth on a non-loopback address. */
+    readonly insecureNoAuth: boolean;
+    /** LOUPE_IIIF_PUBLIC=1: the IIIF-facing GET routes (manifests, annotation pages) need no credentials, as viewers send none. */
+    readonly publicIiif: boolean;
+    /** Origins (besides any origin on the IIIF-facing GET routes) allowed by CORS (LOUPE_CORS_ORIGINS). */
+    readonly corsOrigins: readonly string[];
+    /** Requests per minute per caller (key, token subject, else address); LOUPE_RATE_LIMIT, 0 = off. */
+    readonly rateLimitPerMinute: number;
+  };
+  /** Harvest limits: canvases one job may queue (LOUPE_MAX_CANVASES). */
+  readonly maxCanvasesPerJob: number;
+  /** What the gateway does at start with jobs a crash left running (LOUPE_RECOVER_JOBS). */
+  readonly recoverJobs: 'resume' | 'fail';
   readonly queue: {
     /** Deliveries of a work message before its task fails and it is dead-lettered. */
     readonly maxDeliver: number;
@@ -56,10 +87,23 @@ export const SERVICE_NAMES = ['gateway', 'iiif-fetcher', 'preprocess', 'classify
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * What a command decides rather than the environment. `egressDefault` is the policy when
+ * LOUPE_FETCH_PRIVATE is unset: `deny` for servers (the default), `allow` for the CLI's local
+ * commands, run by a person on their own machine against their own servers.
+ */
+export type LoupeConfigOverrides = Partial<Pick<LoupeConfig, 'logLevel' | 'dataDir' | 'services'>> & {
+  readonly egressDefault?: 'deny' | 'allow';
+  readonly insecureNoAuth?: boolean;
+};
+
+/** A host name, an IPv4/IPv6 address, or a CIDR block: what LOUPE_FETCH_ALLOW lists. */
+const ALLOW_ENTRY = /^(?:[a-z0-9.-]+|\[?[0-9a-f:.]+\]?)(?:\/\d{1,3})?$/i;
+
+/**
  * Parses the environment. A bad environment fails with ONE error listing every
  * invalid variable, so an operator fixes them all in one go.
  */
-export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLevel' | 'dataDir' | 'services'>> = {}): LoupeConfig {
+export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): LoupeConfig {
   const problems: string[] = [];
 
   const int = (name: string, fallback: number, min: number, max: number): number => {
@@ -94,8 +138,30 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
     }
   };
 
+  const list = (name: string, valid: (entry: string) => boolean, what: string): readonly string[] => {
+    const entries = (env[name] ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const bad = entries.filter((e) => !valid(e));
+    if (bad.length > 0) problems.push(`${name}: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not ${what}`);
+    return Object.freeze(entries.filter(valid));
+  };
+  const flag = (name: string): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+    if (raw === '1' || raw === 'true') return true;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected 1 or 0`);
+    return false;
+  };
+  const oidc = (): LoupeConfig['auth']['oidc'] => {
+    if (!env.LOUPE_OIDC_ISSUER) return undefined;
+    // Kept exactly as given: a token's `iss` must equal it, trailing slash and all.
+    const issuer = url('LOUPE_OIDC_ISSUER', '') && env.LOUPE_OIDC_ISSUER;
+    const jwksUrl = env.LOUPE_OIDC_JWKS_URL ? url('LOUPE_OIDC_JWKS_URL', '') : undefined;
+    return { issuer, audience: env.LOUPE_OIDC_AUDIENCE || undefined, jwksUrl, rolesClaim: env.LOUPE_OIDC_ROLES_CLAIM || 'roles' };
+  };
+
   const port = int('LOUPE_PORT', 8080, 0, 65535);
-  const host = env.LOUPE_HOST || '0.0.0.0';
+  // Loopback unless told otherwise: exposing the API is a decision (and then needs auth).
+  const host = env.LOUPE_HOST || '127.0.0.1';
   const publicUrl = url('LOUPE_PUBLIC_URL', `http://localhost:${port}`);
   const dataDir = path.resolve(overrides.dataDir ?? (env.LOUPE_DATA_DIR || path.join(os.homedir(), '.local', 'share', 'loupe')));
   const modelsDir = path.resolve(env.LOUPE_MODELS_DIR || path.join(dataDir, 'models'));
@@ -170,7 +236,24 @@ export function loadConfig(env: Env, overrides: Partial<Pick<LoupeConfig, 'logLe
       maxPixels: int('LOUPE_FETCH_MAX_PIXELS', 100_000_000, 1, 2 ** 31),
       perHostConcurrency: int('LOUPE_FETCH_PER_HOST', 4, 1, 256),
       retries: int('LOUPE_FETCH_RETRIES', 3, 0, 20),
+      deadlineMs: int('LOUPE_FETCH_DEADLINE_MS', 120_000, 1000, 3_600_000),
+      minBytesPerSecond: int('LOUPE_FETCH_MIN_RATE', 4096, 0, 2 ** 31),
+      pixelBudget: int('LOUPE_PIXEL_BUDGET', 250_000_000, 1, 2 ** 40),
     },
+    egress: {
+      denyPrivate: oneOf('LOUPE_FETCH_PRIVATE', ['deny', 'allow'] as const, overrides.egressDefault ?? 'deny') === 'deny',
+      allow: list('LOUPE_FETCH_ALLOW', (entry) => ALLOW_ENTRY.test(entry), 'a host name, an IP address or a CIDR block'),
+    },
+    auth: {
+      keysFile: path.resolve(env.LOUPE_KEYS_FILE || path.join(dataDir, 'keys.json')),
+      oidc: oidc(),
+      insecureNoAuth: overrides.insecureNoAuth ?? flag('LOUPE_INSECURE_NO_AUTH'),
+      publicIiif: flag('LOUPE_IIIF_PUBLIC'),
+      corsOrigins: list('LOUPE_CORS_ORIGINS', (o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o), 'an origin such as https://viewer.example.org'),
+      rateLimitPerMinute: int('LOUPE_RATE_LIMIT', 600, 0, 1_000_000),
+    },
+    maxCanvasesPerJob: int('LOUPE_MAX_CANVASES', 100_000, 1, 10_000_000),
+    recoverJobs: oneOf('LOUPE_RECOVER_JOBS', ['resume', 'fail'] as const, 'resume'),
     queue: {
       maxDeliver: int('LOUPE_MAX_DELIVER', 5, 1, 100),
       retryBaseMs: int('LOUPE_RETRY_BASE_MS', 500, 0, 600_000),

@@ -132,7 +132,11 @@ export async function runDemo(opts: { outDir: string; log?: (line: string) => vo
     say(`Sample collection: ${PAGES.length} pages in 2 manifests (IIIF Presentation 3 and 2.1), served at ${collection}`);
     say('  Image API 3 level 2, 2.1 level 1, 3 level 0 (sizes only), 2.1 level 0 (tiles only), and one plain JPEG with no service');
 
-    const config = loadConfig(process.env, { logLevel: 'warn', dataDir });
+    // The sample server listens on loopback, which the egress policy denies unless told: allow that address alone.
+    const allow = [process.env.LOUPE_FETCH_ALLOW, new URL(server.url).hostname].filter(Boolean).join(',');
+    const config = loadConfig({ ...process.env, LOUPE_FETCH_ALLOW: allow }, { logLevel: 'warn', dataDir });
+    // Each demo serves its sample on a new port, so an earlier, interrupted demo's job cannot be resumed: start afresh.
+    await fs.rm(path.join(opts.outDir, '.loupe'), { recursive: true, force: true });
     const report = await runPipeline(config, { source: collection, outDir: opts.outDir, progress: new Progress() });
 
     // Score every page against the text it was rendered from.

@@ -1,9 +1,10 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { LoupeError, SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
-import { createDocumentLoader, createFetcher, type Fetcher } from '@loupe/iiif';
+import { UNREADABLE_CHANNEL, createDocumentLoader, createEgressPolicy, createFetcher, type Fetcher } from '@loupe/iiif';
 import {
   createDetector,
   createEngine,
@@ -19,7 +20,7 @@ import {
   type TextEmbedder,
   type TextRecognizer,
 } from '@loupe/inference';
-import { createClient, createServiceApp, type LoupeApp } from '@loupe/runtime';
+import { REDACTED_PATHS, createClient, createServiceApp, type LoupeApp } from '@loupe/runtime';
 import { openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
 import { vectorsFromConfig } from './vectors.js';
@@ -52,22 +53,32 @@ export type ApiCall = <T>(method: 'GET' | 'POST', url: string, payload?: unknown
  */
 export function apiCaller(app: LoupeApp): ApiCall {
   return async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
-    const res = await app.inject({ method, url, ...(payload !== undefined && { payload: payload as object }) });
+    // As this process itself (admin): the CLI works whatever keys the data directory holds.
+    const res = await app.inject({ method, url, headers: { authorization: app.localAuthorization }, ...(payload !== undefined && { payload: payload as object }) });
     const body = res.json() as T & { code?: string; message?: string };
     if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
     return body;
   };
 }
 
-/** The fetcher every part of one process shares: one cache, one per-host limit. */
-export function fetcherFromConfig(config: LoupeConfig): Fetcher {
+/**
+ * The fetcher every part of one process shares: one cache, one per-host limit, one pixel budget,
+ * and the egress policy the configuration names. `log` receives what callers are not told: why an
+ * address was refused, which low-level error a fetch met.
+ */
+export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, pino.destination(2))): Fetcher {
   return createFetcher({
     timeoutMs: config.fetch.timeoutMs,
+    deadlineMs: config.fetch.deadlineMs,
+    minBytesPerSecond: config.fetch.minBytesPerSecond,
     maxImageBytes: config.fetch.maxBytes,
     maxPixels: config.fetch.maxPixels,
+    pixelBudget: config.fetch.pixelBudget,
     perHostConcurrency: config.fetch.perHostConcurrency,
     retries: config.fetch.retries,
     cacheDir: path.join(config.dataDir, 'cache'),
+    egress: createEgressPolicy({ ...config.egress, log }),
+    log,
   });
 }
 
@@ -84,14 +95,32 @@ export async function busFromConfig(config: LoupeConfig): Promise<Bus> {
  * local services need, and the services `config.services` names, mounted in one Fastify app.
  * By default that is every service on the in-memory bus (embedded mode).
  */
-export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = {}): Promise<Embedded> {
+export interface EmbeddedOptions {
+  /** A bus the caller owns (tests put several processes' worth of services on one). */
+  readonly bus?: Bus;
+  /**
+   * Folders whose manifests and collections may be read from disk: a command's own argument
+   * (`loupe run ./manifest.json`). None by default: a server's API and bus take http(s) only.
+   */
+  readonly localSources?: readonly string[];
+  /** A job store the caller owns: `loupe run` keeps its job in its output folder, not in the data dir. */
+  readonly jobs?: JobStore;
+}
+
+export async function createEmbedded(config: LoupeConfig, opts: EmbeddedOptions = {}): Promise<Embedded> {
   await fs.mkdir(config.dataDir, { recursive: true });
-  const pinoLog = pino({ level: config.logLevel }, pino.destination(2));
+  const pinoLog = pino({ level: config.logLevel, redact: REDACTED_PATHS }, pino.destination(2));
   const log = pinoLog as unknown as Logger;
   // A bus handed in belongs to the caller (tests put several processes' worth of services on one).
   const bus = opts.bus ?? (await busFromConfig(config));
-  const fetcher = fetcherFromConfig(config);
-  const load = createDocumentLoader(fetcher);
+  const fetcher = fetcherFromConfig(config, log);
+  // What a IIIF document threw, with its stack: callers only see a stable code and plain words.
+  const onUnreadable = (message: unknown): void => {
+    const { document, index, error } = message as { document: string; index?: number; error: unknown };
+    log.warn({ document, canvasIndex: index, err: error }, 'part of a IIIF document could not be read');
+  };
+  subscribe(UNREADABLE_CHANNEL, onUnreadable);
+  const load = createDocumentLoader(fetcher, { files: opts.localSources ?? 'none' });
   const dbPath = embeddedDbPath(config);
   const wanted = new Set(config.services);
 
@@ -122,10 +151,12 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
   };
 
   if (wanted.has('gateway')) {
-    jobs = openSqliteJobStore({ path: dbPath });
-    services.push(createGatewayService({ bus, jobs, load, publicUrl: config.publicUrl, log }));
+    jobs = opts.jobs ?? openSqliteJobStore({ path: dbPath });
+    services.push(
+      createGatewayService({ bus, jobs, load, publicUrl: config.publicUrl, log, localSources: opts.localSources !== undefined, recoverJobs: config.recoverJobs }),
+    );
   }
-  if (wanted.has('iiif-fetcher')) services.push(createIiifFetcherService({ load }));
+  if (wanted.has('iiif-fetcher')) services.push(createIiifFetcherService({ load, limits: { maxCanvases: config.maxCanvasesPerJob } }));
   if (wanted.has('preprocess')) {
     services.push(
       createPreprocessService({
@@ -211,6 +242,13 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
     loggerInstance: pinoLog,
     publicUrl: config.publicUrl,
     readiness: () => ({ inference: engine.readiness() }),
+    auth: {
+      keysFile: config.auth.keysFile,
+      oidc: config.auth.oidc,
+      publicIiif: config.auth.publicIiif,
+      corsOrigins: config.auth.corsOrigins,
+      rateLimitPerMinute: config.auth.rateLimitPerMinute,
+    },
     // A gateway mounts the routes of the services it does not run, forwarding over the bus.
     ...(wanted.has('gateway') && { remote: SERVICE_APIS }),
     queue: {
@@ -226,11 +264,12 @@ export async function createEmbedded(config: LoupeConfig, opts: { bus?: Bus } = 
     log,
     vectors,
     async close() {
+      unsubscribe(UNREADABLE_CHANNEL, onUnreadable);
       await app.close();
       if (!opts.bus) await bus.close();
       await engine.close();
       await annotations?.close();
-      await jobs?.close();
+      if (!opts.jobs) await jobs?.close();
       await vectors?.close();
     },
   };

@@ -99,7 +99,15 @@ export interface EuropeanaClientOptions extends EuropeanaSettings {
   readonly maxRetryWaitMs?: number;
   /** Per request (default 30 s). */
   readonly timeoutMs?: number;
+  /** How requests go out: the process's egress policy's `fetch` (default the global fetch, unchecked). */
+  readonly fetch?: SearchFetch;
 }
+
+/** The part of fetch() the client uses; an EgressPolicy's `fetch` is one. */
+export type SearchFetch = (
+  url: URL,
+  init: { headers: Record<string, string>; signal: AbortSignal },
+) => Promise<{ readonly status: number; readonly ok: boolean; readonly headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export interface ConceptQuery {
   readonly concept: string;
@@ -111,7 +119,8 @@ export interface ConceptQuery {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class EuropeanaClient {
-  readonly #opts: Required<EuropeanaClientOptions>;
+  readonly #opts: Required<Omit<EuropeanaClientOptions, 'fetch'>>;
+  readonly #fetch: SearchFetch;
   readonly #intervalMs: number;
   #nextSlot = 0;
   /** Requests sent, retries included. */
@@ -133,6 +142,7 @@ export class EuropeanaClient {
       timeoutMs: opts.timeoutMs ?? 30_000,
     };
     this.#intervalMs = 1000 / ratePerSecond;
+    this.#fetch = opts.fetch ?? fetch;
   }
 
   /** `text` with the API key (raw or URL-encoded) replaced, for anything that leaves this module. */
@@ -181,10 +191,12 @@ export class EuropeanaClient {
     for (let attempt = 0; ; attempt += 1) {
       await this.#slot();
       this.requests += 1;
-      let res: Response;
+      let res: Awaited<ReturnType<SearchFetch>>;
       try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(this.#opts.timeoutMs) });
+        res = await this.#fetch(url, { headers, signal: AbortSignal.timeout(this.#opts.timeoutMs) });
       } catch (err) {
+        // The egress policy's refusal is final, and its message carries no key: pass it on.
+        if (err instanceof LoupeError) throw new LoupeError(err.code, this.redact(err.message), { details: { url: shown } });
         const timedOut = (err as Error).name === 'TimeoutError';
         if (attempt < this.#opts.maxRetries) {
           await sleep(this.#backoff(attempt));

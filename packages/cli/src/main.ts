@@ -4,6 +4,7 @@ import { CLASSIFY_MODES, PIPELINE_NAMES, toLoupeError, type ClassifyOptions, typ
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { keysCommand } from './commands/keys.js';
 import { dlqCommand } from './commands/dlq.js';
 import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
 import { modelsCommand } from './commands/models.js';
@@ -17,13 +18,19 @@ import { Progress } from './progress.js';
 const USAGE = `loupe: IIIF-native machine-learning enrichment
 
 Usage:
-  loupe run <manifest URL or file> [--out DIR] [--pipeline P]
+  loupe run <manifest URL or file> [--out DIR] [--pipeline P] [--resume]
                                                  run a pipeline in this process (default DIR: ./loupe-out): text
                                                  (default), objects (objects and faces), embed, enrich (all of them),
                                                  classify (with --head ID [--mode top-k|threshold] [--k N], or
-                                                 --vocabulary ID for zero-shot with CLIP)
-  loupe serve [--services a,b]                   the gateway and every service, or the ones named (LOUPE_SERVICES);
-                                                 port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart
+                                                 --vocabulary ID for zero-shot with CLIP); --resume continues a run
+                                                 interrupted in DIR without redoing the images it had done
+  loupe serve [--services a,b] [--insecure-no-auth]
+                                                 the gateway and every service, or the ones named (LOUPE_SERVICES);
+                                                 port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart;
+                                                 off loopback it needs API keys or OIDC, unless --insecure-no-auth
+                                                 (only behind a proxy that authenticates; docs/security.md)
+  loupe keys create --name NAME --role reader|curator|operator|admin | list [--json] | revoke <id>
+                                                 API keys (LOUPE_KEYS_FILE); create prints the key once
   loupe dlq list [--subject S] | retry <seq> | drop <seq>
                                                  dead letters of NATS JetStream (LOUPE_BUS=nats)
   loupe iiif harvest <manifest or collection>    one JSON line per canvas image
@@ -56,7 +63,8 @@ Usage:
 
 Environment: LOUPE_PORT, LOUPE_HOST, LOUPE_PUBLIC_URL, LOUPE_DATA_DIR, LOUPE_MODELS_DIR, LOUPE_SERVICES,
 LOUPE_BUS, LOUPE_NATS_URL, LOUPE_EXECUTION_PROVIDER, LOUPE_LOG_LEVEL, LOUPE_FETCH_*, LOUPE_VECTORS, LOUPE_QDRANT_URL,
-LOUPE_EMBED_MODEL, LOUPE_STORE, LOUPE_MONGODB_URL (see docs/configuration.md).`;
+LOUPE_EMBED_MODEL, LOUPE_STORE, LOUPE_MONGODB_URL, LOUPE_KEYS_FILE, LOUPE_OIDC_*, LOUPE_CORS_ORIGINS, LOUPE_RATE_LIMIT
+(see docs/configuration.md and docs/security.md).`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -101,6 +109,10 @@ export async function main(argv: string[]): Promise<number> {
       'target-precision': { type: 'string' },
       vocabulary: { type: 'string' },
       mode: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      'insecure-no-auth': { type: 'boolean' },
+      resume: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -111,7 +123,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const env = process.env;
   // Commands that end by themselves log warnings only, unless LOUPE_LOG_LEVEL says otherwise.
-  const commandConfig = () => loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+  // The commands a person runs on their own machine may reach their own servers (loopback, the
+  // institution's network): LOUPE_FETCH_PRIVATE=deny turns that off; `loupe serve` denies by default.
+  const commandConfig = () => loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn', egressDefault: 'allow' });
   switch (command) {
     case 'run': {
       if (!sub) throw usage('loupe run needs a manifest URL or file');
@@ -126,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
         outDir,
         pipeline: pipeline as PipelineName,
         progress: new Progress(),
+        resume: values.resume ?? false,
+        say: (line) => process.stderr.write(`loupe: ${line}\n`),
         ...(classify && { classify }),
       });
       process.stdout.write(
@@ -138,12 +154,26 @@ export async function main(argv: string[]): Promise<number> {
       return report.state === 'done' ? 0 : 1;
     }
     case 'serve':
-      await serveCommand(loadConfig(env, values.services === undefined ? {} : { services: values.services.split(',') }));
+      await serveCommand(
+        loadConfig(env, {
+          ...(values.services !== undefined && { services: values.services.split(',') }),
+          ...(values['insecure-no-auth'] && { insecureNoAuth: true }),
+        }),
+      );
       return -1; // keep running
+    case 'keys':
+      return keysCommand(
+        loadConfig(env, { logLevel: 'warn' }),
+        sub,
+        arg,
+        { name: values.name, role: values.role, json: values.json },
+        (l) => process.stdout.write(`${l}\n`),
+        (l) => process.stderr.write(`loupe: ${l}\n`),
+      );
     case 'dlq':
-      return dlqCommand(loadConfig(env, { logLevel: 'warn' }), sub, arg, { subject: values.subject }, (l) => process.stdout.write(`${l}\n`));
+      return dlqCommand(loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' }), sub, arg, { subject: values.subject }, (l) => process.stdout.write(`${l}\n`));
     case 'iiif': {
-      const config = loadConfig(env, { logLevel: 'warn' });
+      const config = loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' });
       if (sub === 'harvest') {
         if (!arg) throw usage('loupe iiif harvest needs a manifest or collection URL or file');
         const errors = await harvestCommand(config, arg, (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
@@ -159,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'models':
       return modelsCommand(
-        loadConfig(env, { logLevel: 'warn' }),
+        loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' }),
         sub,
         arg,
         { json: values.json, card: values.card },
@@ -202,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!arg) throw usage('loupe harvest iiif needs a collection or manifest URL or file');
         if (!values.dataset) throw usage('loupe harvest iiif needs --dataset NAME');
         return harvestIiifToDataset(
-          loadConfig(env, { logLevel: 'warn' }),
+          loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' }),
           arg,
           { dataset: values.dataset, ...(values.description !== undefined && { description: values.description }) },
           (l) => process.stdout.write(`${l}\n`),

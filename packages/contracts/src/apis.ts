@@ -25,7 +25,7 @@ import {
 import { HarvestInput, HarvestOutput } from './harvest.js';
 import { SearchInput, SearchOutput } from './search.js';
 import { AnalysisOutput, ClustersInput, DuplicatesInput } from './analysis.js';
-import type { HandlerDeclaration } from './service.js';
+import type { Access, HandlerDeclaration } from './service.js';
 import { ClassifyInput, ClassifyOutput, HeadsOutput, ReviewQueueOutput, ReviewQueueQuery } from './classify.js';
 import { SUBJECTS } from './subjects.js';
 import { ImageRef } from './task.js';
@@ -85,10 +85,14 @@ function modelApi(subject: string, url: string, summary: string) {
     input: ModelRunInput,
     output: ModelRunOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_MODEL_NOT_INSTALLED'],
+    role: 'reader',
   } as const satisfies ApiDeclaration;
 }
 
-/** A ground-truth request/reply API: every one may fail validation or at the store. */
+/**
+ * A ground-truth request/reply API: every one may fail validation or at the store. Reading needs
+ * `reader`; every POST changes ground truth and needs `curator`.
+ */
 function gt<N extends string, S extends string, M extends 'GET' | 'POST', U extends string, I extends TSchema, O extends TSchema>(
   name: N,
   subject: S,
@@ -99,7 +103,8 @@ function gt<N extends string, S extends string, M extends 'GET' | 'POST', U exte
   output: O,
   errors: readonly ErrorCode[],
 ) {
-  return { name, summary, subject, mode: 'request', route: { method, url }, input, output, errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE', ...errors] } as const;
+  const role: Access = method === 'GET' ? 'reader' : 'curator';
+  return { name, summary, subject, mode: 'request', route: { method, url }, input, output, errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE', ...errors], role } as const;
 }
 
 /**
@@ -117,7 +122,8 @@ export const SERVICE_APIS = {
       route: { method: 'POST', url: '/v1/harvest' },
       input: HarvestInput,
       output: HarvestOutput,
-      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_IIIF_NOT_IIIF', 'LOUPE_ERR_IIIF_NOT_JSON', 'LOUPE_ERR_FETCH_HTTP'],
+      errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_SOURCE_UNSUPPORTED', 'LOUPE_ERR_IIIF_NOT_IIIF', 'LOUPE_ERR_IIIF_NOT_JSON', 'LOUPE_ERR_IIIF_LIMIT', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_FETCH_EGRESS_REFUSED'],
+      role: 'operator',
     },
   },
   'ground-truth': {
@@ -130,8 +136,14 @@ export const SERVICE_APIS = {
       input: AnnotationsQuery,
       output: AnnotationPage,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+      // The annotation pages of enriched manifests: what IIIF viewers fetch.
+      role: 'reader',
+      iiif: true,
     },
-    annotation: gt('annotation.get', SUBJECTS.annotationGet, 'GET', '/v1/annotations/:key', 'One annotation, current revision (annotation ids dereference here)', AnnotationKeyParams, Annotation, ['LOUPE_ERR_NOT_FOUND']),
+    annotation: {
+      ...gt('annotation.get', SUBJECTS.annotationGet, 'GET', '/v1/annotations/:key', 'One annotation, current revision (annotation ids dereference here)', AnnotationKeyParams, Annotation, ['LOUPE_ERR_NOT_FOUND']),
+      iiif: true,
+    },
     review: gt(
       'annotation.review',
       SUBJECTS.annotationReview,
@@ -195,7 +207,7 @@ export const SERVICE_APIS = {
       'Import ground truth into a dataset: COCO detection JSON, Pascal VOC XML, the Europeana pilot CSV or a W3C AnnotationPage; stored as accepted, idempotent',
       DatasetImportBody,
       DatasetImportOutput,
-      ['LOUPE_ERR_NOT_FOUND'],
+      ['LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_XML_UNSAFE'],
     ),
     datasetExport: gt(
       'dataset.export',
@@ -249,6 +261,7 @@ export const SERVICE_APIS = {
       input: ClassifyInput,
       output: ClassifyOutput,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_MODEL_CARD_INVALID', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE'],
+      role: 'reader',
     },
     heads: {
       name: 'heads',
@@ -259,6 +272,7 @@ export const SERVICE_APIS = {
       input: Type.Object({}),
       output: HeadsOutput,
       errors: ['LOUPE_ERR_MODEL_CARD_INVALID'],
+      role: 'reader',
     },
   },
   embed: {
@@ -279,6 +293,7 @@ export const SERVICE_APIS = {
         'LOUPE_ERR_IMAGE_DECODE',
         'LOUPE_ERR_INFERENCE',
       ],
+      role: 'reader',
     },
     search: {
       name: 'search',
@@ -290,6 +305,7 @@ export const SERVICE_APIS = {
       input: SearchInput,
       output: SearchOutput,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE', 'LOUPE_ERR_STORE'],
+      role: 'reader',
     },
     duplicates: {
       name: 'duplicates',
@@ -300,6 +316,7 @@ export const SERVICE_APIS = {
       input: DuplicatesInput,
       output: AnalysisOutput,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_STORE'],
+      role: 'reader',
     },
     clusters: {
       name: 'clusters',
@@ -310,6 +327,7 @@ export const SERVICE_APIS = {
       input: ClustersInput,
       output: AnalysisOutput,
       errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_STORE'],
+      role: 'reader',
     },
   },
   caption: { image: modelApi(SUBJECTS.captionImage, '/v1/caption', 'Caption a canvas image with the named model') },

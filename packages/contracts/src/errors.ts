@@ -15,12 +15,20 @@ export const ERRORS = {
   LOUPE_ERR_NOT_FOUND: { status: 404, retryable: false, title: 'No such resource' },
   LOUPE_ERR_JOB_NOT_FOUND: { status: 404, retryable: false, title: 'No job with this id' },
   LOUPE_ERR_CONFIG_INVALID: { status: 500, retryable: false, title: 'The configuration is invalid' },
+  LOUPE_ERR_SOURCE_UNSUPPORTED: { status: 400, retryable: false, title: 'Only http(s) URLs are accepted as a source here' },
+  LOUPE_ERR_XML_UNSAFE: { status: 400, retryable: false, title: 'The XML has a DOCTYPE or entity declarations, which are refused' },
+
+  LOUPE_ERR_AUTH_REQUIRED: { status: 401, retryable: false, title: 'Authentication is required (an API key or a bearer token)' },
+  LOUPE_ERR_AUTH_INVALID: { status: 401, retryable: false, title: 'The API key or bearer token is not valid' },
+  LOUPE_ERR_FORBIDDEN: { status: 403, retryable: false, title: "The caller's role does not allow this operation" },
+  LOUPE_ERR_RATE_LIMITED: { status: 429, retryable: true, title: 'Too many requests from this caller; retry after the Retry-After delay' },
 
   LOUPE_ERR_IIIF_NOT_JSON: { status: 422, retryable: false, title: 'The document is not JSON' },
   LOUPE_ERR_IIIF_NOT_UTF8: { status: 422, retryable: false, title: 'The document is not UTF-8' },
   LOUPE_ERR_IIIF_NOT_IIIF: { status: 422, retryable: false, title: 'The document is not a IIIF manifest or collection' },
   LOUPE_ERR_IIIF_INFO_INVALID: { status: 422, retryable: false, title: 'The info.json is not a valid Image API description' },
-  LOUPE_ERR_IIIF_LIMIT: { status: 422, retryable: false, title: 'A collection exceeds the harvest limits (depth or count)' },
+  LOUPE_ERR_IIIF_LIMIT: { status: 422, retryable: false, title: 'A collection or job exceeds the harvest limits (depth, manifests or canvases)' },
+  LOUPE_ERR_IIIF_MALFORMED: { status: 422, retryable: false, title: 'A part of the IIIF document cannot be read (the rest of it is used)' },
   LOUPE_ERR_IIIF_NO_PLAN: { status: 422, retryable: false, title: 'No valid Image API request reaches the target' },
 
   LOUPE_ERR_FETCH_TIMEOUT: { status: 504, retryable: true, title: 'The remote server did not answer in time' },
@@ -29,6 +37,7 @@ export const ERRORS = {
   LOUPE_ERR_FETCH_HTTP_RETRYABLE: { status: 502, retryable: true, title: 'The remote server is overloaded or failing (429 or 5xx)' },
   LOUPE_ERR_FETCH_REDIRECTS: { status: 502, retryable: false, title: 'Too many redirects' },
   LOUPE_ERR_FETCH_TOO_LARGE: { status: 422, retryable: false, title: 'The response exceeds the byte limit' },
+  LOUPE_ERR_FETCH_EGRESS_REFUSED: { status: 403, retryable: false, title: 'Refused by egress policy: the address is not one Loupe may fetch' },
   LOUPE_ERR_FETCH_CONTENT_TYPE: { status: 422, retryable: false, title: 'The response has the wrong content type' },
 
   LOUPE_ERR_IMAGE_DECODE: { status: 422, retryable: false, title: 'The image cannot be decoded (corrupt or truncated)' },
@@ -50,6 +59,7 @@ export const ERRORS = {
   LOUPE_ERR_NOT_READY: { status: 503, retryable: true, title: 'The service is not ready yet' },
 
   LOUPE_ERR_STORE: { status: 500, retryable: true, title: 'The store failed' },
+  LOUPE_ERR_JOB_INTERRUPTED: { status: 500, retryable: false, title: 'The job was interrupted by a restart and not resumed' },
   LOUPE_ERR_INTERNAL: { status: 500, retryable: false, title: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -16,7 +16,13 @@ export const ReviewBody = Type.Object(
   {
     key: Key,
     state: Type.Union(REVIEW_STATES.map((s) => Type.Literal(s))),
-    reviewer: Type.String({ minLength: 1, maxLength: 200 }),
+    reviewer: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Who reviewed, when Loupe runs without authentication; ignored for an authenticated caller, whose name or id is recorded instead',
+      }),
+    ),
     note: Type.Optional(Type.String({ maxLength: 2000 })),
     correction: Type.Optional(
       Type.Object(
@@ -52,7 +58,13 @@ export const BulkReviewBody = Type.Object(
   {
     filter: Type.Object(annotationFilterProperties),
     state: Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('unreviewed')]),
-    reviewer: Type.String({ minLength: 1, maxLength: 200 }),
+    reviewer: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Who reviewed, when Loupe runs without authentication; ignored for an authenticated caller, whose name or id is recorded instead',
+      }),
+    ),
     note: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { $id: 'BulkReviewBody' },

@@ -1,6 +1,39 @@
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { ErrorCode } from './errors.js';
 
+/**
+ * Who may call an operation over HTTP. `reader` reads (GET routes, search and other POSTs that
+ * change nothing); `curator` reviews and edits ground truth (reviews, datasets, vocabularies,
+ * imports); `operator` runs the machinery (jobs, dead letters, models, harvests, stage routes).
+ * Curator and operator are separate trades: each includes reader, neither includes the other.
+ * `admin` includes every role (and manages keys).
+ */
+export const ROLES = ['reader', 'curator', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a route asks of its caller: a role, or nothing at all (`public`: documents anyone may read). */
+export type Access = Role | 'public';
+
+/** Who is calling: an API key, an OIDC token, this process itself, or nobody (no authentication configured). */
+export interface Principal {
+  readonly id: string;
+  readonly name?: string;
+  readonly roles: readonly Role[];
+  readonly via: 'key' | 'oidc' | 'local' | 'anonymous';
+}
+
+const INCLUDES: Readonly<Record<Role, readonly Role[]>> = {
+  reader: ['reader'],
+  curator: ['curator', 'reader'],
+  operator: ['operator', 'reader'],
+  admin: ROLES,
+};
+
+/** Whether a principal holding `roles` may do what `needed` allows. */
+export function allows(roles: readonly Role[], needed: Access): boolean {
+  return needed === 'public' || roles.some((role) => INCLUDES[role]?.includes(needed));
+}
+
 /** What a handler may use besides its input: nothing that ties it to a transport. */
 export interface HandlerContext {
   /** Aborted when the caller goes away or the service shuts down. */
@@ -13,6 +46,11 @@ export interface HandlerContext {
   working(): void;
   /** How many times this input has been delivered (1 over HTTP). */
   readonly attempt: number;
+  /**
+   * Who called, once the HTTP edge authenticated them (forwarded over the bus by the gateway);
+   * absent for work-queue deliveries and bus calls that did not come through HTTP.
+   */
+  readonly principal?: Principal;
 }
 
 export interface Logger {
@@ -40,6 +78,16 @@ export interface HandlerDeclaration<I extends TSchema = TSchema, O extends TSche
   readonly input: I;
   readonly output: O;
   readonly errors: readonly ErrorCode[];
+  /**
+   * The role its HTTP route needs (required even without a route, so no operation is ever
+   * exposed by omission; start-up fails on a declaration without one).
+   */
+  readonly role: Access;
+  /**
+   * Read by IIIF viewers (enriched manifests, annotation pages, the JSON-LD context): answers any
+   * origin (CORS), and is public when the deployment says so (LOUPE_IIIF_PUBLIC).
+   */
+  readonly iiif?: boolean;
   readonly handler: HandlerFn<I, O>;
 }
 

@@ -157,3 +157,23 @@ t.test('fromVoc names the bad element', async (t) => {
   refused(LABELIMG.replace('<width>500</width>', '<width>wide</width>'), /annotation\/size\/width is not a number/, 'a bad width');
   refused(LABELIMG.replace('</object>', '</object><object><name>b</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>b</ymax></bndbox></object>'), /annotation\/object\[2\]\/bndbox\/ymax/, 'the second object');
 });
+
+t.test('XML with a DOCTYPE or entity declarations is refused before it is parsed', async (t) => {
+  const annotation = '<annotation><filename>a.jpg</filename></annotation>';
+  const unsafe = {
+    'a bare DOCTYPE': `<?xml version="1.0"?><!DOCTYPE annotation>${annotation}`,
+    'an external entity (file read)': `<?xml version="1.0"?><!DOCTYPE annotation [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><annotation><filename>&xxe;</filename></annotation>`,
+    'nested entities (expansion bomb)': `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><annotation><filename>&lol2;</filename></annotation>`,
+    'an external DTD, lower case, after a BOM': `\uFEFF<!doctype annotation SYSTEM "http://169.254.169.254/dtd">${annotation}`,
+    'a parameter entity': `<!DOCTYPE a [<!ENTITY % p SYSTEM "http://example.org/p.dtd"> %p;]>${annotation}`,
+  };
+  for (const [what, xml] of Object.entries(unsafe)) {
+    t.throws(() => fromVoc(xml, { source: 'upload.xml' }), {
+      code: 'LOUPE_ERR_XML_UNSAFE',
+      status: 400,
+      message: 'upload.xml: the XML declares a DOCTYPE or entities, which Loupe refuses (a VOC annotation needs neither)',
+    }, what);
+  }
+  const harmless = `<!-- exported with <!DOCTYPE> stripped --><annotation><filename><![CDATA[<!DOCTYPE>.jpg]]></filename></annotation>`;
+  t.equal(fromVoc(harmless).id, '<!DOCTYPE>.jpg', 'the words in a comment or a CDATA section are text, not a declaration');
+});

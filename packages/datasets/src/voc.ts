@@ -100,6 +100,21 @@ const parser = new XMLParser({
   isArray: (_name, jpath) => jpath === 'annotation.object',
 });
 
+/** Comments and CDATA sections: what they hold is text, not markup. */
+const NOT_MARKUP = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g;
+const DECLARATION = /<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b/i;
+
+/**
+ * A DOCTYPE (internal subset, external DTD, entity declarations) is where XML's attacks live:
+ * external entities that read files or URLs, entities that expand a billion times. VOC annotations
+ * need none of it, so any declaration is refused before a parser sees the text.
+ */
+function refuseDeclarations(xml: string, where: string): void {
+  if (DECLARATION.test(xml.replace(NOT_MARKUP, ''))) {
+    throw new LoupeError('LOUPE_ERR_XML_UNSAFE', `${where}: the XML declares a DOCTYPE or entities, which Loupe refuses (a VOC annotation needs neither)`);
+  }
+}
+
 /**
  * Reads one VOC annotation document. The image id is `<path>`, else `<filename>`. Errors name the
  * element in XPath form (1-based: `annotation/object[2]/bndbox/xmax`). A difficult flag of 1
@@ -110,6 +125,7 @@ export function fromVoc(xml: string, opts: FromVocOptions = {}): LabelledImage {
   const fail = (path: string, message: string): never => {
     throw new LoupeError('LOUPE_ERR_VALIDATION', `${where}: ${path} ${message}`, { details: { path } });
   };
+  refuseDeclarations(xml, where);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) fail(`line ${valid.err.line} column ${valid.err.col}`, `is not well-formed XML: ${valid.err.msg}`);
   const doc: unknown = parser.parse(xml);

@@ -86,8 +86,9 @@ export async function fetchCanvasImage(
 
   if (!image.service) {
     const fetched = await fetcher.getImage(image.id);
-    exifOrientation = (await sharp(fetched.data).metadata()).orientation ?? 1;
-    let pipeline = sharp(fetched.data, { limitInputPixels: fetcher.options.maxPixels }).rotate();
+    exifOrientation = await decoding(fetched.url, async () => (await sharp(fetched.data).metadata()).orientation ?? 1);
+    // As lenient as the fetcher's check, which this image passed: a JPEG with a damaged scan decodes with a smudge, as viewers show it.
+    let pipeline = sharp(fetched.data, { failOn: 'truncated', limitInputPixels: fetcher.options.maxPixels }).rotate();
     imageSize = exifOrientation >= 5 ? { width: fetched.height, height: fetched.width } : { width: fetched.width, height: fetched.height };
     cut = { x: 0, y: 0, w: imageSize.width, h: imageSize.height };
     if (wanted) {
@@ -95,7 +96,8 @@ export async function fetchCanvasImage(
       // After rotate(): sharp extracts from the upright image, whose axes the region is given in.
       pipeline = pipeline.extract({ left: cut.x, top: cut.y, width: cut.w, height: cut.h });
     }
-    raw = await toRaw(pipeline);
+    // The master decoded whole: it waits for room in the process's pixel budget like every other decode.
+    raw = await fetcher.pixels.hold(fetched.width * fetched.height, () => decoding(fetched.url, () => toRaw(pipeline)));
     request = fetched.url;
     fromCache = fetched.fromCache;
   } else {
@@ -141,6 +143,16 @@ export async function fetchCanvasImage(
   const toImage = mapBox(toImagePoint);
   const canvasRegion = toCanvas({ x: 0, y: 0, w: raw.width, h: raw.height });
   return { ...raw, channels: 3, request, canvasRegion, exifOrientation, fromCache, toCanvas, toImage };
+}
+
+/** A decode that fails past the fetcher's checks is still the image's fault: a 422, not an internal error. */
+async function decoding<T>(url: string, decode: () => Promise<T>): Promise<T> {
+  try {
+    return await decode();
+  } catch (err) {
+    if (err instanceof LoupeError) throw err;
+    throw new LoupeError('LOUPE_ERR_IMAGE_DECODE', `${url}: the image cannot be decoded past its header (corrupt data)`, { cause: err, details: { url } });
+  }
 }
 
 function intersect(a: Rect | undefined, b: Rect | undefined): Rect | undefined {

@@ -95,14 +95,24 @@ t.test('invalid descriptions name the document and the field', async (t) => {
   const base = { '@context': 'http://iiif.io/api/image/3/context.json', id: 'https://x.example/i', type: 'ImageService3', profile: 'level2' };
   t.throws(() => parseImageInfo({ ...base, height: 10 }, DOC), {
     code: 'LOUPE_ERR_IIIF_INFO_INVALID',
-    message: `${DOC} is not a valid Image API description: "width" must be a positive integer, got nothing`,
+    message: `${DOC} is not a valid Image API description: "width" must be a positive integer below 2^31, got nothing`,
     details: { document: DOC, field: '"width"' },
   });
-  t.throws(() => parseImageInfo({ ...base, width: 10, height: -4 }, DOC), { code: 'LOUPE_ERR_IIIF_INFO_INVALID', message: /"height" must be a positive integer, got -4/ });
+  t.throws(() => parseImageInfo({ ...base, width: 10, height: -4 }, DOC), { code: 'LOUPE_ERR_IIIF_INFO_INVALID', message: /"height" must be a positive integer below 2\^31, got -4/ });
   t.throws(() => parseImageInfo({ ...base, width: 10, height: 10, maxWidth: 0 }, DOC), { message: /"maxWidth"/ });
   t.throws(() => parseImageInfo({ ...base, width: 10, height: 10, sizes: 'big' }, DOC), { message: /"sizes" must be a list/ });
   t.throws(() => parseImageInfo({ type: 'ImageService3', width: 10, height: 10 }, DOC), { message: /"id" is missing/ });
   t.throws(() => parseImageInfo([1, 2], DOC), { code: 'LOUPE_ERR_IIIF_INFO_INVALID', message: /not a JSON object/ });
+});
+
+t.test('hostile values: refused in a few words, never echoed whole', async (t) => {
+  const base = { id: 'https://x.example/i', type: 'ImageService3', profile: 'level2', height: 10 };
+  t.throws(() => parseImageInfo({ ...base, width: 2 ** 32 }, DOC), { message: /"width" must be a positive integer below 2\^31, got 4294967296$/ }, 'a width no image has');
+  t.throws(() => parseImageInfo({ ...base, width: 'x'.repeat(100_000) }, DOC), { message: /got "x{40}…"$/ }, 'a long string: an excerpt');
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i += 1) deep = [deep];
+  t.throws(() => parseImageInfo({ ...base, width: deep }, DOC), { code: 'LOUPE_ERR_IIIF_INFO_INVALID', message: /got a list$/ }, 'a deep list: its kind');
+  t.equal(parseImageInfo({ ...base, width: 10, maxArea: 2 ** 40 }, DOC).maxArea, 2 ** 40, 'an area may pass 2^31');
 });
 
 t.test('malformed entries of sizes and tiles are dropped, the rest kept', async (t) => {

@@ -82,16 +82,16 @@ export function parseImageInfo(json: unknown, document: string): ImageInfo {
   const id = resolveId(rawId, document);
 
   const width = positiveInteger(json.width);
-  if (width === undefined) throw invalid('"width"', `must be a positive integer, got ${show(json.width)}`);
+  if (width === undefined) throw invalid('"width"', `must be a positive integer below 2^31, got ${show(json.width)}`);
   const height = positiveInteger(json.height);
-  if (height === undefined) throw invalid('"height"', `must be a positive integer, got ${show(json.height)}`);
+  if (height === undefined) throw invalid('"height"', `must be a positive integer below 2^31, got ${show(json.height)}`);
 
   // 2.x puts limits and extras in profile objects after the compliance URI; 3.0 at the top level.
   const profiles = asArray(json.profile).filter(isRecord);
   const limit = (key: 'maxWidth' | 'maxHeight' | 'maxArea'): number | undefined => {
     for (const source of [json, ...profiles]) {
       if (source[key] === undefined) continue;
-      const value = positiveInteger(source[key]);
+      const value = positiveInteger(source[key], key === 'maxArea' ? Number.MAX_SAFE_INTEGER : MAX_SIDE);
       if (value === undefined) throw invalid(`"${key}"`, `must be a positive integer, got ${show(source[key])}`);
       return value;
     }
@@ -186,14 +186,22 @@ function tileSet(width: unknown, height: unknown, scaleFactors: unknown): { widt
   return factors.length === 0 ? undefined : { width: w, height: h, scaleFactors: factors };
 }
 
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+/** Past 2^31 a width or height is not an image's, and sizes computed from it stop being exact. */
+const MAX_SIDE = 2 ** 31 - 1;
+
+function positiveInteger(value: unknown, max = MAX_SIDE): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= max ? value : undefined;
 }
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
 
+/** What was found instead, in a few words: a short excerpt of a string or number, else its kind (never the whole value). */
 function show(value: unknown): string {
-  return value === undefined ? 'nothing' : JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null || typeof value === 'boolean') return String(value);
+  return Array.isArray(value) ? 'a list' : 'an object';
 }

@@ -1,8 +1,5 @@
-import { LoupeError } from '@loupe/contracts';
 import t from 'tap';
-import { parseJsonDocument } from './json-document.js';
-import { HARVEST_PREFETCH, harvest, harvestAll, parseManifest } from './presentation.js';
-import type { DocumentLoader, HarvestEvent } from './types.js';
+import { parseManifest } from './presentation.js';
 
 const P2 = 'http://iiif.io/api/presentation/2/context.json';
 const P3 = 'http://iiif.io/api/presentation/3/context.json';
@@ -136,6 +133,7 @@ t.test('a Presentation 2 manifest, upgraded by @iiif/parser', async (t) => {
   const manifest = parseManifest(v2Manifest, 'book.json');
   t.equal(JSON.stringify(v2Manifest), before, 'the input is left as it was');
   t.same([manifest.id, manifest.label, manifest.sourceVersion, manifest.v3.type], [`${EX}/book/manifest`, 'Book', 2, 'Manifest']);
+  t.same(manifest.problems, []);
   t.same(
     manifest.canvases.map((c) => [c.index, c.label, c.width, c.height, c.images.length]),
     [
@@ -203,205 +201,56 @@ t.test('documents that are not manifests', async (t) => {
   });
 });
 
-t.test('a parser failure becomes LOUPE_ERR_IIIF_NOT_IIIF with its cause', async (t) => {
-  const broken = structuredClone(v2Manifest);
-  const canvas = broken.sequences[0]?.canvases[0] as { images: Record<string, unknown>[] };
-  // @iiif/parser throws on a target whose source is neither a canvas nor an image.
-  (canvas.images[0] as Record<string, unknown>).on = { '@type': 'oa:SpecificResource', full: { '@id': 'x', '@type': 'sc:Layer' } };
-  try {
-    parseManifest(broken, 'broken.json');
-    t.fail('should throw');
-  } catch (err) {
-    t.ok(err instanceof LoupeError);
-    t.match(err, { code: 'LOUPE_ERR_IIIF_NOT_IIIF', message: /^broken\.json is not a IIIF manifest or collection: cannot be read as a Presentation 2 manifest \(Unsupported source type/ });
-    t.ok((err as Error).cause instanceof Error, 'the parser error is kept as the cause');
-  }
-});
-
-// ---------------------------------------------------------------------------------------------
-
-/** A loader over documents held in memory: JSON values, or raw bytes parsed as the fetcher would. */
-function loaderOf(docs: Record<string, unknown>): DocumentLoader & { calls: string[] } {
-  const calls: string[] = [];
-  const load = async (ref: string): Promise<unknown> => {
-    calls.push(ref);
-    const doc = docs[ref];
-    if (doc === undefined) throw new LoupeError('LOUPE_ERR_FETCH_HTTP', `${ref}: 404 Not Found`, { details: { url: ref } });
-    if (doc instanceof Uint8Array) return parseJsonDocument(doc, ref);
-    return structuredClone(doc);
-  };
-  return Object.assign(load, { calls });
-}
-
-const v3Ref = (id: string, type: 'Manifest' | 'Collection'): Record<string, unknown> => ({ id, type, label: { en: [id] } });
-
-function miniV2(id: string): Record<string, unknown> {
-  return {
-    '@context': P2,
-    '@id': id,
-    '@type': 'sc:Manifest',
-    label: id,
-    sequences: [{ canvases: [{ '@id': `${id}/c1`, '@type': 'sc:Canvas', width: 10, height: 10, images: [v2Image(`${id}/c1`, `${id}/c1.jpg`, undefined)] }] }],
-  };
-}
-
-function miniV3(id: string): Record<string, unknown> {
-  return { '@context': P3, id, type: 'Manifest', label: { en: [id] }, items: [{ id: `${id}/c1`, type: 'Canvas', width: 10, height: 10, items: [] }] };
-}
-
-function summary(events: HarvestEvent[]): string[] {
-  return events.map((e) => (e.type === 'manifest' ? `manifest ${e.manifest.id} from ${e.document}` : `${e.error.code} ${e.error.document}`));
-}
-
-async function collect(source: string, load: DocumentLoader, limits = {}): Promise<HarvestEvent[]> {
-  const events: HarvestEvent[] = [];
-  for await (const event of harvest(source, load, limits)) events.push(event);
-  return events;
-}
-
-t.test('a single manifest', async (t) => {
-  const load = loaderOf({ 'm.json': v3Manifest });
-  t.same(summary(await collect('m.json', load)), [`manifest ${EX}/codex/manifest from m.json`]);
-});
-
-t.test('a nested Presentation 2 collection; an embedded manifest is not loaded again; a failing member does not stop the walk', async (t) => {
-  const load = loaderOf({
-    top: { '@context': P2, '@id': 'top', '@type': 'sc:Collection', manifests: ['m1', miniV2('m2')], collections: [{ '@id': 'sub', '@type': 'sc:Collection' }] },
-    sub: { '@context': P2, '@id': 'sub', '@type': 'sc:Collection', manifests: [{ '@id': 'missing', '@type': 'sc:Manifest' }, { '@id': 'm3', '@type': 'sc:Manifest' }] },
-    m1: miniV2('m1'),
-    m3: miniV2('m3'),
-  });
-  t.same(summary(await collect('top', load)), ['manifest m1 from m1', 'manifest m2 from top', 'LOUPE_ERR_FETCH_HTTP missing', 'manifest m3 from m3']);
-  t.same(load.calls, ['top', 'm1', 'sub', 'missing', 'm3'], 'm2 came embedded');
-});
-
-t.test('a Presentation 3 collection with an embedded sub-collection', async (t) => {
-  const load = loaderOf({
-    top: { '@context': P3, id: 'top', type: 'Collection', items: [v3Ref('a', 'Manifest'), { id: 'inner', type: 'Collection', items: [v3Ref('b', 'Manifest'), miniV3('c')] }] },
-    a: miniV3('a'),
-    b: miniV2('b'),
-  });
-  const { manifests, errors } = await harvestAll('top', load);
+t.test('one bad canvas never rejects its manifest', async (t) => {
+  const broken = structuredClone(v2Manifest) as { sequences: { canvases: unknown[] }[] };
+  const canvases = broken.sequences[0]!.canvases;
+  // @iiif/parser's upgrade throws a TypeError on each of these; only the first is valid 2.x.
+  (canvases[0] as { images: Record<string, unknown>[] }).images[0]!.on = { '@type': 'oa:SpecificResource', full: { '@id': 'x', '@type': 'sc:Layer' } };
+  (canvases[1] as { images: Record<string, unknown>[] }).images[0]!.resource = null;
+  let deep: unknown = 'too deep';
+  for (let i = 0; i < 200_000; i += 1) deep = [deep];
+  canvases.push(null, 42, { '@id': `${EX}/book/canvas/deep`, '@type': 'sc:Canvas', label: deep, width: 10, height: 10 });
+  const manifest = parseManifest(broken, 'book.json');
   t.same(
-    manifests.map((m) => [m.id, m.sourceVersion, m.canvases.length]),
+    manifest.canvases.map((c) => [c.index, c.id, c.images.length]),
     [
-      ['a', 3, 1],
-      ['b', 2, 1],
-      ['c', 3, 1],
+      [0, `${EX}/book/canvas/p1`, 1],
+      [1, `${EX}/book/canvas/p2`, 1],
+      [2, `${EX}/book/canvas/p3`, 0],
     ],
+    'the canvases the upgrade rejected are read; what can be read of a canvas is',
   );
-  t.same(errors, []);
   t.same(
-    manifests.map((m) => [m.id, m.collections]),
+    manifest.problems.map((p) => [p.code, p.canvas, p.message]),
     [
-      ['a', ['top']],
-      ['b', ['top', 'inner']],
-      ['c', ['top', 'inner']],
+      ['LOUPE_ERR_IIIF_MALFORMED', undefined, 'book.json: the canvas at index 3 cannot be read and is skipped: it is null, not an object'],
+      ['LOUPE_ERR_IIIF_MALFORMED', undefined, 'book.json: the canvas at index 4 cannot be read and is skipped: it is a number, not an object'],
+      [
+        'LOUPE_ERR_IIIF_MALFORMED',
+        `${EX}/book/canvas/deep`,
+        `book.json: canvas ${EX}/book/canvas/deep (index 5) cannot be read and is skipped: it nests lists or objects too deeply`,
+      ],
     ],
-    'each manifest knows the collections it was reached through, outermost first',
+    'each unreadable canvas named by index (and id), in plain words',
   );
+  const v3Items = manifest.v3.items as Record<string, unknown>[];
+  t.same(
+    v3Items.map((c) => c.id),
+    manifest.canvases.map((c) => c.id),
+    'the upgraded document keeps every canvas the harvest read, the ones the upgrader throws on included',
+  );
+  t.match(v3Items[1], { items: [{ items: [{ body: { id: 'https://img.example.org/detail.jpg' } }] }] }, 'written from what the harvest read');
 });
 
-t.test('rights: Presentation 3 rights and 2.x license, for search filters', async (t) => {
-  const cc0 = 'https://creativecommons.org/publicdomain/zero/1.0/';
-  const noc = 'http://rightsstatements.org/vocab/NoC-NC/1.0/';
-  const load = loaderOf({ v3: { ...miniV3('v3'), rights: cc0 }, v2: { ...miniV2('v2'), license: noc }, none: miniV3('none') });
-  const rightsOf = async (ref: string) => (await harvestAll(ref, load)).manifests[0]!;
-  t.equal((await rightsOf('v3')).rights, cc0);
-  t.equal((await rightsOf('v2')).rights, noc);
-  t.notOk('rights' in (await rightsOf('none')), 'absent when the manifest says nothing');
-  t.notOk('collections' in (await rightsOf('none')), 'a manifest harvested directly has no collection path');
-});
-
-t.test('cycles and repeated members are visited once', async (t) => {
-  const load = loaderOf({
-    a: { '@context': P3, id: 'a', type: 'Collection', items: [v3Ref('b', 'Collection'), v3Ref('m1', 'Manifest')] },
-    b: { '@context': P3, id: 'b', type: 'Collection', items: [v3Ref('a', 'Collection'), v3Ref('m1', 'Manifest'), v3Ref('b', 'Collection')] },
-    m1: miniV3('m1'),
+t.test('a manifest that cannot be read at all: LOUPE_ERR_IIIF_NOT_IIIF in plain words', async (t) => {
+  let deep: unknown = 'label';
+  for (let i = 0; i < 200_000; i += 1) deep = [deep];
+  t.throws(() => parseManifest({ ...v3Manifest, label: deep }, 'deep.json'), {
+    code: 'LOUPE_ERR_IIIF_NOT_IIIF',
+    message: 'deep.json is not a IIIF manifest Loupe can read: it nests lists or objects too deeply',
   });
-  t.same(summary(await collect('a', load)), ['manifest m1 from m1']);
-  t.same([...load.calls].sort(), ['a', 'b', 'm1'], 'each document loaded once');
-});
-
-t.test('maxDepth: deeper collections are reported, not followed', async (t) => {
-  const load = loaderOf({
-    a: { '@context': P3, id: 'a', type: 'Collection', items: [v3Ref('b', 'Collection'), v3Ref('ma', 'Manifest')] },
-    b: { '@context': P3, id: 'b', type: 'Collection', items: [v3Ref('c', 'Collection'), v3Ref('mb', 'Manifest')] },
-    c: { '@context': P3, id: 'c', type: 'Collection', items: [v3Ref('mc', 'Manifest')] },
-    ma: miniV3('ma'),
-    mb: miniV3('mb'),
-    mc: miniV3('mc'),
-  });
-  const events = await collect('a', load, { maxDepth: 1 });
-  t.same(summary(events), ['LOUPE_ERR_IIIF_LIMIT c', 'manifest mb from mb', 'manifest ma from ma']);
-  t.match(events[0], { error: { message: 'c (inside b): collections nest deeper than maxDepth (1); not followed' } });
-  t.notOk(load.calls.includes('c'), 'c is never requested');
-  t.same(summary(await collect('a', load, { maxDepth: 0 })), ['LOUPE_ERR_IIIF_LIMIT b', 'manifest ma from ma']);
-});
-
-t.test('maxManifests stops the walk with one error naming the collection', async (t) => {
-  const load = loaderOf({
-    top: { '@context': P3, id: 'top', type: 'Collection', items: [miniV3('m1'), miniV3('m2'), miniV3('m3'), v3Ref('m4', 'Manifest')] },
-  });
-  const events = await collect('top', load, { maxManifests: 2 });
-  t.same(summary(events), ['manifest m1 from top', 'manifest m2 from top', 'LOUPE_ERR_IIIF_LIMIT top']);
-  t.match(events[2], { error: { message: /maxManifests \(2\)/ } });
-});
-
-t.test('members that are not IIIF, not JSON or not UTF-8 are reported by name', async (t) => {
-  const load = loaderOf({
-    top: { '@context': P3, id: 'top', type: 'Collection', items: ['list', 'html', 'latin1', v3Ref('ok', 'Manifest'), v3Ref('pdf', 'Manifest')] },
-    list: { '@context': P2, '@id': 'list', '@type': 'sc:AnnotationList' },
-    html: new TextEncoder().encode('<html><body>Not found</body></html>'),
-    latin1: Uint8Array.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]),
-    ok: miniV3('ok'),
-    pdf: { '@context': P3, id: 'pdf', type: 'Manifest', items: [{ id: 'pdf/c1', type: 'Canvas', items: [] }] },
-  });
-  const events = await collect('top', load);
-  t.same(summary(events), ['LOUPE_ERR_IIIF_NOT_IIIF list', 'LOUPE_ERR_IIIF_NOT_JSON html', 'LOUPE_ERR_IIIF_NOT_UTF8 latin1', 'manifest ok from ok', 'manifest pdf from pdf']);
-  t.match(events[0], { error: { message: 'list is not a IIIF manifest or collection: has @type "sc:AnnotationList"' } });
-  t.match(events[1], { error: { message: /^html is not JSON: / } });
-});
-
-t.test('a paged Presentation 2 collection: first, then next', async (t) => {
-  const load = loaderOf({
-    top: { '@context': P2, '@id': 'top', '@type': 'sc:Collection', total: 3, first: 'page1' },
-    page1: { '@context': P2, '@id': 'page1', '@type': 'sc:Collection', manifests: [miniV2('m1'), { '@id': 'm2', '@type': 'sc:Manifest' }], next: 'page2' },
-    page2: { '@context': P2, '@id': 'page2', '@type': 'sc:Collection', manifests: [{ '@id': 'm3', '@type': 'sc:Manifest' }], next: 'page1' },
-    m2: miniV2('m2'),
-  });
-  t.same(summary(await collect('top', load)), ['manifest m1 from page1', 'manifest m2 from m2', 'LOUPE_ERR_FETCH_HTTP m3']);
-  t.same(load.calls, ['top', 'page1', 'm2', 'page2', 'm3'], 'page2 pointing back at page1 ends the walk');
-});
-
-t.test('the source itself failing is one error event; nothing is thrown', async (t) => {
-  t.same(summary(await collect('nowhere', loaderOf({}))), ['LOUPE_ERR_FETCH_HTTP nowhere']);
-  const plainThrow: DocumentLoader = async () => {
-    throw new TypeError('socket hang up');
-  };
-  const events = await collect('https://x.example/m', plainThrow);
-  t.same(events, [{ type: 'error', error: { document: 'https://x.example/m', code: 'LOUPE_ERR_INTERNAL', message: 'https://x.example/m: socket hang up' } }]);
-  await t.rejects(collect('m', loaderOf({}), { maxDepth: -1 }), { code: 'LOUPE_ERR_VALIDATION' });
-});
-
-t.test('manifests of a collection load a few ahead; events keep document order', async (t) => {
-  const ids = Array.from({ length: 10 }, (_, i) => `m${i}`);
-  let inFlight = 0;
-  let most = 0;
-  const load: DocumentLoader = async (ref) => {
-    if (ref === 'top') return { '@context': P3, id: 'top', type: 'Collection', items: ids.map((id) => v3Ref(id, 'Manifest')) };
-    inFlight += 1;
-    most = Math.max(most, inFlight);
-    // Later members answer sooner: order must come from the walk, not from the network.
-    await new Promise((resolve) => setTimeout(resolve, 10 - Number(ref.slice(1))));
-    inFlight -= 1;
-    return miniV3(ref);
-  };
-  const events = await collect('top', load);
-  t.same(summary(events), ids.map((id) => `manifest ${id} from ${id}`));
-  t.equal(most, HARVEST_PREFETCH, `at most ${HARVEST_PREFETCH} loads at once`);
-  const limited = await collect('top', load, { maxManifests: 3 });
-  t.same(summary(limited), ['manifest m0 from m0', 'manifest m1 from m1', 'manifest m2 from m2', 'LOUPE_ERR_IIIF_LIMIT top']);
+  // A 2.x label is read as the upgrade reads it, one level of list deep: the rest is not a label.
+  t.same(parseManifest({ ...v2Manifest, label: deep }, 'deep.json').label, 'manifest', 'Presentation 2: no label, named by its id');
 });
 
 t.test('a SpecificResource body keeps its selector: the painted region and rotation', async (t) => {
@@ -453,4 +302,41 @@ t.test('a SpecificResource body keeps its selector: the painted region and rotat
   t.match(first, { service: { id: 'https://example.org/iiif/a', version: 3, level: 1 }, region: { x: 100, y: 200, w: 800, h: 600 }, rotation: 90 });
   t.match(second, { id: 'https://example.org/b.jpg', region: { x: 10, y: 20, w: 30, h: 40 }, target: { x: 0, y: 0, w: 500, h: 400 } });
   t.notOk('rotation' in second!, 'no rotation when none is selected');
+});
+
+t.test('a 2.x SpecificResource body: the image in `full`, cut by its selector (the upgrade drops it)', async (t) => {
+  const manifest = structuredClone(v2Manifest) as { sequences: { canvases: { images: Record<string, unknown>[] }[] }[] };
+  const annotation = manifest.sequences[0]!.canvases[0]!.images[0]!;
+  annotation.resource = {
+    '@type': 'oa:SpecificResource',
+    full: annotation.resource,
+    selector: { '@context': 'http://iiif.io/api/annex/openannotation/context.json', '@type': 'iiif:ImageApiSelector', region: '100,200,1000,1500', rotation: '90' },
+  };
+  t.match(parseManifest(manifest, 'book.json').canvases[0]?.images, [
+    { id: 'https://img.example.org/iiif/2/p1/full/full/0/default.jpg', service: { id: 'https://img.example.org/iiif/2/p1', version: 2 }, region: { x: 100, y: 200, w: 1000, h: 1500 }, rotation: 90 },
+  ]);
+});
+
+t.test('the 3.0 document of a large 2.x manifest is made in slices, leaving the event loop free', async (t) => {
+  const canvases = Array.from({ length: 1000 }, (_, i) => ({
+    '@id': `https://example.org/big/canvas/${i}`,
+    '@type': 'sc:Canvas',
+    label: `p. ${i + 1}`,
+    width: 1000,
+    height: 1500,
+    images: [{ '@id': `https://example.org/big/annotation/${i}`, '@type': 'oa:Annotation', motivation: 'sc:painting', on: `https://example.org/big/canvas/${i}`, resource: { '@id': `https://example.org/big/${i}.jpg`, '@type': 'dctypes:Image', width: 1000, height: 1500 } }],
+  }));
+  const json = { '@context': 'http://iiif.io/api/presentation/2/context.json', '@id': 'https://example.org/big/manifest', '@type': 'sc:Manifest', label: 'Big', sequences: [{ '@type': 'sc:Sequence', canvases }] };
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turns += 1;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const sliced = await parseManifest(json, 'https://example.org/big/manifest').v3InSlices();
+  ticking = false;
+  t.ok(turns >= 2, `other work ran while it was made (${turns} turns of the loop)`);
+  t.same(sliced, parseManifest(json, 'https://example.org/big/manifest').v3, 'the same document as made in one go');
+  t.equal((sliced.items as unknown[]).length, 1000);
 });

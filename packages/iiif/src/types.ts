@@ -16,21 +16,30 @@ export interface HarvestedManifest {
   readonly label: string;
   /** Presentation API version of the source document. */
   readonly sourceVersion: 2 | 3;
-  /** The document as v3 (v2 upgraded by @iiif/parser), for writing the enriched manifest back. */
+  /**
+   * The document as v3, for writing the enriched manifest back: a 3.0 document as given; a 2.x one
+   * upgraded by @iiif/parser when first read (slow: about 150 µs a canvas), not while harvesting.
+   */
   readonly v3: Record<string, unknown>;
+  /** The same document, made in slices of the event loop (a server answering others meanwhile). */
+  v3InSlices(): Promise<Record<string, unknown>>;
   readonly canvases: readonly HarvestedCanvas[];
+  /** Canvases that could not be read (LOUPE_ERR_IIIF_MALFORMED) and are not in `canvases`. */
+  readonly problems: readonly HarvestError[];
   /** The manifest's rights statement or licence URI (Presentation 3 `rights`, 2.x `license`). */
   readonly rights?: string;
   /** The ids of the collections the harvest walked to reach it, outermost first; absent for a manifest harvested directly. */
   readonly collections?: readonly string[];
 }
 
-/** One document that could not be harvested, and why; the rest of a collection goes on. */
+/** One document (or one canvas of it) that could not be harvested, and why; the rest goes on. */
 export interface HarvestError {
   /** URL or path of the document. */
   readonly document: string;
   readonly code: ErrorCode;
   readonly message: string;
+  /** The canvas, when only that canvas of the document could not be read and it has an id. */
+  readonly canvas?: string;
 }
 
 export interface HarvestLimits {
@@ -38,6 +47,8 @@ export interface HarvestLimits {
   readonly maxDepth: number;
   /** Manifests harvested at most, over the whole walk. */
   readonly maxManifests: number;
+  /** Canvases harvested at most, over the whole walk: past it the harvest fails (LOUPE_ERR_IIIF_LIMIT). */
+  readonly maxCanvases: number;
 }
 
 /** What a harvest reports, in document order: a manifest read, or a document that could not be. */

@@ -1,10 +1,13 @@
-export { createServiceApp, type LoupeApp, type ServiceAppOptions, type Readiness, type ServiceReadiness, type ServiceState } from './service-app.js';
+export { createServiceApp, REDACTED_PATHS, type LoupeApp, type ServiceAppOptions, type Readiness, type ServiceReadiness, type ServiceState } from './service-app.js';
 export { createClient, type ServiceClient } from './bus-client.js';
 export { defineService, type ServiceSpec, type AnyHandlerDeclaration } from './define-service.js';
 export { installSignalHandlers, type SignalHandlerOptions } from './signals.js';
 export { inputDecoder } from './input-decoder.js';
 export { toHttpError, ERROR_BODY_SCHEMA } from './http-errors.js';
 export { compileValidator, validationError, validationIssues, type ValidationIssue, type InputPart } from './validation.js';
-export { httpContext, busRequestContext, queueContext, FORWARDED_HEADERS } from './handler-context.js';
+export { httpContext, busRequestContext, queueContext, FORWARDED_HEADERS, PRINCIPAL_HEADER, principalFromHeader } from './handler-context.js';
+export { createApiKey, listApiKeys, revokeApiKey, readKeyFile, apiKeyVerifier, type KeyView, type StoredKey } from './auth/api-keys.js';
+export { oidcVerifier, type OidcOptions } from './auth/oidc.js';
+export { type AuthOptions } from './auth/http-auth.js';
 export { routeInputSchemas, pathParamNames } from './route-schema.js';
 export { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';

@@ -76,12 +76,14 @@ export async function bindQueueHandler(
         msg.ack();
       } catch (thrown) {
         const err = toLoupeError(thrown);
+        // An unknown error reaches the job and the dead letter as an opaque "Internal error"; the log keeps what was thrown, stack and all.
+        const logged = err.code === 'LOUPE_ERR_INTERNAL' && thrown !== err ? thrown : err.toJSON();
         if (err.retryable && msg.deliveryCount < msg.maxDeliver) {
-          ctx.log.warn({ err: err.toJSON(), attempt: msg.deliveryCount }, `${stage} failed, will retry`);
+          ctx.log.warn({ err: logged, attempt: msg.deliveryCount }, `${stage} failed, will retry`);
           msg.nak(backoff(msg.deliveryCount), err.toJSON());
           return;
         }
-        ctx.log.warn({ err: err.toJSON(), canvas: envelope.task.canvasId }, `${stage} failed for good`);
+        ctx.log.warn({ err: logged, canvas: envelope.task.canvasId }, `${stage} failed for good`);
         await report(
           { type: 'stage-failed', jobId: envelope.jobId, key: envelope.key, canvas: envelope.task.canvasId, stage, code: err.code, message: err.message },
           `${stage}/failed`,

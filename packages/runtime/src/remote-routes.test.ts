@@ -14,6 +14,7 @@ const api = {
   input: Type.Object({ name: Type.String(), polite: Type.Optional(Type.Boolean()) }),
   output: Type.Object({ greeting: Type.String() }),
   errors: ['LOUPE_ERR_NOT_FOUND'],
+  role: 'reader',
 } as const;
 
 const greeter: ServiceDefinition = {

@@ -28,6 +28,7 @@ function demoService(hooks: { start?: () => Promise<void>; slow?: Promise<void> 
     input: Type.Object({ id: Type.String({ minLength: 2 }), verbose: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
     output: Item,
     errors: ['LOUPE_ERR_NOT_FOUND'],
+    role: 'reader',
     handler: async ({ id, verbose }, ctx) => {
       if (id === 'missing') throw new LoupeError('LOUPE_ERR_NOT_FOUND', `no item ${id}`, { details: { id } });
       if (id === 'boom') throw new Error('connection string postgres://admin:hunter2@db');
@@ -44,6 +45,7 @@ function demoService(hooks: { start?: () => Promise<void>; slow?: Promise<void> 
     input: Type.Object({ name: Type.String(), size: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
     output: Item,
     errors: [],
+    role: 'operator',
     handler: async ({ name, size }) => {
       await hooks.slow;
       return { id: 'new', name, size, verbose: false };
@@ -226,6 +228,7 @@ t.test('a queue handler is left to other workers when queueBindings is false', a
     input: Type.Object({ id: Type.String() }),
     output: Type.Object({ indexed: Type.Integer() }),
     errors: [],
+    role: 'operator',
     handler: async () => ({ indexed: ++indexed }),
   });
   const service = defineService({ name: 'indexer', version: '1.0.0', description: 'indexes', handlers: [indexItem] });

@@ -3,8 +3,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { decode, encode, jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
-import { ERRORS, LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition, type StaticPage } from '@loupe/contracts';
-import { FORWARDED_HEADERS, busRequestContext, httpContext, queueContext } from './handler-context.js';
+import { ERRORS, LoupeError, ROLES, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition, type StaticPage } from '@loupe/contracts';
+import { HEALTH_URLS, accessOf, operationSecurity, registerHttpAuth, securitySchemes, type AuthOptions } from './auth/http-auth.js';
+import { FORWARDED_HEADERS, PRINCIPAL_HEADER, busRequestContext, httpContext, queueContext } from './handler-context.js';
 import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import { inputDecoder } from './input-decoder.js';
 import { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
@@ -34,6 +35,8 @@ export interface ServiceAppOptions {
   readonly queue?: QueueBindingOptions;
   /** How long close() lets in-flight work run before aborting the handlers' signals. Default 10 s. */
   readonly graceMs?: number;
+  /** API keys, OIDC, CORS and rate limits (docs/security.md). Absent: an open API, as on a person's own machine. */
+  readonly auth?: AuthOptions;
 }
 
 export type ServiceState = 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
@@ -60,6 +63,11 @@ export interface LoupeApp {
   readonly log: FastifyBaseLogger;
   readonly inject: FastifyInstance['inject'];
   /**
+   * The Authorization header value that makes an `inject()` call this process's own (the `local`
+   * principal, admin): a random secret held in memory only, for the CLI's in-process calls.
+   */
+  readonly localAuthorization: string;
+  /**
    * Listens (when a port is given), then starts every service in parallel and binds its bus
    * handlers once its start() resolved. Resolves when every start() has settled; a service whose
    * start() failed answers 503 and shows in /readyz, without stopping the others.
@@ -77,7 +85,8 @@ interface ServiceEntry {
   subscriptions: Subscription[];
 }
 
-const HEALTH_URLS = new Set(['/healthz', '/readyz']);
+/** Keys and tokens never reach a log line, whatever a log call is handed. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]'];
 
 /**
  * Pages run only their own same-origin script and style; images may come from any IIIF server,
@@ -106,8 +115,10 @@ function pageHeaders(page: StaticPage): Record<string, string> {
   };
 }
 
+const ACCESS: readonly unknown[] = [...ROLES, 'public'];
+
 /** Start-up fails on ambiguous declarations, listing every problem at once. */
-function checkDeclarations(services: readonly ServiceDefinition[]): void {
+function checkDeclarations(services: readonly ServiceDefinition[], remote: ServiceAppOptions['remote']): void {
   const problems: string[] = [];
   const serviceNames = new Set<string>();
   const subjects = new Map<string, string>();
@@ -130,6 +141,7 @@ function checkDeclarations(services: readonly ServiceDefinition[]): void {
         routes.set(key, id);
       }
       for (const code of decl.errors) if (!Object.hasOwn(ERRORS, code)) problems.push(`${id} declares unknown error ${code}`);
+      if (!ACCESS.includes(decl.role)) problems.push(`${id} declares no role (one of ${ACCESS.join(', ')})`);
     }
     for (const page of service.pages ?? []) {
       if (!page.url.startsWith('/')) problems.push(`page ${page.url} of ${service.name} is not an absolute path`);
@@ -139,20 +151,26 @@ function checkDeclarations(services: readonly ServiceDefinition[]): void {
       routes.set(key, `${service.name} page ${page.url}`);
     }
   }
+  for (const [name, decls] of Object.entries(remote ?? {})) {
+    for (const decl of Object.values(decls)) if (!ACCESS.includes(decl.role)) problems.push(`remote ${name}.${decl.name} declares no role`);
+  }
   if (problems.length > 0) {
     throw new LoupeError('LOUPE_ERR_CONFIG_INVALID', `invalid service declarations:\n- ${problems.join('\n- ')}`, { details: { problems } });
   }
 }
 
-function errorsDescription(decl: ApiDeclaration): string {
+function errorsDescription(decl: ApiDeclaration, access: string): string {
   const lines = decl.errors.map((code) => `- \`${code}\` (${ERRORS[code].status}): ${ERRORS[code].title}`);
   return [
     decl.summary,
     '',
+    access === 'public' ? 'Public: no credentials needed.' : `Needs the \`${access}\` role (when authentication is configured).`,
+    '',
     'Errors this operation reports:',
     ...(lines.length > 0 ? lines : ['- none of its own']),
     '',
-    'Any operation may also answer `LOUPE_ERR_VALIDATION` (400), `LOUPE_ERR_NOT_READY` or `LOUPE_ERR_SHUTTING_DOWN` (503) and `LOUPE_ERR_INTERNAL` (500).',
+    'Any operation may also answer `LOUPE_ERR_VALIDATION` (400), `LOUPE_ERR_RATE_LIMITED` (429), `LOUPE_ERR_NOT_READY` or `LOUPE_ERR_SHUTTING_DOWN` (503) and `LOUPE_ERR_INTERNAL` (500);',
+    'one that needs a role, `LOUPE_ERR_AUTH_REQUIRED` or `LOUPE_ERR_AUTH_INVALID` (401) and `LOUPE_ERR_FORBIDDEN` (403).',
   ].join('\n');
 }
 
@@ -182,11 +200,11 @@ function inFlightCounter(): { enter(): void; leave(): void; idle(): Promise<void
  * process passes one), with every handler bound to HTTP (when it has a route) and to the bus.
  */
 export async function createServiceApp(services: readonly ServiceDefinition[], opts: ServiceAppOptions): Promise<LoupeApp> {
-  checkDeclarations(services);
+  checkDeclarations(services, opts.remote);
   const { bus } = opts;
   const graceMs = opts.graceMs ?? 10_000;
   const fastify = Fastify({
-    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? true }),
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: withRedaction(opts.logger ?? true) }),
     return503OnClosing: false,
     // Search takes an uploaded image in the body (base64): room for a 9 MB file.
     bodyLimit: 12 * 1024 * 1024,
@@ -210,12 +228,14 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
       info: { title: 'Loupe', version: opts.version ?? services[0]?.version ?? '0.0.0' },
       servers: opts.publicUrl ? [{ url: opts.publicUrl }] : [],
       tags: services.map((s) => ({ name: s.name, description: s.description })),
+      ...(opts.auth && { components: { securitySchemes: securitySchemes(opts.auth)! } }),
     },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
   });
   fastify.addSchema(ERROR_BODY_SCHEMA);
+  const { localAuthorization } = await registerHttpAuth(fastify, opts.auth);
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
   // The one place where an error becomes an HTTP answer.
@@ -255,7 +275,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     return { status, services: out, ...(opts.readiness ? { process: opts.readiness() } : {}) };
   }
 
-  const quiet = { schema: { hide: true }, logLevel: 'warn' as const };
+  const quiet = { schema: { hide: true }, logLevel: 'warn' as const, config: { access: 'public' as const } };
   fastify.get('/healthz', quiet, async () => ({ status: 'ok' }));
   fastify.get('/readyz', quiet, async (_request, reply) => {
     const state = readiness();
@@ -288,10 +308,13 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     if (!route) return;
     const { params, rest } = routeInputSchemas(serviceName, decl);
     const inQuery = route.method === 'GET' || route.method === 'DELETE';
+    const access = accessOf(decl, opts.auth);
+    const security = operationSecurity(access, opts.auth);
     const schema: FastifySchema & Record<string, unknown> = {
       tags: [serviceName],
       summary: decl.summary,
-      description: errorsDescription(decl),
+      description: errorsDescription(decl, access),
+      ...(security && { security }),
       operationId: `${serviceName}.${decl.name}`,
       ...(params ? { params } : {}),
       ...(rest ? (inQuery ? { querystring: rest } : { body: rest }) : {}),
@@ -301,6 +324,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
       method: route.method,
       url: route.url,
       schema,
+      config: { access, iiif: decl.iiif === true },
       handler: async (request, reply) => {
         inFlight.enter();
         try {
@@ -330,6 +354,8 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
       mountRoute(serviceName, decl, async (input, request) => {
         if (closing) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN');
         const headers = Object.fromEntries(FORWARDED_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h] as string]] : [])));
+        // Set here only, from what the auth hook verified; the bus is the services' trusted network.
+        if (request.principal) headers[PRINCIPAL_HEADER] = JSON.stringify(request.principal);
         return decode((await bus.request(decl.subject, encode(input), { headers })).data);
       });
     }
@@ -411,6 +437,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     fastify,
     log,
     inject: fastify.inject.bind(fastify) as FastifyInstance['inject'],
+    localAuthorization,
     readiness,
 
     start(listen = {}) {
@@ -446,4 +473,10 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
       return closed;
     },
   };
+}
+
+/** Fastify's logger option with the credential headers redacted. */
+function withRedaction(logger: Exclude<ServiceAppOptions['logger'], undefined>): Exclude<ServiceAppOptions['logger'], undefined> {
+  if (logger === false) return false;
+  return { ...(logger === true ? {} : logger), redact: REDACTED_PATHS };
 }

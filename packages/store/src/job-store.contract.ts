@@ -1,5 +1,6 @@
 import type { Test } from 'tap';
-import type { JobFailure, JobStore, JobTaskInput } from './store.js';
+import type { CanvasTask } from '@loupe/contracts';
+import type { JobFailure, JobStore, JobTaskInput, OpenTask } from './store.js';
 
 const SOURCE = 'https://example.org/iiif/book/manifest';
 const STAGES = ['classify', 'detect'] as const;
@@ -8,6 +9,31 @@ const key = (n: number): string => `${canvas(n)}#0`;
 
 function tasks(...canvasIndexes: number[]): JobTaskInput[] {
   return canvasIndexes.map((n) => ({ key: key(n), canvasId: canvas(n), canvasIndex: n, imageIndex: 0 }));
+}
+
+/** The task as a harvest queues it, stored with its key so that a restart can queue it again. */
+function canvasTask(n: number, jobId = 'job-1'): CanvasTask {
+  return {
+    jobId,
+    manifestId: SOURCE,
+    canvasId: canvas(n),
+    canvasIndex: n,
+    canvasLabel: `f. ${n + 1}`,
+    canvasWidth: 1000,
+    canvasHeight: 1400,
+    imageIndex: 0,
+    image: { id: `https://example.org/iiif/img${n}/full/max/0/default.jpg`, service: { id: `https://example.org/iiif/img${n}`, version: 3, level: 2 } },
+  };
+}
+
+function storedTasks(...canvasIndexes: number[]): JobTaskInput[] {
+  return tasks(...canvasIndexes).map((t, i) => ({ ...t, task: canvasTask(canvasIndexes[i]!) }));
+}
+
+async function collect(tasks: AsyncIterable<OpenTask>): Promise<OpenTask[]> {
+  const all: OpenTask[] = [];
+  for await (const t of tasks) all.push(t);
+  return all;
 }
 
 function failure(n: number | null, stage: string, code = 'LOUPE_ERR_INFERENCE', message = 'inference failed'): JobFailure {
@@ -207,12 +233,76 @@ export function jobStoreContract(t: Test, name: string, open: () => Promise<JobS
       t.equal((await store.list()).length, 1);
     });
 
+    t.test('after a crash: the unfinished jobs, how they were asked for, and their open tasks', async (t) => {
+      const store = await fresh(t);
+      const spec = { pipeline: 'classify', options: { classify: { vocabulary: 'colours', k: 3 } } };
+      await store.create({ id: 'job-2', source: `${SOURCE}/2`, stages: STAGES, spec });
+      await store.create({ id: 'job-3', source: SOURCE, stages: STAGES, spec: { pipeline: 'text' } });
+      await store.create({ id: 'job-4', source: SOURCE, stages: STAGES, spec: { pipeline: 'text' } });
+      await store.setState('job-2', 'harvesting');
+      await store.addTasks('job-3', storedTasks(0, 1, 2, 3));
+      await store.setState('job-3', 'running');
+      await store.stageDone('job-3', key(1), 'classify', 3);
+      await store.taskDone('job-3', key(0));
+      await store.fail('job-3', key(2), failure(2, 'detect'));
+      await store.setState('job-4', 'failed');
+
+      t.same(await store.unfinished(), [
+        { id: 'job-1', source: SOURCE, state: 'queued', tasks: { total: 0, done: 0, failed: 0 } },
+        { id: 'job-2', source: `${SOURCE}/2`, state: 'harvesting', spec, tasks: { total: 0, done: 0, failed: 0 } },
+        { id: 'job-3', source: SOURCE, state: 'running', spec: { pipeline: 'text' }, tasks: { total: 4, done: 1, failed: 1 } },
+      ], 'oldest first, done and failed ones left out; a job created without a spec has none');
+      t.same(
+        await collect(store.openTasks('job-3')),
+        [1, 3].map((n) => ({ key: key(n), task: canvasTask(n) })),
+        'a task half-way through its stages is still open',
+      );
+      t.same(await collect(store.openTasks('job-1')), []);
+      t.same(await collect(store.openTasks('nope')), [], 'an unknown job has no open tasks');
+
+      await store.addTasks('job-1', tasks(5));
+      t.same(await collect(store.openTasks('job-1')), [{ key: key(5) }], 'a task added without its task has none to give');
+      await store.addTasks('job-1', storedTasks(5));
+      t.same(await collect(store.openTasks('job-1')), [{ key: key(5), task: canvasTask(5) }], 'a harvest run again fills it in');
+      await store.addTasks('job-1', [{ ...storedTasks(5)[0]!, task: { ...canvasTask(5), canvasLabel: 'changed' } }]);
+      t.same(await collect(store.openTasks('job-1')), [{ key: key(5), task: canvasTask(5) }], 'and then keeps the first one');
+      await store.taskDone('job-1', key(5));
+      await store.addTasks('job-1', storedTasks(5));
+      t.same((await job(store)).tasks, { total: 1, done: 1, failed: 0 }, 'adding a done task again does not reopen it');
+
+      await t.rejects(
+        store.addTasks('job-1', [{ ...storedTasks(6)[0]!, task: canvasTask(7) }]),
+        { code: 'LOUPE_ERR_VALIDATION' },
+        'a stored task must match its key',
+      );
+      await t.rejects(store.create({ id: 'job-5', source: SOURCE, stages: STAGES, spec: { pipeline: '' } }), { code: 'LOUPE_ERR_VALIDATION' });
+    });
+
+    t.test('open tasks of a large job are walked in full while tasks end', async (t) => {
+      const n = 1203;
+      const store = await fresh(t, ...Array.from({ length: n }, (_, i) => i));
+      await store.setState('job-1', 'running');
+      for (let i = 0; i < n; i += 3) await store.taskDone('job-1', key(i));
+      const seen: string[] = [];
+      for await (const open of store.openTasks('job-1')) {
+        seen.push(open.key);
+        // Progress arriving during the walk must not make it skip or repeat a task.
+        if (seen.length === 600) for (let i = 1; i < n; i += 300) await store.taskDone('job-1', key(i));
+      }
+      const expected = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0).map(key);
+      t.equal(new Set(seen).size, seen.length, 'no task twice');
+      t.same(seen.slice(0, 600), expected.slice(0, 600), 'in the order they were added');
+      t.ok(seen.length >= expected.length - 4 && seen.length <= expected.length, `every open task once (${seen.length} of ${expected.length})`);
+    });
+
     t.test('a closed store rejects with LOUPE_ERR_STORE', async (t) => {
       const store = await open();
       await store.close();
       await store.close();
       await t.rejects(store.get('job-1'), { code: 'LOUPE_ERR_STORE' });
       await t.rejects(store.create({ id: 'job-1', source: SOURCE, stages: STAGES }), { code: 'LOUPE_ERR_STORE' });
+      await t.rejects(store.unfinished(), { code: 'LOUPE_ERR_STORE' });
+      await t.rejects(collect(store.openTasks('job-1')), { code: 'LOUPE_ERR_STORE' });
     });
   });
 }

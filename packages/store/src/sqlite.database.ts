@@ -174,20 +174,37 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (name, annotation_id)
    );
    CREATE INDEX dataset_members_annotation ON dataset_members (annotation_id);`,
+  // 4: what a restart needs to resume a job without its source: how it was asked for, and each
+  // task as it was queued. NULL for jobs from before: those cannot be resumed, only failed.
+  `ALTER TABLE jobs ADD COLUMN spec_json TEXT;
+   ALTER TABLE job_tasks ADD COLUMN task_json TEXT;
+   CREATE INDEX jobs_unfinished ON jobs (state) WHERE state IN ('queued', 'harvesting', 'running');`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface OpenDatabaseOptions {
+  /**
+   * Hold the file for as long as it is open: another process (or connection) opening it fails
+   * with LOUPE_ERR_STORE and `details.inUse`. The operating system drops the lock when the
+   * process dies, even by SIGKILL, so a crashed holder never leaves the file locked.
+   */
+  readonly exclusive?: boolean;
+}
 
 /**
  * Opens (creating if needed) a Loupe database and brings its schema up to date. WAL lets the
  * annotation store and the job store hold separate connections to one file; NORMAL is durable
  * across application crashes under WAL and only an OS crash can lose the last commits.
  */
-export function openDatabase(path: string): SqliteDatabase {
+export function openDatabase(path: string, opts: OpenDatabaseOptions = {}): SqliteDatabase {
   let db: SqliteDatabase | undefined;
   try {
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
+    // An exclusive open that finds the file held should say so at once, not after a wait.
+    db = new Database(path, opts.exclusive ? { timeout: 0 } : {});
+    // Before the first access: in WAL mode the lock is then taken by the first read and kept.
+    if (opts.exclusive) db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
@@ -196,7 +213,26 @@ export function openDatabase(path: string): SqliteDatabase {
     return db;
   } catch (err) {
     db?.close();
+    if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new LoupeError('LOUPE_ERR_STORE', `The database ${path} is in use by another process`, { cause: err, details: { path, inUse: true } });
+    }
     throw storeError('open', err, { path });
+  }
+}
+
+/**
+ * SQLite's own consistency check of a database file (`PRAGMA integrity_check`): `['ok']` when the
+ * file is sound, else each problem it found. Read-only; for operators and crash tests.
+ */
+export function integrityCheck(path: string): string[] {
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return (db.pragma('integrity_check') as { integrity_check: string }[]).map((row) => row.integrity_check);
+  } catch (err) {
+    throw storeError('integrityCheck', err, { path });
+  } finally {
+    db?.close();
   }
 }
 

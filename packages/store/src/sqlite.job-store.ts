@@ -1,9 +1,11 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, type CanvasTask } from '@loupe/contracts';
 import { nowIso, openDatabase, run, type SqliteDatabase } from './sqlite.database.js';
-import type { Job, JobFailure, JobState, JobStore, JobTaskInput, StageProgress } from './store.js';
+import type { Job, JobFailure, JobSpec, JobState, JobStore, JobTaskInput, OpenTask, StageProgress, UnfinishedJob } from './store.js';
 
 const JOB_STATES: readonly JobState[] = ['queued', 'harvesting', 'running', 'done', 'failed'];
 const DEFAULT_LIST_LIMIT = 20;
+/** Open tasks read per query when walking a job: bounded memory for a job of any size. */
+const OPEN_TASKS_PAGE = 500;
 
 interface JobRow {
   id: string;
@@ -14,9 +16,13 @@ interface JobRow {
   stages_json: string;
 }
 
-/** The embedded job store: one SQLite file (or memory); it may share the annotation store's file. */
-export function openSqliteJobStore(opts: { path: string | ':memory:' }): JobStore {
-  return new SqliteJobStore(openDatabase(opts.path));
+/**
+ * The embedded job store: one SQLite file (or memory); it may share the annotation store's file.
+ * `exclusive` holds the file while it is open (`loupe run` keeps its job in its output folder, and
+ * a second run into that folder is refused rather than sharing it): see openDatabase.
+ */
+export function openSqliteJobStore(opts: { path: string | ':memory:'; exclusive?: boolean }): JobStore {
+  return new SqliteJobStore(openDatabase(opts.path, { exclusive: opts.exclusive ?? false }));
 }
 
 class SqliteJobStore implements JobStore {
@@ -28,8 +34,8 @@ class SqliteJobStore implements JobStore {
   constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#stmt = {
-      create: db.prepare<[string, string, string, string]>(
-        `INSERT INTO jobs (id, source, state, created, stages_json) VALUES (?, ?, 'queued', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      create: db.prepare<[string, string, string, string, string | null]>(
+        `INSERT INTO jobs (id, source, state, created, stages_json, spec_json) VALUES (?, ?, 'queued', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       ),
       exists: db.prepare<[string], { id: string }>('SELECT id FROM jobs WHERE id = ?'),
       setState: db.prepare<{ id: string; state: JobState; now: string }>(
@@ -44,8 +50,11 @@ class SqliteJobStore implements JobStore {
            AND NOT EXISTS (SELECT 1 FROM job_tasks WHERE job_id = @id AND state = 'pending')`,
       ),
       addManifest: db.prepare<[string, string]>('INSERT OR IGNORE INTO job_manifests (job_id, manifest_id) VALUES (?, ?)'),
-      addTask: db.prepare<[string, string, string, number, number]>(
-        'INSERT OR IGNORE INTO job_tasks (job_id, key, canvas_id, canvas_index, image_index) VALUES (?, ?, ?, ?, ?)',
+      // A harvest run again after a crash adds the same tasks: their state stays, and so does the
+      // task first stored (filled in only where a row has none).
+      addTask: db.prepare<[string, string, string, number, number, string | null]>(
+        `INSERT INTO job_tasks (job_id, key, canvas_id, canvas_index, image_index, task_json) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, key) DO UPDATE SET task_json = coalesce(job_tasks.task_json, excluded.task_json)`,
       ),
       taskExists: db.prepare<[string, string], { key: string }>('SELECT key FROM job_tasks WHERE job_id = ? AND key = ?'),
       stageDone: db.prepare<[string, string, string, number]>('INSERT OR IGNORE INTO job_stage_events (job_id, key, stage, ms) VALUES (?, ?, ?, ?)'),
@@ -59,6 +68,13 @@ class SqliteJobStore implements JobStore {
         'SELECT id, source, state, created, finished, stages_json FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?',
       ),
       manifests: db.prepare<[string], { manifest_id: string }>('SELECT manifest_id FROM job_manifests WHERE job_id = ? ORDER BY rowid'),
+      unfinished: db.prepare<[], { id: string; source: string; state: UnfinishedJob['state']; spec_json: string | null }>(
+        `SELECT id, source, state, spec_json FROM jobs WHERE state IN ('queued', 'harvesting', 'running') ORDER BY created, rowid`,
+      ),
+      // Keyset paging on rowid: insertion order, and stable while other tasks end meanwhile.
+      openTasks: db.prepare<[string, number, number], { seq: number; key: string; task_json: string | null }>(
+        `SELECT rowid AS seq, key, task_json FROM job_tasks WHERE job_id = ? AND state = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
       taskCounts: db.prepare<[string], { total: number; done: number | null; failed: number | null }>(
         `SELECT count(*) AS total, sum(state = 'done') AS done, sum(state = 'failed') AS failed FROM job_tasks WHERE job_id = ?`,
       ),
@@ -83,14 +99,15 @@ class SqliteJobStore implements JobStore {
     };
   }
 
-  create(job: { id: string; source: string; stages: readonly string[] }): Promise<void> {
+  create(job: { id: string; source: string; stages: readonly string[]; spec?: JobSpec }): Promise<void> {
     return run('create', this.#isClosed, () => {
       requireText('id', job.id);
       requireText('source', job.source);
       if (!Array.isArray(job.stages) || !job.stages.every((s) => typeof s === 'string' && s !== '')) {
         throw new LoupeError('LOUPE_ERR_VALIDATION', 'stages must be a list of stage names');
       }
-      this.#stmt.create.run(job.id, job.source, nowIso(), JSON.stringify(job.stages));
+      if (job.spec !== undefined) requireText('spec.pipeline', job.spec.pipeline);
+      this.#stmt.create.run(job.id, job.source, nowIso(), JSON.stringify(job.stages), job.spec === undefined ? null : JSON.stringify(job.spec));
     });
   }
 
@@ -125,10 +142,15 @@ class SqliteJobStore implements JobStore {
         requireText('canvasId', task.canvasId);
         requireIndex('canvasIndex', task.canvasIndex);
         requireIndex('imageIndex', task.imageIndex);
+        if (task.task !== undefined && (task.task.canvasId !== task.canvasId || task.task.imageIndex !== task.imageIndex)) {
+          throw new LoupeError('LOUPE_ERR_VALIDATION', 'a stored task must be for the same canvas and image as its key', { details: { key: task.key } });
+        }
       }
       this.#db.transaction(() => {
         this.#requireJob(jobId);
-        for (const task of tasks) this.#stmt.addTask.run(jobId, task.key, task.canvasId, task.canvasIndex, task.imageIndex);
+        for (const task of tasks) {
+          this.#stmt.addTask.run(jobId, task.key, task.canvasId, task.canvasIndex, task.imageIndex, task.task === undefined ? null : JSON.stringify(task.task));
+        }
       })();
     });
   }
@@ -190,6 +212,29 @@ class SqliteJobStore implements JobStore {
     });
   }
 
+  unfinished(): Promise<UnfinishedJob[]> {
+    return run('unfinished', this.#isClosed, () =>
+      this.#db.transaction(() =>
+        this.#stmt.unfinished.all().map((row) => ({
+          id: row.id,
+          source: row.source,
+          state: row.state,
+          ...(row.spec_json !== null && { spec: JSON.parse(row.spec_json) as JobSpec }),
+          tasks: this.#taskCounts(row.id),
+        })),
+      )(),
+    );
+  }
+
+  async *openTasks(jobId: string): AsyncIterable<OpenTask> {
+    for (let after = 0; ; ) {
+      const page = await run('openTasks', this.#isClosed, () => this.#stmt.openTasks.all(jobId, after, OPEN_TASKS_PAGE));
+      for (const row of page) yield { key: row.key, ...(row.task_json !== null && { task: JSON.parse(row.task_json) as CanvasTask }) };
+      if (page.length < OPEN_TASKS_PAGE) return;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -209,9 +254,13 @@ class SqliteJobStore implements JobStore {
     }
   }
 
+  #taskCounts(jobId: string): Job['tasks'] {
+    const counts = this.#stmt.taskCounts.get(jobId);
+    return { total: counts?.total ?? 0, done: counts?.done ?? 0, failed: counts?.failed ?? 0 };
+  }
+
   #toJob(row: JobRow): Job {
-    const counts = this.#stmt.taskCounts.get(row.id);
-    const tasks = { total: counts?.total ?? 0, done: counts?.done ?? 0, failed: counts?.failed ?? 0 };
+    const tasks = this.#taskCounts(row.id);
     const open = tasks.total - tasks.done - tasks.failed;
     const stages: Record<string, StageProgress> = {};
     for (const stage of JSON.parse(row.stages_json) as string[]) stages[stage] = { done: 0, failed: 0, pending: open, ms: 0 };

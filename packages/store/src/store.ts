@@ -1,4 +1,4 @@
-import type { Annotation, ReviewState } from '@loupe/contracts';
+import type { Annotation, CanvasTask, ReviewState } from '@loupe/contracts';
 import type { SkosConcept, SkosVocabulary } from '@loupe/datasets';
 
 /** Identifies one result set: everything one model said, in one stage, about one image of a canvas. */
@@ -294,6 +294,31 @@ export interface JobTaskInput {
   readonly canvasId: string;
   readonly canvasIndex: number;
   readonly imageIndex: number;
+  /** The whole task as it was queued, so that a restart can queue it again without the source. */
+  readonly task?: CanvasTask;
+}
+
+/** How a job was asked for: with its source, what a restart needs to start it again. */
+export interface JobSpec {
+  readonly pipeline: string;
+  /** Options for stages by stage name, as given when the job was created. */
+  readonly options?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** A job that has not ended (queued, harvesting or running): what recovery after a crash reads. */
+export interface UnfinishedJob {
+  readonly id: string;
+  readonly source: string;
+  readonly state: 'queued' | 'harvesting' | 'running';
+  /** Absent for a job created before Loupe kept it: such a job cannot be started again. */
+  readonly spec?: JobSpec;
+  readonly tasks: { total: number; done: number; failed: number };
+}
+
+/** A task still open, with the task it was queued with (absent if it was added without one). */
+export interface OpenTask {
+  readonly key: string;
+  readonly task?: CanvasTask;
 }
 
 /**
@@ -331,11 +356,11 @@ export interface Job {
  */
 export interface JobStore {
   /** Creates the job in state 'queued'; creating an existing id again changes nothing. */
-  create(job: { id: string; source: string; stages: readonly string[] }): Promise<void>;
+  create(job: { id: string; source: string; stages: readonly string[]; spec?: JobSpec }): Promise<void>;
   /** Sets the state; entering 'done' or 'failed' sets `finished` if it is not set yet. */
   setState(jobId: string, state: JobState): Promise<void>;
   addManifest(jobId: string, manifestId: string): Promise<void>;
-  /** Adds tasks as pending; a key the job already has is ignored. */
+  /** Adds tasks as pending; a key the job already has keeps its state (and its first stored task). */
   addTasks(jobId: string, tasks: readonly JobTaskInput[]): Promise<void>;
   /** Records that `stage` finished for task `key`, taking `ms`; an unknown key is LOUPE_ERR_NOT_FOUND. */
   stageDone(jobId: string, key: string, stage: string, ms: number): Promise<void>;
@@ -351,6 +376,13 @@ export interface JobStore {
   get(jobId: string): Promise<Job | undefined>;
   /** The newest `limit` jobs (default 20), newest first. */
   list(limit?: number): Promise<Job[]>;
+  /** Jobs not yet done or failed, oldest first: after a crash, the ones to resume or fail. */
+  unfinished(): Promise<UnfinishedJob[]>;
+  /**
+   * The job's open tasks (neither done nor failed) in the order they were added, read in pages so
+   * that a job of any size can be walked. Tasks that end during the walk may or may not be listed.
+   */
+  openTasks(jobId: string): AsyncIterable<OpenTask>;
   close(): Promise<void>;
 }
 

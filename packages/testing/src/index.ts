@@ -25,3 +25,4 @@ export { DRAWINGS, type Drawing, type DrawingKind, type DrawingOptions, renderLi
 export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';
 export * from './onnx-builder.js';
 export { ManualClock, tick } from './manual-clock.js';
+export { type CountingServer, startCountingServer } from './counting.server.js';

@@ -156,6 +156,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
     subject: SUBJECTS.classifyCanvas,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/classify/canvas' },
+    role: 'operator',
     input: StageInput,
     output: FindingsOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_MODEL_CARD_INVALID', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE'],

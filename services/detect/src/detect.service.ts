@@ -93,6 +93,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     subject: SUBJECTS.detectText,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/detect/text' },
+    role: 'operator',
     input: StageInput,
     output: FindingsOutput,
     errors: [
@@ -144,6 +145,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     subject: SUBJECTS.detectImage,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/detect' },
+    role: 'operator',
     input: StageInput,
     output: ResultSetsOutput,
     errors: [

@@ -143,6 +143,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
     subject: SUBJECTS.embedCanvas,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/embed/canvas' },
+    role: 'operator',
     input: StageInput,
     output: CanvasEmbedOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_FETCH_TIMEOUT', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE', 'LOUPE_ERR_STORE'],

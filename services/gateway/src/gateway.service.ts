@@ -14,7 +14,7 @@ import {
 import { decode, encode, type Bus } from '@loupe/bus';
 import { harvest, type DocumentLoader } from '@loupe/iiif';
 import type { Job, JobStore } from '@loupe/store';
-import { JobRunner, PIPELINES } from './jobs.js';
+import { JobRunner, PIPELINES, type RecoverJobs } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 import { REVIEW_PAGES } from './review/review.pages.js';
 
@@ -24,6 +24,13 @@ export interface GatewayDeps {
   readonly load: DocumentLoader;
   readonly publicUrl: string;
   readonly log: Logger;
+  /**
+   * What to do at start with jobs a stopped process left unfinished (LOUPE_RECOVER_JOBS); absent:
+   * leave them. Give it only to the one gateway that owns the job store (see JobRunner.recover).
+   */
+  readonly recoverJobs?: RecoverJobs;
+  /** Whether a job's source may be a local path (the CLI's own argument); servers take http(s) only. */
+  readonly localSources?: boolean;
 }
 
 const JobParams = Type.Object({ id: Type.String({ minLength: 1 }) });
@@ -61,10 +68,14 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.jobs-create.v1',
     mode: 'request',
     route: { method: 'POST', url: '/v1/jobs' },
+    role: 'operator',
     input: CreateJobInput,
     output: JobView,
-    errors: ['LOUPE_ERR_VALIDATION'],
+    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_SOURCE_UNSUPPORTED'],
     async handler(input) {
+      if (!deps.localSources && !/^https?:\/\//i.test(input.manifest)) {
+        throw new LoupeError('LOUPE_ERR_SOURCE_UNSUPPORTED', 'the manifest must be an http or https URL', { details: { field: 'manifest' } });
+      }
       const id = await runner.create(input.manifest, input.pipeline, input.classify && { classify: input.classify });
       return await view(await getJob(id));
     },
@@ -76,6 +87,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.jobs-get.v1',
     mode: 'request',
     route: { method: 'GET', url: '/v1/jobs/:id' },
+    role: 'reader',
     input: JobParams,
     output: JobView,
     errors: ['LOUPE_ERR_JOB_NOT_FOUND'],
@@ -90,6 +102,8 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.jobs-manifest.v1',
     mode: 'request',
     route: { method: 'GET', url: '/v1/jobs/:id/manifest' },
+    role: 'reader',
+    iiif: true,
     input: ManifestParams,
     output: Type.Object({}, { additionalProperties: true }),
     errors: ['LOUPE_ERR_JOB_NOT_FOUND', 'LOUPE_ERR_NOT_FOUND'],
@@ -104,7 +118,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
       let v3: Record<string, unknown> | undefined;
       for await (const event of harvest(job.source, deps.load)) {
         if (event.type === 'manifest' && event.manifest.id === wanted) {
-          v3 = event.manifest.v3;
+          v3 = await event.manifest.v3InSlices();
           break;
         }
       }
@@ -116,7 +130,9 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
         for (const a of page.items) {
           const target = a.target;
           const canvas = typeof target === 'string' ? target.replace(/#(?:xywh|t)=[^#]*$/, '') : typeof target.source === 'string' ? target.source : target.source.id;
-          byCanvas.set(canvas, [...(byCanvas.get(canvas) ?? []), a]);
+          const list = byCanvas.get(canvas);
+          if (list) list.push(a);
+          else byCanvas.set(canvas, [a]);
         }
         if (page.items.length < ANNOTATION_PAGE_SIZE) break;
       }
@@ -131,6 +147,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.dead-letters-list.v1',
     mode: 'request',
     route: { method: 'GET', url: '/v1/dead-letters' },
+    role: 'operator',
     input: Type.Object({ subject: Type.Optional(Type.String()) }),
     output: Type.Object({ items: Type.Array(DeadLetterView) }),
     errors: [],
@@ -155,6 +172,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.dead-letters-retry.v1',
     mode: 'request',
     route: { method: 'POST', url: '/v1/dead-letters/:seq/retry' },
+    role: 'operator',
     input: SeqParams,
     output: Type.Object({ seq: Type.Integer(), retried: Type.Boolean() }),
     errors: ['LOUPE_ERR_NOT_FOUND'],
@@ -169,6 +187,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.dead-letters-drop.v1',
     mode: 'request',
     route: { method: 'DELETE', url: '/v1/dead-letters/:seq' },
+    role: 'operator',
     input: SeqParams,
     output: Type.Object({ seq: Type.Integer(), dropped: Type.Boolean() }),
     errors: ['LOUPE_ERR_NOT_FOUND'],
@@ -184,6 +203,9 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     subject: 'loupe.gateway.context.v1',
     mode: 'request',
     route: { method: 'GET', url: '/ns/loupe/v1.jsonld' },
+    // Vocabulary only, no data: JSON-LD processors fetch it without credentials.
+    role: 'public',
+    iiif: true,
     input: Type.Object({}),
     output: Type.Object({}, { additionalProperties: true }),
     errors: [],
@@ -198,7 +220,10 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     description: 'The public API: jobs, enriched manifests, and the JSON-LD context',
     handlers: [createJob, readJob, jobManifest, deadLetters, retryDeadLetter, dropDeadLetter, context],
     pages: REVIEW_PAGES,
-    start: () => runner.start(),
+    start: async () => {
+      await runner.start();
+      if (deps.recoverJobs) await runner.recover(deps.recoverJobs);
+    },
     stop: () => runner.stop(),
   };
 }

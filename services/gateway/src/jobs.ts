@@ -3,6 +3,7 @@ import {
   SUBJECTS,
   taskKey,
   toLoupeError,
+  type CanvasTask,
   type HarvestOutput,
   type JobEvent,
   type Logger,
@@ -10,7 +11,7 @@ import {
   type StageEnvelope,
 } from '@loupe/contracts';
 import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
-import type { JobStore } from '@loupe/store';
+import type { JobStore, UnfinishedJob } from '@loupe/store';
 
 /** Each pipeline is the ordered list of stages a canvas image goes through. */
 export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: string; options?: Record<string, unknown> }[]> = {
@@ -43,13 +44,30 @@ export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: 
   ],
 };
 
+type StageOptions = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
 interface JobStart {
   readonly jobId: string;
   readonly source: string;
   readonly pipeline: PipelineName;
   /** Options for stages by stage name, merged over the pipeline's own. */
-  readonly options?: Record<string, Record<string, unknown>>;
+  readonly options?: StageOptions;
 }
+
+/**
+ * What the gateway does at start with jobs a stopped process left queued, harvesting or running
+ * (LOUPE_RECOVER_JOBS): `resume` them (tasks already done are not redone), or `fail` them with
+ * LOUPE_ERR_JOB_INTERRUPTED.
+ */
+export type RecoverJobs = 'resume' | 'fail';
+
+type Route = StageEnvelope['route'];
+
+function routeOf(pipeline: PipelineName, options: StageOptions | undefined): Route {
+  return PIPELINES[pipeline].map((r) => (options?.[r.stage] ? { ...r, options: { ...r.options, ...options[r.stage] } } : r));
+}
+
+const isPipeline = (name: string): name is PipelineName => Object.hasOwn(PIPELINES, name);
 
 /** How long a job waits for the iiif-fetcher before it fails: about twenty minutes of retries. */
 const START_MAX_DELIVER = 40;
@@ -72,27 +90,41 @@ export class JobRunner {
     private readonly log: Logger,
   ) {}
 
-  async create(source: string, pipeline: PipelineName, options?: Record<string, Record<string, unknown>>): Promise<string> {
+  async create(source: string, pipeline: PipelineName, options?: StageOptions): Promise<string> {
     const id = randomUUID();
     const route = PIPELINES[pipeline];
-    await this.jobs.create({ id, source, stages: route.map((r) => r.stage) });
-    const start: JobStart = { jobId: id, source, pipeline, ...(options && { options }) };
-    await this.bus.publish(SUBJECTS.jobStart, encode(start), { msgId: `${id}/start` });
+    // The spec is kept so that a restart can start the job again without the caller.
+    await this.jobs.create({ id, source, stages: route.map((r) => r.stage), spec: { pipeline, ...(options && { options }) } });
+    await this.publishStart({ jobId: id, source, pipeline, ...(options && { options }) });
     return id;
+  }
+
+  private publishStart(start: JobStart): Promise<unknown> {
+    return this.bus.publish(SUBJECTS.jobStart, encode(start), { msgId: `${start.jobId}/start` });
+  }
+
+  /** The same msgId whoever queues the task, and however often: the bus drops a repeat inside its window. */
+  private queueTask(jobId: string, task: CanvasTask, route: Route): Promise<unknown> {
+    const first = route[0]!;
+    const envelope: StageEnvelope = { jobId, key: taskKey(task), task, route, results: {} };
+    return this.bus.publish(first.subject, encode(envelope), { msgId: `${jobId}/${envelope.key}/${first.stage}` });
   }
 
   private async harvestAndQueue(msg: WorkMessage): Promise<void> {
     const { jobId, source, pipeline, options } = decode<JobStart>(msg.data);
-    const route = PIPELINES[pipeline].map((r) => (options?.[r.stage] ? { ...r, options: { ...r.options, ...options[r.stage] } } : r));
+    const route = routeOf(pipeline, options);
     const job = await this.jobs.get(jobId);
     if (!job || job.state === 'done' || job.state === 'failed') return msg.ack();
     try {
+      // A start delivered again after its harvest was stored (a gateway killed while queueing
+      // tasks): queue what is still open rather than harvest again and redo what is done.
+      if (job.state === 'running' && (await this.requeueOpen(jobId, route)) !== undefined) return msg.ack();
       if (job.state === 'queued') await this.jobs.setState(jobId, 'harvesting');
       const reply = await this.bus.request(SUBJECTS.harvest, encode({ source }), { timeoutMs: 300_000 });
       const harvest = decode<HarvestOutput>(reply.data);
       for (const m of harvest.manifests) await this.jobs.addManifest(jobId, m.id);
       for (const e of harvest.errors) {
-        await this.jobs.fail(jobId, null, { canvas: null, stage: 'harvest', code: e.code, message: e.message });
+        await this.jobs.fail(jobId, null, { canvas: e.canvas ?? null, stage: 'harvest', code: e.code, message: e.message });
       }
       for (const s of harvest.skipped) {
         await this.jobs.fail(jobId, null, { canvas: s.canvasId, stage: 'harvest', code: 'LOUPE_ERR_IMAGE_UNSUPPORTED', message: s.reason });
@@ -100,18 +132,15 @@ export class JobRunner {
       const tasks = harvest.tasks.map((t) => ({ ...t, jobId }));
       await this.jobs.addTasks(
         jobId,
-        tasks.map((t) => ({ key: taskKey(t), canvasId: t.canvasId, canvasIndex: t.canvasIndex, imageIndex: t.imageIndex })),
+        // Each task is stored whole: a restart queues the open ones again without harvesting.
+        tasks.map((t) => ({ key: taskKey(t), canvasId: t.canvasId, canvasIndex: t.canvasIndex, imageIndex: t.imageIndex, task: t })),
       );
       if (harvest.manifests.length === 0) {
         await this.jobs.setState(jobId, 'failed');
         return msg.ack();
       }
       await this.jobs.setState(jobId, tasks.length === 0 ? 'done' : 'running');
-      const first = route[0]!;
-      for (const task of tasks) {
-        const envelope: StageEnvelope = { jobId, key: taskKey(task), task, route, results: {} };
-        await this.bus.publish(first.subject, encode(envelope), { msgId: `${jobId}/${envelope.key}/${first.stage}` });
-      }
+      for (const task of tasks) await this.queueTask(jobId, task, route);
       this.log.info({ jobId, manifests: harvest.manifests.length, tasks: tasks.length }, 'job queued');
       msg.ack();
     } catch (thrown) {
@@ -148,6 +177,77 @@ export class JobRunner {
       msg.ack();
     });
     this.subscriptions.push(events);
+  }
+
+  /**
+   * Run once at start, before this gateway takes requests: each job a stopped process left
+   * unfinished is resumed or failed, with one log line. Resuming a running job queues its open
+   * tasks again from the tasks stored at harvest (the source is not read again, so a manifest
+   * edited or gone meanwhile changes nothing); a job still queued or harvesting is harvested again
+   * (every step of a harvest is idempotent). Repeating the msgIds makes this safe when the work
+   * still exists: JetStream drops a repeat inside its de-duplication window, and past it a task
+   * runs again and its results replace themselves. With the in-memory bus the queues died with
+   * the process, and queueing again is what brings the work back.
+   */
+  async recover(mode: RecoverJobs): Promise<void> {
+    const unfinished = await this.jobs.unfinished();
+    let effective = mode;
+    if (mode === 'fail' && unfinished.length > 0 && this.bus.kind === 'nats') {
+      // Over NATS another gateway may be running these jobs, and their work is still in the streams.
+      this.log.warn({ jobs: unfinished.length }, 'LOUPE_RECOVER_JOBS=fail applies to a single process on the in-memory bus; over NATS unfinished jobs are resumed');
+      effective = 'resume';
+    }
+    for (const job of unfinished) {
+      const outcome = await this.recoverJob(job, effective);
+      const { done, failed, total } = job.tasks;
+      this.log.warn(
+        { jobId: job.id, state: job.state, tasks: { total, done, failed, remaining: total - done - failed }, ...outcome },
+        `unfinished job ${job.id} ${outcome.recovery}`,
+      );
+    }
+  }
+
+  private async recoverJob(job: UnfinishedJob, mode: RecoverJobs): Promise<{ recovery: string; requeued?: number }> {
+    const spec = job.spec;
+    if (mode === 'fail') {
+      await this.interrupt(job.id, 'The process running the job stopped before it finished, and LOUPE_RECOVER_JOBS=fail: start it again');
+      return { recovery: 'failed (LOUPE_RECOVER_JOBS=fail)' };
+    }
+    if (!spec || !isPipeline(spec.pipeline)) {
+      await this.interrupt(job.id, 'The process running the job stopped, and the job cannot be resumed (it was created by an earlier Loupe): start it again');
+      return { recovery: 'failed: it cannot be resumed' };
+    }
+    if (job.state !== 'running') {
+      await this.publishStart({ jobId: job.id, source: job.source, pipeline: spec.pipeline, ...(spec.options && { options: spec.options }) });
+      return { recovery: 'resumed: harvesting again' };
+    }
+    const requeued = await this.requeueOpen(job.id, routeOf(spec.pipeline, spec.options));
+    if (requeued === undefined) {
+      await this.interrupt(job.id, 'The process running the job stopped, and the job cannot be resumed (its tasks were not kept): start it again');
+      return { recovery: 'failed: it cannot be resumed' };
+    }
+    return { recovery: 'resumed', requeued };
+  }
+
+  /**
+   * Queues the job's open tasks again, as stored at harvest; how many, or undefined when a task
+   * was stored without its whole task (by an earlier Loupe) and so cannot be queued from the store.
+   */
+  private async requeueOpen(jobId: string, route: Route): Promise<number | undefined> {
+    let requeued = 0;
+    for await (const open of this.jobs.openTasks(jobId)) {
+      if (!open.task) return undefined;
+      await this.queueTask(jobId, open.task, route);
+      requeued++;
+    }
+    // Every task had ended: setting it running again lets the store mark it done.
+    if (requeued === 0) await this.jobs.setState(jobId, 'running');
+    return requeued;
+  }
+
+  private async interrupt(jobId: string, message: string): Promise<void> {
+    await this.jobs.fail(jobId, null, { canvas: null, stage: 'job', code: 'LOUPE_ERR_JOB_INTERRUPTED', message });
+    await this.jobs.setState(jobId, 'failed');
   }
 
   async stop(): Promise<void> {

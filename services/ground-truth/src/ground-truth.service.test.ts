@@ -3,7 +3,7 @@
 // dataset view, datasets built from a filter, the review queue, evaluation). The HTTP API end to
 // end is test/ground-truth-curation.test.ts.
 import t, { type Test } from 'tap';
-import type { Annotation, EvaluationReport, Finding, StageInput } from '@loupe/contracts';
+import type { Annotation, EvaluationReport, Finding, Principal, StageInput } from '@loupe/contracts';
 import { openSqliteAnnotationStore, type AnnotationStore } from '@loupe/store';
 import { createGroundTruthService } from './ground-truth.service.js';
 
@@ -20,10 +20,10 @@ function setup(t: Test) {
   const store = openSqliteAnnotationStore({ path: ':memory:' });
   t.teardown(() => store.close());
   const service = createGroundTruthService({ store, publicUrl: PUBLIC });
-  const call = async <T = Record<string, unknown>>(name: string, input: unknown): Promise<T> => {
+  const call = async <T = Record<string, unknown>>(name: string, input: unknown, principal?: Principal): Promise<T> => {
     const handler = service.handlers.find((h) => h.name === name);
     if (!handler) throw new Error(`no handler named ${name}`);
-    return (await handler.handler(input as never, {} as never)) as T;
+    return (await handler.handler(input as never, (principal ? { principal } : {}) as never)) as T;
   };
   /** What the pipeline sends the ground-truth stage: one model's findings on one canvas. */
   const results = (manifest: string, n: number, model: string, stage: string, findings: Finding[]): Promise<unknown> => {
@@ -173,4 +173,23 @@ t.test("evaluation reads the model's original output on the dataset's canvases",
   t.same(byConcept, { [MAP]: [0, 0, 1], [PAINTING]: [1, 1, 0] });
   await t.rejects(call('evaluation', { model: 'cls', dataset: 'none', iou: 0.5, threshold: 0 }), { code: 'LOUPE_ERR_NOT_FOUND', message: /No dataset named "none"/ });
   await t.rejects(call('evaluation', { model: 'nobody', dataset: 'truth', iou: 0.5, threshold: 0 }), { code: 'LOUPE_ERR_NOT_FOUND', message: /nobody/ });
+});
+
+t.test('a revision records the authenticated principal, not the reviewer the body claims', async (t) => {
+  const { call, results } = setup(t);
+  await results(M1, 1, 'cls', 'classify', [classified(PAINTING, 'painting', 0.9), classified(MAP, 'map', 0.2)]);
+  const [first, second] = (await call<{ items: Annotation[] }>('annotations', { canvas: canvas(M1, 1), limit: 10, offset: 0 })).items;
+  const key = (a: Annotation | undefined) => a!.id.split('/').pop();
+  const lastReviewer = async (a: Annotation | undefined) => (await call<{ items: { reviewer: string | null }[] }>('annotation.history', { key: key(a) })).items.at(-1)!.reviewer;
+
+  const curator: Principal = { id: '3fa2c1d4e5f6', name: 'Ada', roles: ['curator'], via: 'key' };
+  await call('annotation.review', { key: key(first), state: 'accepted', reviewer: 'someone-else' }, curator);
+  t.equal(await lastReviewer(first), 'Ada', "an API key's name, whatever the body says");
+  const token: Principal = { id: 'u-123', roles: ['curator'], via: 'oidc' };
+  await call('annotations.review', { filter: { concept: MAP }, state: 'rejected', reviewer: 'someone-else' }, token);
+  t.equal(await lastReviewer(second), 'u-123', "a bulk review records a token's subject when it has no name");
+
+  await call('annotation.review', { key: key(first), state: 'rejected', reviewer: 'Grace' }, { id: 'anonymous', roles: ['admin'], via: 'anonymous' });
+  t.equal(await lastReviewer(first), 'Grace', 'without authentication the body names the reviewer');
+  await t.rejects(call('annotation.review', { key: key(first), state: 'accepted' }), { code: 'LOUPE_ERR_VALIDATION' }, 'and nobody at all is refused');
 });

@@ -9,6 +9,7 @@ import {
   SUBJECTS,
   StageInput,
   defineHandler,
+  type Principal,
   type ResultSet,
   type ServiceDefinition,
 } from '@loupe/contracts';
@@ -46,6 +47,18 @@ function resultSetsOf(results: Record<string, unknown>): ResultSet[] {
   return sets;
 }
 
+/**
+ * The name a revision records. An authenticated caller (API key, OIDC token) is who they are,
+ * whatever the body claims; the body's `reviewer` counts only when nobody authenticated (Loupe
+ * without authentication, e.g. behind a proxy that authenticates, or the process's own CLI).
+ */
+export function reviewerOf(principal: Principal | undefined, claimed: string | undefined): string {
+  if (principal?.via === 'key' || principal?.via === 'oidc') return principal.name ?? principal.id;
+  if (claimed !== undefined) return claimed;
+  if (principal) return principal.id;
+  throw new LoupeError('LOUPE_ERR_VALIDATION', 'A review needs a reviewer');
+}
+
 export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefinition {
   const { store, publicUrl } = deps;
 
@@ -55,6 +68,8 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     subject: SUBJECTS.resultsPut,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/results' },
+    // A stage's own route: putting work straight into the pipeline is the operators' business.
+    role: 'operator',
     input: StageInput,
     output: StoreOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
@@ -108,7 +123,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
 
   const review = defineHandler({
     ...apis.review,
-    async handler({ key, state, reviewer, note, correction }) {
+    async handler({ key, state, reviewer, note, correction }, ctx) {
       const current = await requireAnnotation(key);
       if (correction !== undefined && state !== 'corrected') {
         throw new LoupeError('LOUPE_ERR_VALIDATION', `A correction goes with state 'corrected', not ${JSON.stringify(state)}`);
@@ -116,7 +131,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       if (state === 'corrected' && correction === undefined) throw new LoupeError('LOUPE_ERR_VALIDATION', "State 'corrected' needs a correction");
       return store.review(current.id, {
         state,
-        reviewer,
+        reviewer: reviewerOf(ctx.principal, reviewer),
         ...(note !== undefined && { note }),
         ...(correction !== undefined && { correction: correctionOf(current, correction) }),
       });
@@ -132,11 +147,11 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
 
   const reviewMany = defineHandler({
     ...apis.reviewMany,
-    async handler({ filter, state, reviewer, note }) {
+    async handler({ filter, state, reviewer, note }, ctx) {
       if (Object.values(filter).every((v) => v === undefined)) {
         throw new LoupeError('LOUPE_ERR_VALIDATION', 'A bulk review needs at least one filter (it would review every annotation in the store)');
       }
-      return store.reviewMany(queryOf(filter), { state, reviewer, ...(note !== undefined && { note }) });
+      return store.reviewMany(queryOf(filter), { state, reviewer: reviewerOf(ctx.principal, reviewer), ...(note !== undefined && { note }) });
     },
   });
 

@@ -107,6 +107,7 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     subject: SUBJECTS.preprocessPrepare,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/preprocess' },
+    role: 'operator',
     input: StageInput,
     output: PreparedImage,
     errors: [
@@ -118,6 +119,7 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
       'LOUPE_ERR_FETCH_CONTENT_TYPE',
       'LOUPE_ERR_FETCH_TOO_LARGE',
       'LOUPE_ERR_IMAGE_DECODE',
+      'LOUPE_ERR_IMAGE_UNSUPPORTED',
       'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
       'LOUPE_ERR_MODEL_NOT_INSTALLED',
     ],

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DATASET_FORMATS, LoupeError, SPLITS, VOCABULARY_FORMATS, type EvaluationReport } from '@loupe/contracts';
 import { formatBoxes, formatClassification, formatText } from '@loupe/datasets';
 import type { LoupeConfig } from '../config.js';
-import { createEmbedded } from '../embedded.js';
+import { apiCaller, createEmbedded } from '../embedded.js';
 
 export interface GroundTruthOptions {
   readonly model?: string | undefined;
@@ -47,12 +47,7 @@ async function withGroundTruth<T>(config: LoupeConfig, fn: (call: (method: 'GET'
   const embedded = await createEmbedded({ ...config, services: ['ground-truth'] });
   try {
     await embedded.app.start();
-    return await fn(async (method, url, payload) => {
-      const res = await embedded.app.inject({ method, url, ...(payload !== undefined && { payload: payload as object }) });
-      const body = res.json() as unknown;
-      if (res.statusCode >= 400) throw LoupeError.fromJSON(body as { code: string; message: string });
-      return body;
-    });
+    return await fn(apiCaller(embedded.app));
   } finally {
     await embedded.close();
   }

@@ -2,8 +2,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { parseEuropeanaVocabularyJson, toEuropeanaCsv, type GroundTruthLabel } from '@loupe/datasets';
-import { createDocumentLoader, harvest } from '@loupe/iiif';
-import type { LoupeConfig } from '../config.js';
+import { createDocumentLoader, createEgressPolicy, harvest } from '@loupe/iiif';
+import { loadConfig, type LoupeConfig } from '../config.js';
 import { fetcherFromConfig } from '../embedded.js';
 import { EuropeanaClient, europeanaSettingsFromEnv, itemUri, MAX_ROWS, mediaUrl, parseReusability } from '../europeana.js';
 import { annotationStoreFromConfig } from '../stores.js';
@@ -88,6 +88,8 @@ export async function harvestEuropeana(opts: HarvestEuropeanaOptions, say: (line
     ...europeanaSettingsFromEnv(opts.env),
     ...(opts.rate !== undefined && { ratePerSecond: opts.rate }),
     ...(opts.retryBaseMs !== undefined && { retryBaseMs: opts.retryBaseMs }),
+    // A command run on a person's own machine: private addresses allowed unless LOUPE_FETCH_PRIVATE=deny.
+    fetch: createEgressPolicy(loadConfig(opts.env, { egressDefault: 'allow' }).egress).fetch,
   });
 
   const byId = new Map<string, Row>();
@@ -168,7 +170,8 @@ export interface HarvestIiifOptions {
 export async function harvestIiifToDataset(config: LoupeConfig, source: string, opts: HarvestIiifOptions, say: (line: string) => void): Promise<number> {
   const name = opts.dataset.trim();
   if (!name) throw new LoupeError('LOUPE_ERR_VALIDATION', '--dataset: the name of the dataset to register the manifests in is required');
-  const load = createDocumentLoader(fetcherFromConfig(config));
+  // The command's own argument, on the user's machine: any file the user can read.
+  const load = createDocumentLoader(fetcherFromConfig(config), { files: 'any' });
   const manifests = new Set<string>();
   let failed = 0;
   for await (const event of harvest(resolveSource(source), load)) {

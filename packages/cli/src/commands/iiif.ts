@@ -6,7 +6,8 @@ import { fetcherFromConfig } from '../embedded.js';
 
 /** One JSON line per canvas image on stdout; harvest errors as JSON lines on stderr. Returns the number of errors. */
 export async function harvestCommand(config: LoupeConfig, source: string, write: (line: string) => void, warn: (line: string) => void): Promise<number> {
-  const load = createDocumentLoader(fetcherFromConfig(config));
+  // The command's own argument, on the user's machine: any file the user can read.
+  const load = createDocumentLoader(fetcherFromConfig(config), { files: 'any' });
   let errors = 0;
   for await (const event of harvest(resolveSource(source), load)) {
     if (event.type === 'error') {
@@ -59,7 +60,8 @@ export function parseTarget(opts: { shortSide?: string | undefined; fit?: string
 
 /** Prints the planned request (first line) and the scale that maps result pixels back. */
 export async function planCommand(config: LoupeConfig, infoRef: string, target: PlanTarget, write: (line: string) => void): Promise<void> {
-  const load = createDocumentLoader(fetcherFromConfig(config));
+  // The command's own argument, on the user's machine: any file the user can read.
+  const load = createDocumentLoader(fetcherFromConfig(config), { files: 'any' });
   const ref = resolveSource(infoRef);
   const info = parseImageInfo(await load(ref), ref);
   const plan = planImageRequest(info, target);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
+import { createEgressPolicy } from '@loupe/iiif';
 import { openRegistry, type ModelEntry, type PullProgress } from '@loupe/inference';
 import { importTfjs } from '@loupe/tfjs-onnx';
 import type { LoupeConfig } from '../config.js';
@@ -27,7 +28,7 @@ export async function modelsCommand(
   warn: (line: string) => void,
   progressOut: NodeJS.WriteStream = process.stderr,
 ): Promise<number> {
-  const registry = openRegistry({ modelsDir: config.modelsDir });
+  const registry = openRegistry({ modelsDir: config.modelsDir, fetch: createEgressPolicy(config.egress).fetch });
   switch (action) {
     case 'list': {
       const entries = registry.list();

@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
+import { fileURLToPath } from 'node:url';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
+import { openSqliteJobStore, type JobStore, type UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
-import { apiCaller, createEmbedded } from '../embedded.js';
+import { apiCaller, createEmbedded, type Embedded } from '../embedded.js';
 import { Progress } from '../progress.js';
 
 export interface RunReport {
@@ -26,14 +28,21 @@ export interface RunOptions {
   readonly classify?: ClassifyOptions;
   readonly progress?: Progress | undefined;
   readonly pollMs?: number;
+  /** Continue the run interrupted in `outDir` (its images already done are not redone). */
+  readonly resume?: boolean;
+  /** Where the run says what it found in `outDir` (resuming, nothing to resume). */
+  readonly say?: (line: string) => void;
 }
 
 type Json = Record<string, unknown>;
 
 /** A manifest or collection given as a local file is read from disk; anything with a scheme is a URL. */
 export function resolveSource(source: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? source : path.resolve(source);
+  if (/^file:/i.test(source)) return fileURLToPath(source);
+  return isUrl(source) ? source : path.resolve(source);
 }
+
+const isUrl = (source: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
 
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'canvas';
@@ -44,61 +53,127 @@ function slug(s: string): string {
  * then writes the enriched manifest(s), one AnnotationPage per canvas and a report.
  */
 export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promise<RunReport> {
-  const embedded = await createEmbedded(config);
-  const { app } = embedded;
+  const source = resolveSource(opts.source);
+  const pipeline = opts.pipeline ?? 'text';
+  const jobs = openRunJobStore(opts.outDir);
   try {
-    await app.start();
-    const call = apiCaller(app);
-    let job = await call<JobView>('POST', '/v1/jobs', {
-      manifest: resolveSource(opts.source),
-      pipeline: opts.pipeline ?? 'text',
-      ...(opts.classify && { classify: opts.classify }),
-    });
-    while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
-      opts.progress?.update(job);
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
-      job = await call<JobView>('GET', `/v1/jobs/${job.id}`);
+    const interrupted = await findInterrupted(jobs, { ...opts, source, pipeline });
+    // The run's own store holds no job but its own, so the gateway's recovery at start resumes
+    // exactly the interrupted run. A local manifest may name its neighbours (a collection of
+    // files): its folder is readable, nothing else.
+    const embedded = await createEmbedded({ ...config, recoverJobs: 'resume' }, { jobs, ...(!isUrl(source) && { localSources: [path.dirname(source)] }) });
+    try {
+      return await runJob(embedded.app, config, opts, interrupted ?? { manifest: source, pipeline, ...(opts.classify && { classify: opts.classify }) });
+    } finally {
+      await embedded.close();
     }
-    opts.progress?.update(job);
-    opts.progress?.end();
-
-    await fs.mkdir(path.join(opts.outDir, 'annotations'), { recursive: true });
-    const report: RunReport = {
-      job: job.id,
-      state: job.state,
-      manifests: job.manifests,
-      canvases: 0,
-      images: job.tasks.total,
-      annotations: 0,
-      failures: job.failures,
-      stages: Object.fromEntries(Object.entries(job.stages).map(([k, s]) => [k, { ms: Math.round(s.ms), done: s.done, failed: s.failed }])),
-      outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations') },
-    };
-    const several = job.manifests.length > 1;
-    for (const [m, manifestId] of job.manifests.entries()) {
-      const manifest = await call<Json>('GET', `/v1/jobs/${job.id}/manifest?manifest=${encodeURIComponent(manifestId)}`);
-      const file = several ? path.join(opts.outDir, 'manifests', `${String(m + 1).padStart(3, '0')}.json`) : path.join(opts.outDir, 'manifest.json');
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, JSON.stringify(manifest, null, 2));
-      report.outputs.manifests.push(file);
-      const canvases = (manifest.items as Json[] | undefined) ?? [];
-      report.canvases += canvases.length;
-      for (const [c, canvas] of canvases.entries()) {
-        const pages = ((canvas.annotations as Json[] | undefined) ?? []).filter((p) => String(p.id).includes('/v1/annotations'));
-        const items = pages.flatMap((p) => (p.items as AnnotationPage['items']) ?? []);
-        report.annotations += items.length;
-        const label = typeof canvas.label === 'object' && canvas.label ? Object.values(canvas.label as Record<string, string[]>)[0]?.[0] : undefined;
-        const name = `${several ? `${String(m + 1).padStart(3, '0')}-` : ''}${String(c + 1).padStart(4, '0')}-${slug(label ?? String(canvas.id))}.json`;
-        const page = pages[0] ?? { id: `${config.publicUrl}/v1/annotations?canvas=${encodeURIComponent(String(canvas.id))}`, type: 'AnnotationPage' };
-        await fs.writeFile(
-          path.join(opts.outDir, 'annotations', name),
-          JSON.stringify({ '@context': [`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, IIIF_PRESENTATION_CONTEXT], ...page, items }, null, 2),
-        );
-      }
-    }
-    await fs.writeFile(path.join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2));
-    return report;
   } finally {
-    await embedded.close();
+    await jobs.close();
   }
+}
+
+/**
+ * Where `loupe run` keeps its job: in the output folder, so that a rerun into it finds an
+ * interrupted run, and no server's recovery ever takes it (its source may be a local file).
+ */
+function runJobStorePath(outDir: string): string {
+  return path.join(outDir, '.loupe', 'jobs.db');
+}
+
+/** Held for the whole run: a second run into the same folder is refused, not interleaved. */
+function openRunJobStore(outDir: string): JobStore {
+  try {
+    return openSqliteJobStore({ path: runJobStorePath(outDir), exclusive: true });
+  } catch (err) {
+    if (err instanceof LoupeError && err.details?.inUse) {
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `another loupe run is writing into ${outDir}: let it finish, or choose another --out`, { details: { outDir } });
+    }
+    throw err;
+  }
+}
+
+/** The run a crash left unfinished in the folder, when the caller asked to resume it; refused otherwise. */
+async function findInterrupted(
+  jobs: JobStore,
+  want: { outDir: string; source: string; pipeline: PipelineName; resume?: boolean; say?: (line: string) => void },
+): Promise<UnfinishedJob | undefined> {
+  const job = (await jobs.unfinished()).at(-1);
+  if (!job) {
+    if (want.resume) want.say?.(`nothing to resume in ${want.outDir}: starting a new run`);
+    return undefined;
+  }
+  const { done, failed, total } = job.tasks;
+  const progress = job.state === 'running' ? `${done + failed} of ${total} images done` : 'stopped while harvesting';
+  if (!want.resume) {
+    throw new LoupeError(
+      'LOUPE_ERR_VALIDATION',
+      `${want.outDir} holds an interrupted run of ${job.source} (${progress}): pass --resume to continue it, or choose another --out`,
+      { details: { outDir: want.outDir, job: job.id } },
+    );
+  }
+  if (job.source !== want.source || job.spec?.pipeline !== want.pipeline) {
+    throw new LoupeError(
+      'LOUPE_ERR_VALIDATION',
+      `the run interrupted in ${want.outDir} is of ${job.source} with --pipeline ${job.spec?.pipeline ?? 'unknown'}: resume it with the same source and pipeline, or choose another --out`,
+      { details: { outDir: want.outDir, job: job.id } },
+    );
+  }
+  want.say?.(`resuming the run interrupted in ${want.outDir} (${progress})`);
+  return job;
+}
+
+/** Starts the job (or follows the resumed one) to its end, then writes what it produced. */
+async function runJob(
+  app: Embedded['app'],
+  config: LoupeConfig,
+  opts: RunOptions,
+  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions },
+): Promise<RunReport> {
+  await app.start();
+  const call = apiCaller(app);
+  let job = 'id' in start ? await call<JobView>('GET', `/v1/jobs/${start.id}`) : await call<JobView>('POST', '/v1/jobs', start);
+  while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
+    opts.progress?.update(job);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    job = await call<JobView>('GET', `/v1/jobs/${job.id}`);
+  }
+  opts.progress?.update(job);
+  opts.progress?.end();
+
+  await fs.mkdir(path.join(opts.outDir, 'annotations'), { recursive: true });
+  const report: RunReport = {
+    job: job.id,
+    state: job.state,
+    manifests: job.manifests,
+    canvases: 0,
+    images: job.tasks.total,
+    annotations: 0,
+    failures: job.failures,
+    stages: Object.fromEntries(Object.entries(job.stages).map(([k, s]) => [k, { ms: Math.round(s.ms), done: s.done, failed: s.failed }])),
+    outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations') },
+  };
+  const several = job.manifests.length > 1;
+  for (const [m, manifestId] of job.manifests.entries()) {
+    const manifest = await call<Json>('GET', `/v1/jobs/${job.id}/manifest?manifest=${encodeURIComponent(manifestId)}`);
+    const file = several ? path.join(opts.outDir, 'manifests', `${String(m + 1).padStart(3, '0')}.json`) : path.join(opts.outDir, 'manifest.json');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, JSON.stringify(manifest, null, 2));
+    report.outputs.manifests.push(file);
+    const canvases = (manifest.items as Json[] | undefined) ?? [];
+    report.canvases += canvases.length;
+    for (const [c, canvas] of canvases.entries()) {
+      const pages = ((canvas.annotations as Json[] | undefined) ?? []).filter((p) => String(p.id).includes('/v1/annotations'));
+      const items = pages.flatMap((p) => (p.items as AnnotationPage['items']) ?? []);
+      report.annotations += items.length;
+      const label = typeof canvas.label === 'object' && canvas.label ? Object.values(canvas.label as Record<string, string[]>)[0]?.[0] : undefined;
+      const name = `${several ? `${String(m + 1).padStart(3, '0')}-` : ''}${String(c + 1).padStart(4, '0')}-${slug(label ?? String(canvas.id))}.json`;
+      const page = pages[0] ?? { id: `${config.publicUrl}/v1/annotations?canvas=${encodeURIComponent(String(canvas.id))}`, type: 'AnnotationPage' };
+      await fs.writeFile(
+        path.join(opts.outDir, 'annotations', name),
+        JSON.stringify({ '@context': [`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, IIIF_PRESENTATION_CONTEXT], ...page, items }, null, 2),
+      );
+    }
+  }
+  await fs.writeFile(path.join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2));
+  return report;
 }

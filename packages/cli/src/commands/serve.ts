@@ -1,11 +1,37 @@
+import { LoupeError } from '@loupe/contracts';
+import { installSignalHandlers, readKeyFile } from '@loupe/runtime';
 import type { LoupeConfig } from '../config.js';
 import { createEmbedded } from '../embedded.js';
-import { installSignalHandlers } from '@loupe/runtime';
+
+/** Addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '::ffff:127.0.0.1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * An open API is for a person's own machine: on any other address, serving needs API keys or an
+ * OIDC issuer, or the operator's explicit word that a proxy in front authenticates. Resolves
+ * whether the API will be open.
+ */
+export async function assertSafeToServe(config: LoupeConfig): Promise<{ open: boolean }> {
+  const open = !config.auth.oidc && (await readKeyFile(config.auth.keysFile)).length === 0;
+  if (!open || isLoopback(config.host) || config.auth.insecureNoAuth) return { open };
+  throw new LoupeError(
+    'LOUPE_ERR_CONFIG_INVALID',
+    `refusing to serve on ${config.host} without authentication: anyone who reaches it could start jobs, review and delete. ` +
+      `Create an API key (loupe keys create --name NAME --role admin; file ${config.auth.keysFile}), set LOUPE_OIDC_ISSUER, ` +
+      'listen on 127.0.0.1 (LOUPE_HOST), or, only behind a proxy that authenticates, pass --insecure-no-auth (LOUPE_INSECURE_NO_AUTH=1)',
+  );
+}
 
 /** The gateway and every service named by LOUPE_SERVICES in one process. */
 export async function serveCommand(config: LoupeConfig): Promise<void> {
+  const { open } = await assertSafeToServe(config);
   const embedded = await createEmbedded(config);
   installSignalHandlers({ close: () => embedded.close() }, embedded.log);
   const { url } = await embedded.app.start({ port: config.port, host: config.host });
+  if (open && !isLoopback(config.host)) {
+    embedded.log.warn({ host: config.host }, 'serving without authentication of its own (--insecure-no-auth): a proxy in front must authenticate every request');
+  }
   embedded.log.info({ url, publicUrl: config.publicUrl, services: config.services, docs: `${config.publicUrl}/docs` }, 'loupe is ready');
 }

@@ -5,6 +5,7 @@ import { LoupeError } from '@loupe/contracts';
 import { type IiifImageServer, makeTestImage, startIiifImageServer } from '@loupe/testing';
 import sharp from 'sharp';
 import t, { type Test } from 'tap';
+import { createEgressPolicy } from './egress.js';
 import { createFetcher, type FetcherOptions } from './index.js';
 
 // Small waits keep retry tests quick; the behaviour under test is the same as with the defaults.
@@ -120,7 +121,8 @@ t.test('a refused connection is retried, then reported as a network error', asyn
   await closed.close();
   const fetcher = createFetcher({ ...quick, retries: 1 });
   const err = await rejectsWith(t, fetcher.getJson(url), 'LOUPE_ERR_FETCH_NETWORK', url);
-  t.equal(err.details?.url, url);
+  t.equal(err.message, `could not fetch ${url}`, 'no ECONNREFUSED: a refused port must not read differently from a dead host');
+  t.same(err.details, { url });
 });
 
 t.test('a server that never answers times out quickly with a small timeout', async (t) => {
@@ -140,6 +142,72 @@ t.test('a body that stalls mid-way times out', async (t) => {
   const fetcher = createFetcher({ ...quick, bodyTimeoutMs: 200 });
   const err = await rejectsWith(t, fetcher.getJson(url), 'LOUPE_ERR_FETCH_TIMEOUT', url);
   t.match(err.message, 'stalled');
+});
+
+/** A server that sends the headers at once, then one byte every `everyMs`, for as long as the client listens. */
+async function startTrickle(t: Test, everyMs: number): Promise<string> {
+  return startRawServer(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(' ');
+    const timer = setInterval(() => res.write(' '), everyMs);
+    res.on('close', () => clearInterval(timer));
+  });
+}
+
+t.test('a trickling server cannot hold a fetch past its deadline', async (t) => {
+  // Every byte arrives well inside the gap limit, and the rate check is off: only the deadline ends it.
+  const url = await startTrickle(t, 20);
+  const fetcher = createFetcher({ ...quick, deadlineMs: 300, minBytesPerSecond: 0 });
+  const err = await rejectsWith(t, fetcher.getJson(url), 'LOUPE_ERR_FETCH_TIMEOUT', url);
+  t.match(err.message, 'not complete within 300 ms');
+  t.equal(err.retryable, true);
+});
+
+t.test('a body slower than the minimum rate fails once the grace period is over', async (t) => {
+  // About 50 bytes per second against a minimum of 1000, after 100 ms of grace.
+  const url = await startTrickle(t, 20);
+  const fetcher = createFetcher({ ...quick, minBytesPerSecond: 1000, minRateGraceMs: 100 });
+  const err = await rejectsWith(t, fetcher.getJson(url), 'LOUPE_ERR_FETCH_TIMEOUT', url);
+  t.match(err.message, 'slower than 1000 bytes per second');
+  // A quick body under the same limits is not affected.
+  t.match(await fetcher.getJson(`${server.serviceId('page')}/info.json`), { width: 400 });
+});
+
+t.test('the per-host limit counts one server once, however its URL spells it', async (t) => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const base = await startRawServer(t, (_req, res) => {
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    setTimeout(() => {
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    }, 30);
+  });
+  const port = new URL(base).port;
+  const lookup = async (host: string) => (host === 'localhost' ? [{ address: '127.0.0.1', family: 4 as const }] : []);
+  const fetcher = createFetcher({ ...quick, perHostConcurrency: 1, egress: createEgressPolicy({ denyPrivate: false, lookup }) });
+  const spellings = ['127.0.0.1', 'localhost', '0x7f.1', '2130706433', '127.1', '0177.0.0.1'];
+  await Promise.all(spellings.map((host, i) => fetcher.getJson(`http://${host}:${port}/doc-${i}.json`)));
+  t.equal(maxInFlight, 1, 'six spellings of one server, one request at a time');
+});
+
+t.test('concurrent decodes never hold more than the pixel budget', async (t) => {
+  // Each image is 1.2 Mpx; a budget of 3 Mpx lets two decode at once, never three.
+  const big = await sharp({ create: { width: 1200, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
+  const urls = Array.from({ length: 8 }, (_, i) => server.addFile(`/big-${i}.png`, big, 'image/png'));
+  const fetcher = createFetcher({ ...quick, pixelBudget: 3_000_000 });
+  const images = await Promise.all(urls.map((url) => fetcher.getImage(url)));
+  t.equal(images.length, 8);
+  t.ok(fetcher.pixels.peak <= 3_000_000, `the most held at once (${fetcher.pixels.peak}) is within the budget`);
+  t.ok(fetcher.pixels.peak >= 1_200_000, 'decodes did hold the budget');
+  t.equal(fetcher.pixels.inUse, 0, 'everything was given back');
+
+  // An image larger than the whole budget still decodes, alone.
+  const small = createFetcher({ ...quick, pixelBudget: 500_000 });
+  const [one, two] = await Promise.all([small.getImage(urls[0]!), small.getImage(urls[1]!)]);
+  t.equal(one.width, 1200);
+  t.equal(two.width, 1200);
+  t.equal(small.pixels.peak, 500_000, 'each ran alone, charged the whole budget');
 });
 
 t.test('redirects are followed up to the limit, and no further', async (t) => {

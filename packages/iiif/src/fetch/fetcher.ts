@@ -1,11 +1,14 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, type Logger } from '@loupe/contracts';
 import sharp from 'sharp';
 import { parseJsonDocument } from '../json-document.js';
 import type { ImageRequestPlan } from '../types.js';
 import { type CacheEntry, DiskCache } from './disk.cache.js';
+import { createEgressPolicy, type EgressPolicy } from './egress.js';
 import { HostGates, mapLimit } from './host-gate.js';
 import { inspectImage, toRgb } from './image-check.js';
+import { PixelBudget } from './pixel-budget.js';
 import { isRetryableStatus, parseRetryAfter, RETRY_STATUSES, retryDelay } from './retry-policy.js';
+import { TransferWatch } from './transfer-watch.js';
 
 const MiB = 1024 * 1024;
 
@@ -17,6 +20,10 @@ const MiB = 1024 * 1024;
  * |----------------------|----------------|---------|
  * | `timeoutMs`          | 15000          | Connect + response headers, per attempt. A timeout is not retried here (see below). |
  * | `bodyTimeoutMs`      | 30000          | Longest silence between two body chunks. |
+ * | `deadlineMs`         | 120000         | The whole exchange (connect, headers, body), per attempt, whatever the server trickles. |
+ * | `minBytesPerSecond`  | 4096           | Slowest average body rate once `minRateGraceMs` have passed since the headers; 0 turns it off. |
+ * | `minRateGraceMs`     | 5000           | How long a body may start slowly before the rate counts. |
+ * | `pixelBudget`        | 250 000 000    | Decoded pixels in flight in this fetcher at once (see {@link PixelBudget}). |
  * | `maxImageBytes`      | 50 MiB         | Largest image body; checked on Content-Length, then while streaming. |
  * | `maxJsonBytes`       | 20 MiB         | Largest JSON body (manifest, collection, info.json). |
  * | `maxPixels`          | 100 000 000    | Largest decoded image (width x height), checked from the header before decoding. |
@@ -24,10 +31,12 @@ const MiB = 1024 * 1024;
  * | `retries`            | 3              | Further attempts after a 429, 502, 503, 504 or a network error. |
  * | `retryBaseMs`        | 500            | First backoff; doubles per attempt, with jitter. |
  * | `maxRetryDelayMs`    | 60000          | Cap on one wait, `Retry-After` (seconds or HTTP date) included. |
- * | `perHostConcurrency` | 4              | Requests in flight at once to one host:port. |
+ * | `perHostConcurrency` | 4              | Requests in flight at once to one server: its resolved address and port, however the URL spells it. |
  * | `tileConcurrency`    | 8              | Tiles of one plan fetched at once (the host limit still applies). |
  * | `cacheDir`           | none           | On-disk cache; a hit makes no request. Entries never expire: IIIF image URLs name fixed content. |
  * | `userAgent`          | `Loupe/0.1 (+https://github.com/loupe-iiif/loupe)` | Sent on every request. |
+ * | `egress`             | allow all      | The {@link EgressPolicy} every request and redirect hop passes. Without one nothing is refused: fine for a library on a person's machine, never for a server (the servers always pass `createEgressPolicy(config.egress)`). |
+ * | `log`                | none           | Where the low-level cause of a network failure goes; callers only see "could not fetch <url>". |
  *
  * A timeout fails the call at once rather than being retried here: a server that hangs tends to
  * keep hanging, and a work queue's redelivery (LOUPE_ERR_FETCH_TIMEOUT is retryable) spaces the
@@ -47,9 +56,15 @@ export interface FetcherOptions {
   readonly tileConcurrency?: number;
   readonly cacheDir?: string;
   readonly userAgent?: string;
+  readonly deadlineMs?: number;
+  readonly minBytesPerSecond?: number;
+  readonly minRateGraceMs?: number;
+  readonly pixelBudget?: number;
+  readonly egress?: EgressPolicy;
+  readonly log?: Pick<Logger, 'warn'>;
 }
 
-export type ResolvedFetcherOptions = Required<Omit<FetcherOptions, 'cacheDir'>> & { readonly cacheDir: string | undefined };
+export type ResolvedFetcherOptions = Required<Omit<FetcherOptions, 'cacheDir' | 'egress' | 'log'>> & { readonly cacheDir: string | undefined };
 
 export const FETCHER_DEFAULTS: Readonly<Omit<ResolvedFetcherOptions, 'cacheDir'>> = Object.freeze({
   timeoutMs: 15_000,
@@ -64,6 +79,10 @@ export const FETCHER_DEFAULTS: Readonly<Omit<ResolvedFetcherOptions, 'cacheDir'>
   perHostConcurrency: 4,
   tileConcurrency: 8,
   userAgent: 'Loupe/0.1 (+https://github.com/loupe-iiif/loupe)',
+  deadlineMs: 120_000,
+  minBytesPerSecond: 4096,
+  minRateGraceMs: 5000,
+  pixelBudget: 250_000_000,
 });
 
 /** An image as fetched: still encoded, but known to decode and to be within the pixel limit. */
@@ -96,6 +115,8 @@ export interface PlannedImage {
 
 export interface Fetcher {
   readonly options: Readonly<ResolvedFetcherOptions>;
+  /** The decoded-pixel budget this fetcher's decodes hold; other decodes of fetched images should hold it too. */
+  readonly pixels: PixelBudget;
   /** A JSON or JSON-LD document (manifest, collection, `${serviceId}/info.json`), parsed. */
   getJson(url: string): Promise<unknown>;
   /** An image, checked: image/* content type, byte limit, pixel limit, decodes completely. */
@@ -122,7 +143,7 @@ interface Downloaded {
 
 interface Answer {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: { get(name: string): string | null };
   /** Read only for 2xx. */
   readonly body?: Buffer;
 }
@@ -177,7 +198,7 @@ function resolveOptions(options: FetcherOptions): ResolvedFetcherOptions {
   const resolved: ResolvedFetcherOptions = { ...FETCHER_DEFAULTS, cacheDir: undefined };
   const problems: string[] = [];
   for (const [key, value] of Object.entries(options) as [keyof FetcherOptions, unknown][]) {
-    if (value === undefined) continue;
+    if (value === undefined || key === 'egress' || key === 'log') continue;
     if (!(key in FETCHER_DEFAULTS) && key !== 'cacheDir') {
       problems.push(`${key}: unknown option`);
       continue;
@@ -187,7 +208,7 @@ function resolveOptions(options: FetcherOptions): ResolvedFetcherOptions {
       else (resolved as Record<string, unknown>)[key] = value;
       continue;
     }
-    const mayBeZero = key === 'retries' || key === 'maxRedirects' || key === 'retryBaseMs';
+    const mayBeZero = key === 'retries' || key === 'maxRedirects' || key === 'retryBaseMs' || key === 'minBytesPerSecond' || key === 'minRateGraceMs';
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!mayBeZero && value === 0)) {
       problems.push(`${key}: must be a ${mayBeZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
     } else if ((key === 'perHostConcurrency' || key === 'tileConcurrency' || key === 'retries' || key === 'maxRedirects') && !Number.isInteger(value)) {
@@ -223,6 +244,7 @@ function parseHttpUrl(url: string, from?: string): URL {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The low-level reason (ECONNREFUSED, ENOTFOUND...), for the log only. */
 function describeNetworkError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
@@ -231,45 +253,58 @@ function describeNetworkError(err: unknown): string {
 /** Creates a fetcher; see {@link FetcherOptions} for the defaults. */
 export function createFetcher(options: FetcherOptions = {}): Fetcher {
   const opts = resolveOptions(options);
+  const egress = options.egress ?? createEgressPolicy({ denyPrivate: false, log: options.log });
   const gates = new HostGates(opts.perHostConcurrency);
+  const pixels = new PixelBudget(opts.pixelBudget);
   const cache = opts.cacheDir === undefined ? undefined : new DiskCache(opts.cacheDir);
 
-  /** One HTTP exchange (one hop, one attempt) while holding a slot on the host. */
+  /**
+   * What outside callers learn of a failed connection: that it failed. Refused, reset, unknown
+   * host and unreachable all read alike, so a job's error cannot map someone's network; the
+   * cause goes to the log.
+   */
+  function couldNotFetch(url: URL, err: unknown): LoupeError {
+    options.log?.warn({ url: url.href, cause: describeNetworkError(err) }, 'fetch failed');
+    return new LoupeError('LOUPE_ERR_FETCH_NETWORK', `could not fetch ${url.href}`, { cause: err, details: { url: url.href } });
+  }
+
+  /**
+   * One HTTP exchange (one hop, one attempt): the egress check first, so a refused address is
+   * never connected to, then a slot on the server, then the request under its time limits.
+   */
   async function exchange(url: URL, want: Want): Promise<Answer> {
-    const release = await gates.acquire(url.host);
-    const controller = new AbortController();
-    let timedOut: 'headers' | 'body' | undefined;
-    let timer = setTimeout(() => {
-      timedOut = 'headers';
-      controller.abort();
-    }, opts.timeoutMs);
-    const timeoutError = (): LoupeError =>
-      new LoupeError(
-        'LOUPE_ERR_FETCH_TIMEOUT',
-        timedOut === 'headers'
-          ? `${url.href}: no response within ${opts.timeoutMs} ms`
-          : `${url.href}: the body stalled for more than ${opts.bodyTimeoutMs} ms`,
-        { details: { url: url.href } },
-      );
+    const lease = await egress.admit(url);
     try {
-      let response: Response;
+      const release = await gates.acquire(lease.key);
       try {
-        response = await fetch(url, {
+        return await request(url, want);
+      } finally {
+        release();
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  async function request(url: URL, want: Want): Promise<Answer> {
+    const watch = new TransferWatch(url.href, opts);
+    try {
+      let response: Awaited<ReturnType<EgressPolicy['fetch']>>;
+      try {
+        response = await egress.fetch(url, {
           redirect: 'manual',
-          signal: controller.signal,
+          signal: watch.signal,
           headers: { accept: want.accept, 'user-agent': opts.userAgent },
         });
       } catch (err) {
-        if (timedOut) throw timeoutError();
-        throw new LoupeError('LOUPE_ERR_FETCH_NETWORK', `${url.href}: cannot connect (${describeNetworkError(err)})`, {
-          cause: err,
-          details: { url: url.href },
-        });
+        if (watch.breach) throw watch.error();
+        if (err instanceof LoupeError) throw err;
+        throw couldNotFetch(url, err);
       }
-      clearTimeout(timer);
+      watch.headers();
       if (response.status < 200 || response.status >= 300) {
         // Only the status and headers matter; dropping the body frees the connection now.
-        controller.abort();
+        watch.abort();
         return { status: response.status, headers: response.headers };
       }
       try {
@@ -277,36 +312,26 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
         const declared = Number(response.headers.get('content-length') ?? Number.NaN);
         if (declared > want.maxBytes) throw tooLarge(url.href, want.maxBytes, `Content-Length is ${declared} bytes`);
       } catch (err) {
-        controller.abort();
+        watch.abort();
         throw err;
       }
       const chunks: Buffer[] = [];
       let total = 0;
       const reader = response.body?.getReader();
       if (reader) {
-        const armBodyTimer = (): void => {
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            timedOut = 'body';
-            controller.abort();
-          }, opts.bodyTimeoutMs);
-        };
         for (;;) {
-          armBodyTimer();
           let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
             chunk = await reader.read();
           } catch (err) {
-            if (timedOut) throw timeoutError();
-            throw new LoupeError('LOUPE_ERR_FETCH_NETWORK', `${url.href}: the connection failed while reading the body (${describeNetworkError(err)})`, {
-              cause: err,
-              details: { url: url.href },
-            });
+            if (watch.breach) throw watch.error();
+            throw couldNotFetch(url, err);
           }
           if (chunk.done) break;
+          watch.bytes(chunk.value.byteLength);
           total += chunk.value.byteLength;
           if (total > want.maxBytes) {
-            controller.abort();
+            watch.abort();
             throw tooLarge(url.href, want.maxBytes, 'the body passed the limit while streaming');
           }
           chunks.push(Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength));
@@ -314,8 +339,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
       }
       return { status: response.status, headers: response.headers, body: Buffer.concat(chunks, total) };
     } finally {
-      clearTimeout(timer);
-      release();
+      watch.stop();
     }
   }
 
@@ -414,7 +438,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     const hit = await cached(key);
     if (hit) {
       try {
-        const facts = await inspectImage(hit.body, hit.meta.finalUrl, opts.maxPixels);
+        const facts = await inspectImage(hit.body, hit.meta.finalUrl, opts.maxPixels, pixels);
         return { data: hit.body, ...facts, url: hit.meta.finalUrl, fromCache: true };
       } catch {
         // A damaged entry (or a lower pixel limit than when it was stored): fetch afresh.
@@ -422,7 +446,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
       }
     }
     const got = await download(key, IMAGE_WANT(opts.maxImageBytes));
-    const facts = await inspectImage(got.body, got.url, opts.maxPixels);
+    const facts = await inspectImage(got.body, got.url, opts.maxPixels, pixels);
     await store(key, got);
     return { data: got.body, ...facts, url: got.url, fromCache: false };
   }
@@ -440,7 +464,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     if (plan.kind === 'single') {
       if (plan.url === undefined) throw new LoupeError('LOUPE_ERR_VALIDATION', 'Invalid plan: kind "single" without a url', { details: { plan } });
       const image = await getImage(plan.url);
-      const data = await toRgb(image.data, image.url, opts.maxPixels, width, height);
+      const data = await pixels.hold(image.width * image.height, () => toRgb(image.data, image.url, opts.maxPixels, width, height));
       return { data, width, height, channels: 3, fromCache: image.fromCache };
     }
     const tiles = plan.tiles ?? [];
@@ -455,18 +479,20 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     }
     const decoded = await mapLimit(tiles, opts.tileConcurrency, async (tile) => {
       const image = await getImage(tile.url);
-      const data = await toRgb(image.data, image.url, opts.maxPixels, tile.width, tile.height);
+      const data = await pixels.hold(image.width * image.height, () => toRgb(image.data, image.url, opts.maxPixels, tile.width, tile.height));
       return { tile, data, fromCache: image.fromCache };
     });
-    const data = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
-      .composite(decoded.map(({ tile, data: input }) => ({ input, raw: { width: tile.width, height: tile.height, channels: 3 as const }, left: tile.x, top: tile.y })))
-      .removeAlpha()
-      .raw()
-      .toBuffer();
+    const data = await pixels.hold(width * height, () =>
+      sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+        .composite(decoded.map(({ tile, data: input }) => ({ input, raw: { width: tile.width, height: tile.height, channels: 3 as const }, left: tile.x, top: tile.y })))
+        .removeAlpha()
+        .raw()
+        .toBuffer(),
+    );
     return { data, width, height, channels: 3, fromCache: decoded.every((d) => d.fromCache) };
   }
 
-  return { options: opts, getJson, getImage, getPlanned };
+  return { options: opts, pixels, getJson, getImage, getPlanned };
 }
 
 function tooLarge(url: string, maxBytes: number, why: string): LoupeError {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { LoupeError } from '@loupe/contracts';
+import type { PixelBudget } from './pixel-budget.js';
 
 export interface ImageFacts {
   readonly width: number;
@@ -13,8 +14,10 @@ export interface ImageFacts {
  * before any pixel is decoded, so a decompression bomb is refused at the cost of reading a few
  * bytes; then a full decode to a thumbnail, which catches truncation (a JPEG cut in half decodes
  * "fine" with its lower part grey unless told to fail) without holding the full-size pixels.
+ * The decode still waits for the image's pixels in `budget`: only JPEG shrinks on load, and many
+ * decodes at once add up.
  */
-export async function inspectImage(bytes: Buffer, url: string, maxPixels: number): Promise<ImageFacts> {
+export async function inspectImage(bytes: Buffer, url: string, maxPixels: number, budget: PixelBudget): Promise<ImageFacts> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -42,7 +45,7 @@ export async function inspectImage(bytes: Buffer, url: string, maxPixels: number
     );
   }
   try {
-    await decoder(bytes, maxPixels).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+    await budget.hold(width * height, () => decoder(bytes, maxPixels).resize(32, 32, { fit: 'inside' }).raw().toBuffer());
   } catch (err) {
     throw new LoupeError('LOUPE_ERR_IMAGE_DECODE', `${url}: the image cannot be decoded, it is corrupt or truncated (${(err as Error).message})`, {
       cause: err,

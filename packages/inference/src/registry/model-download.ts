@@ -23,7 +23,19 @@ export interface DownloadOptions {
   readonly idleTimeoutMs?: number | undefined;
   readonly retryDelayMs?: number | undefined;
   readonly onProgress?: ((p: DownloadProgress) => void) | undefined;
+  /** How the request goes out: the process's egress policy's `fetch` (default the global fetch, unchecked). */
+  readonly fetch?: DownloadFetch | undefined;
 }
+
+/** The part of fetch() a download uses; an EgressPolicy's `fetch` is one (it checks every redirect hop). */
+export type DownloadFetch = (
+  url: string,
+  init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' },
+) => Promise<{
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: (AsyncIterable<Uint8Array> & { cancel(): Promise<void> }) | null;
+}>;
 
 export interface DownloadResult {
   readonly bytes: number;
@@ -118,10 +130,12 @@ async function fetchInto(opts: DownloadOptions, part: string, have: number): Pro
   };
   let bytes = have;
   try {
-    let res: Response;
+    let res: Awaited<ReturnType<DownloadFetch>>;
     try {
-      res = await fetch(opts.url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal: controller.signal, redirect: 'follow' });
+      res = await (opts.fetch ?? fetch)(opts.url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal: controller.signal, redirect: 'follow' });
     } catch (err) {
+      // A refusal by the egress policy will be the same next time: not worth a retry.
+      if (err instanceof LoupeError) throw err;
       throw new RetryableError(stalled ? `no answer for ${idleMs} ms` : describe(err));
     }
     if (res.status === 416 && have > 0) {

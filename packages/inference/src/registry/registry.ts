@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { loadCardSync, parseCard, storedName, type CardProblem } from '../cards/card.loader.js';
 import type { ModelCard, ModelFile, ModelTask } from '../cards/model-card.js';
-import { downloadFile, type DownloadProgress } from './model-download.js';
+import { downloadFile, type DownloadFetch, type DownloadProgress } from './model-download.js';
 import { chunksPresent, convertFromPackage, joinChunks, knownSha256, packageDir, verifyFile } from './model-files.js';
 
 /**
@@ -86,6 +86,8 @@ export interface RegistryOptions {
   readonly builtinCardsDir?: string | undefined;
   /** Where files joined from chunks are written once (default: <modelsDir>/.cache). */
   readonly cacheDir?: string | undefined;
+  /** How pulls reach the network: the process's egress policy's `fetch` (`createEgressPolicy(config.egress).fetch`). */
+  readonly fetch?: DownloadFetch | undefined;
 }
 
 export interface Registry {
@@ -390,6 +392,7 @@ export function openRegistry(opts: RegistryOptions): Registry {
           retries: pullOpts.retries,
           idleTimeoutMs: pullOpts.idleTimeoutMs,
           retryDelayMs: pullOpts.retryDelayMs,
+          fetch: opts.fetch,
           onProgress: pullOpts.onProgress && ((p) => pullOpts.onProgress!({ ...p, id: card.id, role, file: storedName(file)! })),
         });
         await verifyFile(path, file, label); // primes the hash cache for the resolve that follows

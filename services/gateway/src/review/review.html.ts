@@ -21,9 +21,16 @@ export const REVIEW_HTML = String.raw`<!doctype html>
     <button type="button" role="tab" id="tab-evaluation" aria-controls="view-evaluation" aria-selected="false">Evaluation</button>
   </div>
   <label class="reviewer">Reviewer <input id="reviewer" name="reviewer" autocomplete="name" spellcheck="false" maxlength="200"></label>
+  <button type="button" id="key-change" hidden>Change API key</button>
   <button type="button" id="help-toggle" aria-controls="help" aria-expanded="false" aria-keyshortcuts="?">Keys <kbd>?</kbd></button>
 </header>
 <p id="status" class="status" role="status" aria-live="polite" aria-atomic="true">Loading…</p>
+<form id="key-form" class="key-form" hidden aria-labelledby="key-why">
+  <p id="key-why"></p>
+  <label>API key <input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false"></label>
+  <button type="submit">Use this key</button>
+  <span class="muted">Kept for this tab only.</span>
+</form>
 
 <section id="help" class="help" hidden aria-labelledby="help-title">
   <h2 id="help-title">Keys</h2>

@@ -12,6 +12,8 @@ export const REVIEW_SCRIPT = String.raw`(function () {
   const PAGE_SIZE = 50;
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const REVIEWER_KEY = 'loupe.reviewer';
+  // The API key lives in sessionStorage: gone when the tab closes, never in the URL or localStorage.
+  const API_KEY = 'loupe.apiKey';
 
   const $ = (id) => document.getElementById(id);
 
@@ -106,6 +108,55 @@ export const REVIEW_SCRIPT = String.raw`(function () {
       .catch(fail);
   }
 
+  // ---- API key: asked for when the API answers 401; behind a proxy that authenticates, never.
+
+  let apiKey = '';
+  try {
+    apiKey = sessionStorage.getItem(API_KEY) || '';
+  } catch (_) {
+    apiKey = '';
+  }
+  let keyAsked = null;
+  let keyAnswered = null;
+
+  function useKey(key) {
+    apiKey = key;
+    try {
+      if (key) sessionStorage.setItem(API_KEY, key);
+      else sessionStorage.removeItem(API_KEY);
+    } catch (_) {
+      // Storage refused (a private window): the key still applies to this page.
+    }
+    // An authenticated review records the key's holder; the typed name would be ignored.
+    document.querySelector('.bar .reviewer').hidden = Boolean(key);
+    $('key-change').hidden = !key;
+  }
+
+  /** Shows the key form; every request that met a 401 waits for the same answer. */
+  function askForKey(why) {
+    if (!keyAsked) {
+      keyAsked = new Promise((resolve) => (keyAnswered = resolve));
+      $('key-why').textContent = why;
+      $('api-key').value = '';
+      $('key-form').hidden = false;
+      $('api-key').focus();
+      say(why);
+    }
+    return keyAsked;
+  }
+
+  function keyGiven(event) {
+    event.preventDefault();
+    const key = $('api-key').value.trim();
+    if (!key) return;
+    $('key-form').hidden = true;
+    $('api-key').value = '';
+    useKey(key);
+    const answered = keyAnswered;
+    keyAsked = keyAnswered = null;
+    if (answered) answered();
+  }
+
   // ---- API
 
   async function api(path, params, init) {
@@ -119,10 +170,18 @@ export const REVIEW_SCRIPT = String.raw`(function () {
       if (text) url += '?' + text;
     }
     let response;
-    try {
-      response = await fetch(url, Object.assign({ headers: { accept: 'application/json' } }, init || {}));
-    } catch (err) {
-      throw new ApiError('NETWORK', 'cannot reach Loupe for ' + url + ' (' + (err && err.message ? err.message : err) + ')');
+    for (;;) {
+      const headers = Object.assign({ accept: 'application/json' }, init && init.headers);
+      if (apiKey) headers.authorization = 'Bearer ' + apiKey;
+      try {
+        response = await fetch(url, Object.assign({}, init || {}, { headers }));
+      } catch (err) {
+        throw new ApiError('NETWORK', 'cannot reach Loupe for ' + url + ' (' + (err && err.message ? err.message : err) + ')');
+      }
+      if (response.status !== 401) break;
+      const refused = Boolean(apiKey);
+      useKey('');
+      await askForKey(refused ? 'That key was refused: enter another API key.' : 'This Loupe needs an API key (a curator key to review).');
     }
     const text = await response.text();
     let body = null;
@@ -509,6 +568,7 @@ export const REVIEW_SCRIPT = String.raw`(function () {
   }
 
   function reviewer() {
+    if (apiKey) return undefined;
     const name = $('reviewer').value.trim();
     if (!name) throw new ApiError('REVIEWER', 'type your name in the Reviewer field first');
     return name;
@@ -520,7 +580,9 @@ export const REVIEW_SCRIPT = String.raw`(function () {
       say('Select an annotation first');
       return;
     }
-    const body = { state: reviewState, reviewer: reviewer() };
+    const body = { state: reviewState };
+    const name = reviewer();
+    if (name) body.reviewer = name;
     if (correction) body.correction = correction;
     const saved = parseAnnotation(await post('v1/annotations/' + encodeURIComponent(target.key) + '/review', body));
     const index = state.annotations.findIndex((a) => a.key === target.key);
@@ -880,6 +942,13 @@ export const REVIEW_SCRIPT = String.raw`(function () {
     document.addEventListener('keydown', onKey);
     window.addEventListener('unhandledrejection', (event) => fail(event.reason));
     window.addEventListener('popstate', () => run(restore));
+
+    useKey(apiKey);
+    $('key-form').addEventListener('submit', keyGiven);
+    $('key-change').addEventListener('click', () => {
+      useKey('');
+      run(restore);
+    });
 
     const reviewerInput = $('reviewer');
     let saved = null;

@@ -80,6 +80,9 @@ label > input, label > select { display: block; width: 100%; }
 
 .status { margin: 0; padding: 0.35rem 1rem; min-height: 2rem; border-bottom: 1px solid var(--line); }
 .status.error { background: var(--error-bg); color: var(--rejected); font-weight: 600; }
+.key-form { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; padding: 0.5rem 1rem; border-bottom: 1px solid var(--line); }
+.key-form p { margin: 0; flex-basis: 100%; font-weight: 600; }
+.key-form input { width: 24rem; max-width: 100%; }
 
 .help { position: fixed; top: 4rem; right: 1rem; z-index: 10; max-width: 30rem; padding: 1rem; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; box-shadow: 0 4px 24px rgb(0 0 0 / 25%); }
 .help th { text-align: left; padding-right: 1rem; white-space: nowrap; }
