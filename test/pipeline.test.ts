@@ -115,8 +115,11 @@ t.test('one job over good and broken canvases', async (t) => {
   const files = await fs.readdir(path.join(outDir, 'annotations'));
   t.equal(files.length, 8, 'one AnnotationPage file per canvas');
   const saved = JSON.parse(await fs.readFile(path.join(outDir, 'report.json'), 'utf8'));
-  t.same(Object.keys(saved).sort(), ['annotations', 'canvases', 'failures', 'images', 'job', 'manifests', 'outputs', 'stages', 'state'].sort());
+  t.same(Object.keys(saved).sort(), ['annotations', 'canvases', 'failures', 'images', 'job', 'manifests', 'models', 'outputs', 'stages', 'state'].sort());
   t.ok(saved.stages['detect.text'].ms > 0, 'time per stage is reported');
+  const rec = saved.models['ppocr-v4-rec'];
+  t.match(rec, { runs: Number, requests: Number, ms: Number, meanMs: Number, meanBatch: Number, queueMs: { p50: Number, p95: Number } }, 'and time per model');
+  t.ok(rec.runs > 0 && rec.requests >= rec.runs && rec.ms > 0, 'the OCR recogniser ran, and its time counts');
 
   try {
     const schema = JSON.parse(await fs.readFile(schemaPath, 'utf8'));

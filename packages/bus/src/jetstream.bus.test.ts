@@ -2,23 +2,15 @@ import t, { type Test } from 'tap';
 import { LoupeError } from '@loupe/contracts';
 import { requireNatsOrSkip, startNatsServer, type NatsServer } from '@loupe/testing';
 import { busContract } from './bus.contract.js';
+import { bytes, eventually as eventuallyWithin, sleep, text } from './contract/contract.kit.js';
 import type { Bus, WorkMessage } from './bus.js';
 import { connectJetStreamBus, type JetStreamBusOptions } from './jetstream.bus.js';
 import { jsonReply } from './reply.js';
 
-const text = (data: Uint8Array): string => new TextDecoder().decode(data);
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// Cases against a real server wait for redeliveries and restarts: longer than the contract's guard.
+const SERVER_GUARD_MS = 15_000;
 
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const eventually = <T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> => eventuallyWithin(probe, what, SERVER_GUARD_MS, 20);
 
 if (requireNatsOrSkip(t)) {
   const server = await startNatsServer();

@@ -6,7 +6,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
   },
-  (err: unknown) => {
-    process.exitCode = reportError(err);
+  async (err: unknown) => {
+    process.exitCode = await reportError(err);
   },
 );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { LoupeError, SERVICE_APIS, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
-import { UNREADABLE_CHANNEL, createDocumentLoader, createEgressPolicy, createFetcher, type Fetcher } from '@loupe/iiif';
+import { UNREADABLE_CHANNEL, createDocumentLoader } from '@loupe/iiif';
 import {
   createDetector,
   createEngine,
@@ -23,6 +23,7 @@ import {
 import { REDACTED_PATHS, createClient, createServiceApp, type LoupeApp } from '@loupe/runtime';
 import { openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
+import { fetcherFromConfig } from './fetcher.js';
 import { vectorsFromConfig } from './vectors.js';
 import { annotationStoreFromConfig, embeddedDbPath, headsDir } from './stores.js';
 import { createCaptionService } from '@loupe/service-caption';
@@ -59,27 +60,6 @@ export function apiCaller(app: LoupeApp): ApiCall {
     if (res.statusCode >= 400) throw LoupeError.fromJSON(body);
     return body;
   };
-}
-
-/**
- * The fetcher every part of one process shares: one cache, one per-host limit, one pixel budget,
- * and the egress policy the configuration names. `log` receives what callers are not told: why an
- * address was refused, which low-level error a fetch met.
- */
-export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, pino.destination(2))): Fetcher {
-  return createFetcher({
-    timeoutMs: config.fetch.timeoutMs,
-    deadlineMs: config.fetch.deadlineMs,
-    minBytesPerSecond: config.fetch.minBytesPerSecond,
-    maxImageBytes: config.fetch.maxBytes,
-    maxPixels: config.fetch.maxPixels,
-    pixelBudget: config.fetch.pixelBudget,
-    perHostConcurrency: config.fetch.perHostConcurrency,
-    retries: config.fetch.retries,
-    cacheDir: path.join(config.dataDir, 'cache'),
-    egress: createEgressPolicy({ ...config.egress, log }),
-    log,
-  });
 }
 
 /** The bus the configuration names: in-memory (one process) or NATS JetStream (many). */

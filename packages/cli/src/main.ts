@@ -1,19 +1,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { CLASSIFY_MODES, PIPELINE_NAMES, toLoupeError, type ClassifyOptions, type PipelineName } from '@loupe/contracts';
-import { loadConfig } from './config.js';
-import { runPipeline } from './commands/run.js';
-import { serveCommand } from './commands/serve.js';
-import { keysCommand } from './commands/keys.js';
-import { dlqCommand } from './commands/dlq.js';
-import { harvestCommand, parseTarget, planCommand } from './commands/iiif.js';
-import { modelsCommand } from './commands/models.js';
-import { analysisCommand } from './commands/analysis.js';
-import { harvestEuropeana, harvestIiifToDataset } from './commands/harvest.js';
-import { trainCommand } from './commands/train.js';
-import { datasetsCommand, evalCommand, vocabCommand, type GroundTruthOptions } from './commands/ground-truth.js';
-import { runDemo } from './demo.js';
-import { Progress } from './progress.js';
+import type { ClassifyOptions, PipelineName } from '@loupe/contracts';
+import type { GroundTruthOptions } from './commands/ground-truth.js';
 
 const USAGE = `loupe: IIIF-native machine-learning enrichment
 
@@ -125,15 +113,19 @@ export async function main(argv: string[]): Promise<number> {
   // Commands that end by themselves log warnings only, unless LOUPE_LOG_LEVEL says otherwise.
   // The commands a person runs on their own machine may reach their own servers (loopback, the
   // institution's network): LOUPE_FETCH_PRIVATE=deny turns that off; `loupe serve` denies by default.
+  // Each command's module (and with it the services, onnxruntime, sharp...) loads only when that
+  // command runs: `loupe --help` or `loupe iiif plan` must not pay for `loupe serve`.
+  const { loadConfig } = await import('./config.js');
   const commandConfig = () => loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn', egressDefault: 'allow' });
   switch (command) {
     case 'run': {
       if (!sub) throw usage('loupe run needs a manifest URL or file');
       const config = commandConfig();
+      const [{ PIPELINE_NAMES }, { runPipeline }, { Progress }] = await Promise.all([import('@loupe/contracts'), import('./commands/run.js'), import('./progress.js')]);
       const outDir = path.resolve(values.out ?? 'loupe-out');
       const pipeline = values.pipeline ?? 'text';
       if (!(PIPELINE_NAMES as readonly string[]).includes(pipeline)) throw usage(`--pipeline must be one of ${PIPELINE_NAMES.join(', ')}; got ${JSON.stringify(pipeline)}`);
-      const classify = classifyOptions(values);
+      const classify = await classifyOptions(values);
       if (classify && pipeline !== 'classify') throw usage('--head, --vocabulary, --mode and --k go with --pipeline classify');
       const report = await runPipeline(config, {
         source: sub,
@@ -153,7 +145,8 @@ export async function main(argv: string[]): Promise<number> {
       // Finished with some failed canvases is still finished; only a job where nothing could run fails the command.
       return report.state === 'done' ? 0 : 1;
     }
-    case 'serve':
+    case 'serve': {
+      const { serveCommand } = await import('./commands/serve.js');
       await serveCommand(
         loadConfig(env, {
           ...(values.services !== undefined && { services: values.services.split(',') }),
@@ -161,7 +154,9 @@ export async function main(argv: string[]): Promise<number> {
         }),
       );
       return -1; // keep running
-    case 'keys':
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./commands/keys.js');
       return keysCommand(
         loadConfig(env, { logLevel: 'warn' }),
         sub,
@@ -170,10 +165,14 @@ export async function main(argv: string[]): Promise<number> {
         (l) => process.stdout.write(`${l}\n`),
         (l) => process.stderr.write(`loupe: ${l}\n`),
       );
-    case 'dlq':
+    }
+    case 'dlq': {
+      const { dlqCommand } = await import('./commands/dlq.js');
       return dlqCommand(loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' }), sub, arg, { subject: values.subject }, (l) => process.stdout.write(`${l}\n`));
+    }
     case 'iiif': {
       const config = loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' });
+      const { harvestCommand, parseTarget, planCommand } = await import('./commands/iiif.js');
       if (sub === 'harvest') {
         if (!arg) throw usage('loupe iiif harvest needs a manifest or collection URL or file');
         const errors = await harvestCommand(config, arg, (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
@@ -187,7 +186,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw usage(`unknown iiif command ${JSON.stringify(sub ?? '')}: harvest or plan`);
     }
-    case 'models':
+    case 'models': {
+      const { modelsCommand } = await import('./commands/models.js');
       return modelsCommand(
         loadConfig(env, { logLevel: 'warn', egressDefault: 'allow' }),
         sub,
@@ -196,8 +196,10 @@ export async function main(argv: string[]): Promise<number> {
         (l) => process.stdout.write(`${l}\n`),
         (l) => process.stderr.write(`loupe: ${l}\n`),
       );
+    }
     case 'duplicates':
-    case 'clusters':
+    case 'clusters': {
+      const { analysisCommand } = await import('./commands/analysis.js');
       return analysisCommand(
         commandConfig(),
         command,
@@ -210,7 +212,9 @@ export async function main(argv: string[]): Promise<number> {
         },
         (l) => process.stderr.write(`${l}\n`),
       );
+    }
     case 'harvest': {
+      const { harvestEuropeana, harvestIiifToDataset } = await import('./commands/harvest.js');
       if (sub === 'europeana') {
         if (!values.vocab) throw usage('loupe harvest europeana needs --vocab vocabulary.json');
         if (!values['per-concept']) throw usage('loupe harvest europeana needs --per-concept N');
@@ -240,7 +244,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       throw usage(`unknown harvest command ${JSON.stringify(sub ?? '')}: europeana or iiif`);
     }
-    case 'train':
+    case 'train': {
+      const { trainCommand } = await import('./commands/train.js');
       return trainCommand(
         commandConfig(),
         {
@@ -254,17 +259,21 @@ export async function main(argv: string[]): Promise<number> {
         },
         (l) => process.stderr.write(`${l}\n`),
       );
+    }
     case 'eval':
     case 'vocab':
     case 'datasets': {
       const config = commandConfig();
       const say = (l: string): void => void process.stderr.write(`${l}\n`);
       const opts: GroundTruthOptions = values;
+      const { datasetsCommand, evalCommand, vocabCommand } = await import('./commands/ground-truth.js');
       if (command === 'eval') return evalCommand(config, opts, say);
       if (command === 'vocab') return vocabCommand(config, sub, arg, opts, say);
       return datasetsCommand(config, sub, arg, positionals.slice(3), opts, say);
     }
     case 'demo': {
+      // The demo brings its own IIIF server and sample pages (@loupe/testing): loaded for it alone.
+      const { runDemo } = await import('./demo.js');
       const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });
       return result.ok ? 0 : 1;
     }
@@ -274,8 +283,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The classify pipeline's options from the command line, or undefined when none was given. */
-function classifyOptions(values: { head?: string; vocabulary?: string; mode?: string; k?: string }): ClassifyOptions | undefined {
+async function classifyOptions(values: { head?: string; vocabulary?: string; mode?: string; k?: string }): Promise<ClassifyOptions | undefined> {
   if (values.head === undefined && values.vocabulary === undefined && values.mode === undefined && values.k === undefined) return undefined;
+  const { CLASSIFY_MODES } = await import('@loupe/contracts');
   if (values.mode !== undefined && !(CLASSIFY_MODES as readonly string[]).includes(values.mode)) {
     throw usage(`--mode must be one of ${CLASSIFY_MODES.join(', ')}; got ${JSON.stringify(values.mode)}`);
   }
@@ -292,11 +302,12 @@ function classifyOptions(values: { head?: string; vocabulary?: string; mode?: st
 class UsageError extends Error {}
 const usage = (message: string) => new UsageError(message);
 
-export function reportError(err: unknown): number {
+export async function reportError(err: unknown): Promise<number> {
   if (err instanceof UsageError) {
     process.stderr.write(`loupe: ${err.message}\n\n${USAGE}\n`);
     return 2;
   }
+  const { toLoupeError } = await import('@loupe/contracts');
   const e = toLoupeError(err);
   process.stderr.write(`loupe: ${e.code}: ${e.message}\n`);
   if (e.code === 'LOUPE_ERR_INTERNAL') process.stderr.write(`${(e.cause as Error | undefined)?.stack ?? ''}\n`);

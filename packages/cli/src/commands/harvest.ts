@@ -4,7 +4,7 @@ import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { parseEuropeanaVocabularyJson, toEuropeanaCsv, type GroundTruthLabel } from '@loupe/datasets';
 import { createDocumentLoader, createEgressPolicy, harvest } from '@loupe/iiif';
 import { loadConfig, type LoupeConfig } from '../config.js';
-import { fetcherFromConfig } from '../embedded.js';
+import { fetcherFromConfig } from '../fetcher.js';
 import { EuropeanaClient, europeanaSettingsFromEnv, itemUri, MAX_ROWS, mediaUrl, parseReusability } from '../europeana.js';
 import { annotationStoreFromConfig } from '../stores.js';
 import { resolveSource } from './run.js';

@@ -2,7 +2,7 @@ import { LoupeError, type ImageServiceRef } from '@loupe/contracts';
 import { createDocumentLoader, harvest, parseImageInfo, planImageRequest, type PlanTarget } from '@loupe/iiif';
 import type { LoupeConfig } from '../config.js';
 import { resolveSource } from './run.js';
-import { fetcherFromConfig } from '../embedded.js';
+import { fetcherFromConfig } from '../fetcher.js';
 
 /** One JSON line per canvas image on stdout; harvest errors as JSON lines on stderr. Returns the number of errors. */
 export async function harvestCommand(config: LoupeConfig, source: string, write: (line: string) => void, warn: (line: string) => void): Promise<number> {

@@ -2,10 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
-import { openSqliteJobStore, type JobStore, type UnfinishedJob } from '@loupe/store';
+import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
+import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
-import { apiCaller, createEmbedded, type Embedded } from '../embedded.js';
-import { Progress } from '../progress.js';
+import type { Embedded } from '../embedded.js';
+import type { Progress } from '../progress.js';
 
 export interface RunReport {
   job: string;
@@ -16,6 +17,8 @@ export interface RunReport {
   annotations: number;
   failures: { canvas: string | null; stage: string; code: string; message: string }[];
   stages: Record<string, { ms: number; done: number; failed: number }>;
+  /** Per model: session runs, requests, time in them (total and mean, ms), batch sizes and queue time. */
+  models: Record<string, NonNullable<ModelReadiness['timing']>>;
   outputs: { manifests: string[]; annotations: string };
 }
 
@@ -55,12 +58,14 @@ function slug(s: string): string {
 export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promise<RunReport> {
   const source = resolveSource(opts.source);
   const pipeline = opts.pipeline ?? 'text';
-  const jobs = openRunJobStore(opts.outDir);
+  const jobs = await openRunJobStore(opts.outDir);
   try {
     const interrupted = await findInterrupted(jobs, { ...opts, source, pipeline });
     // The run's own store holds no job but its own, so the gateway's recovery at start resumes
     // exactly the interrupted run. A local manifest may name its neighbours (a collection of
     // files): its folder is readable, nothing else.
+    // Loaded here, not at the top: the commands that only need resolveSource() stay light.
+    const { createEmbedded } = await import('../embedded.js');
     const embedded = await createEmbedded({ ...config, recoverJobs: 'resume' }, { jobs, ...(!isUrl(source) && { localSources: [path.dirname(source)] }) });
     try {
       return await runJob(embedded.app, config, opts, interrupted ?? { manifest: source, pipeline, ...(opts.classify && { classify: opts.classify }) });
@@ -81,7 +86,8 @@ function runJobStorePath(outDir: string): string {
 }
 
 /** Held for the whole run: a second run into the same folder is refused, not interleaved. */
-function openRunJobStore(outDir: string): JobStore {
+async function openRunJobStore(outDir: string): Promise<JobStore> {
+  const { openSqliteJobStore } = await import('@loupe/store');
   try {
     return openSqliteJobStore({ path: runJobStorePath(outDir), exclusive: true });
   } catch (err) {
@@ -122,6 +128,12 @@ async function findInterrupted(
   return job;
 }
 
+/** Where inference time went, per model: the engine's own count, as /readyz shows it. */
+function modelTimings(app: Embedded['app']): RunReport['models'] {
+  const engine = app.readiness().process?.inference as EngineReadiness | undefined;
+  return Object.fromEntries((engine?.models ?? []).flatMap((m) => (m.timing ? [[m.id, m.timing]] : [])));
+}
+
 /** Starts the job (or follows the resumed one) to its end, then writes what it produced. */
 async function runJob(
   app: Embedded['app'],
@@ -130,6 +142,7 @@ async function runJob(
   start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions },
 ): Promise<RunReport> {
   await app.start();
+  const { apiCaller } = await import('../embedded.js');
   const call = apiCaller(app);
   let job = 'id' in start ? await call<JobView>('GET', `/v1/jobs/${start.id}`) : await call<JobView>('POST', '/v1/jobs', start);
   while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
@@ -150,6 +163,7 @@ async function runJob(
     annotations: 0,
     failures: job.failures,
     stages: Object.fromEntries(Object.entries(job.stages).map(([k, s]) => [k, { ms: Math.round(s.ms), done: s.done, failed: s.failed }])),
+    models: modelTimings(app),
     outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations') },
   };
   const several = job.manifests.length > 1;

@@ -1,7 +1,6 @@
 import { LoupeError } from '@loupe/contracts';
-import { installSignalHandlers, readKeyFile } from '@loupe/runtime';
 import type { LoupeConfig } from '../config.js';
-import { createEmbedded } from '../embedded.js';
+import { listenEarly } from '../early-health.server.js';
 
 /** Addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
@@ -14,6 +13,7 @@ export function isLoopback(host: string): boolean {
  * whether the API will be open.
  */
 export async function assertSafeToServe(config: LoupeConfig): Promise<{ open: boolean }> {
+  const { readKeyFile } = await import('@loupe/runtime');
   const open = !config.auth.oidc && (await readKeyFile(config.auth.keysFile)).length === 0;
   if (!open || isLoopback(config.host) || config.auth.insecureNoAuth) return { open };
   throw new LoupeError(
@@ -26,10 +26,37 @@ export async function assertSafeToServe(config: LoupeConfig): Promise<{ open: bo
 
 /** The gateway and every service named by LOUPE_SERVICES in one process. */
 export async function serveCommand(config: LoupeConfig): Promise<void> {
-  const { open } = await assertSafeToServe(config);
-  const embedded = await createEmbedded(config);
-  installSignalHandlers({ close: () => embedded.close() }, embedded.log);
-  const { url } = await embedded.app.start({ port: config.port, host: config.host });
+  // The port opens first, the services load behind it: /healthz answers within a second of start
+  // and /readyz says 503 until every service is ready. Before the safety check, which loads the
+  // HTTP stack: until the app takes over, the port answers nothing but /healthz and /readyz, and
+  // a refusal closes it again.
+  const early = await listenEarly({ port: config.port, host: config.host });
+  let open: boolean;
+  let embedded;
+  try {
+    ({ open } = await assertSafeToServe(config));
+    const { createEmbedded } = await import('../embedded.js');
+    embedded = await createEmbedded(config);
+  } catch (err) {
+    await early.close();
+    throw err;
+  }
+  const app = embedded.app;
+  const { installSignalHandlers } = await import('@loupe/runtime');
+  installSignalHandlers(
+    {
+      close: async () => {
+        await embedded.close();
+        await early.close();
+      },
+    },
+    embedded.log,
+  );
+  // Routes compiled, then the app answers on the open port while its services start (models load).
+  await app.fastify.ready();
+  early.handOff(app.fastify);
+  await app.start();
+  const { url } = early;
   if (open && !isLoopback(config.host)) {
     embedded.log.warn({ host: config.host }, 'serving without authentication of its own (--insecure-no-auth): a proxy in front must authenticate every request');
   }

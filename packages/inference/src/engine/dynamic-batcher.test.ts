@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import t from 'tap';
 import { ManualClock, tick } from '@loupe/testing';
 import { DynamicBatcher } from './dynamic-batcher.js';
@@ -67,4 +68,34 @@ t.test('a failed run fails every request in it, and the next run goes on', async
   await t.rejects(a!, /boom/);
   await t.rejects(b!, /boom/);
   t.equal(await c, 30);
+});
+
+t.test("a page's requests share one abort listener on their signal, gone once they leave the queue", async (t) => {
+  const runs = gatedRuns();
+  const batcher = new DynamicBatcher('m', { maxBatch: 4, maxWaitMs: 0, maxQueue: 64, concurrency: 1 }, runs.execute);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const job = new AbortController();
+  const lines = Array.from({ length: 20 }, (_, i) => batcher.submit({ item: `l${i}`, key: 'k', signal: job.signal }));
+  await tick();
+  t.equal(getEventListeners(job.signal, 'abort').length, 1, 'one listener for twenty waiting lines');
+  while (runs.groups.length < 5) await runs.release();
+  await runs.release();
+  t.equal((await Promise.all(lines)).length, 20);
+  t.equal(getEventListeners(job.signal, 'abort').length, 0, 'none left once every line ran');
+  await tick();
+  t.same(warnings.map((w) => w.name), [], 'no MaxListenersExceededWarning');
+
+  const other = new AbortController();
+  const blocker = batcher.submit({ item: 'x', key: 'k', alone: true });
+  const given = [1, 2, 3].map((i) => batcher.submit({ item: `g${i}`, key: 'k', signal: other.signal }));
+  await tick();
+  other.abort(new Error('the job was cancelled'));
+  for (const g of given) await t.rejects(g, /the job was cancelled/, 'every waiting request of the signal gives up');
+  t.equal(batcher.queued, 0);
+  t.equal(getEventListeners(other.signal, 'abort').length, 0);
+  await runs.release();
+  t.equal(await blocker, 'X');
 });

@@ -47,7 +47,12 @@ interface Waiting<T, R> extends BatchRequest<T> {
   since: number;
   resolve(result: R): void;
   reject(err: unknown): void;
-  onAbort?: () => void;
+}
+
+/** The requests of one signal still in the queue, and the one listener that gives them up. */
+interface Watched<T, R> {
+  readonly waiting: Set<Waiting<T, R>>;
+  readonly onAbort: () => void;
 }
 
 /**
@@ -64,6 +69,11 @@ export class DynamicBatcher<T, R> {
   readonly #clock: BatcherClock;
   readonly #observer: BatcherObserver;
   readonly #queue: Waiting<T, R>[] = [];
+  /**
+   * One abort listener per signal, not per request: a page's text lines share their job's signal,
+   * and a listener each would pass Node's limit of ten (MaxListenersExceededWarning).
+   */
+  readonly #watched = new Map<AbortSignal, Watched<T, R>>();
   #inFlight = 0;
   #timer: { handle: unknown; at: number } | undefined;
   #pumpScheduled = false;
@@ -114,18 +124,7 @@ export class DynamicBatcher<T, R> {
     }
     return new Promise<R>((resolve, reject) => {
       const waiting: Waiting<T, R> = { ...request, since: this.#clock.now(), resolve, reject };
-      const { signal } = request;
-      if (signal) {
-        waiting.onAbort = () => {
-          const at = this.#queue.indexOf(waiting);
-          if (at < 0) return;
-          this.#queue.splice(at, 1);
-          this.#observer.dropped?.('aborted');
-          reject(signal.reason);
-          this.#settle();
-        };
-        signal.addEventListener('abort', waiting.onAbort, { once: true });
-      }
+      if (request.signal) this.#watch(request.signal, waiting);
       this.#queue.push(waiting);
       this.#schedulePump();
     });
@@ -193,7 +192,7 @@ export class DynamicBatcher<T, R> {
     this.#inFlight++;
     const started = this.#clock.now();
     this.#observer.dispatched?.(group.map((w) => started - w.since));
-    for (const w of group) if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+    for (const w of group) this.#unwatch(w);
     let results: Promise<R[]>;
     try {
       results = this.#execute(group.map((w) => w.item));
@@ -220,6 +219,37 @@ export class DynamicBatcher<T, R> {
         this.#pump();
         this.#settle();
       });
+  }
+
+  #watch(signal: AbortSignal, waiting: Waiting<T, R>): void {
+    let watched = this.#watched.get(signal);
+    if (!watched) {
+      const onAbort = (): void => {
+        this.#watched.delete(signal);
+        for (const w of watched!.waiting) {
+          const at = this.#queue.indexOf(w);
+          if (at >= 0) this.#queue.splice(at, 1);
+          this.#observer.dropped?.('aborted');
+          w.reject(signal.reason);
+        }
+        this.#settle();
+      };
+      watched = { waiting: new Set(), onAbort };
+      this.#watched.set(signal, watched);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    watched.waiting.add(waiting);
+  }
+
+  /** The request left the queue: its signal no longer concerns the batcher, and the last one out removes the listener. */
+  #unwatch(waiting: Waiting<T, R>): void {
+    const signal = waiting.signal;
+    const watched = signal && this.#watched.get(signal);
+    if (!watched) return;
+    watched.waiting.delete(waiting);
+    if (watched.waiting.size > 0) return;
+    signal.removeEventListener('abort', watched.onAbort);
+    this.#watched.delete(signal);
   }
 
   #settle(): void {

@@ -21,10 +21,38 @@ export interface ModelMetrics {
   queueMs: Percentiles;
   /** Time a session run took, ms. */
   runMs: Percentiles;
+  /** Time in session runs since the model was loaded, ms. */
+  runTotalMs: number;
   /** Requests waiting now. */
   queued: number;
   /** Runs under way now. */
   inFlight: number;
+}
+
+/** Where one model's time went: what /readyz and `loupe run`'s report.json show per model. */
+export interface ModelTiming {
+  /** Session runs (warm-up excluded). */
+  runs: number;
+  /** Requests those runs served: more than runs where requests shared a run. */
+  requests: number;
+  /** Time in session runs, ms. */
+  ms: number;
+  meanMs: number;
+  /** Requests per run. */
+  meanBatch: number;
+  /** Time requests waited for their run, ms. */
+  queueMs: Percentiles;
+}
+
+export function timingOf(m: ModelMetrics): ModelTiming {
+  return {
+    runs: m.batches,
+    requests: m.requests,
+    ms: round3(m.runTotalMs),
+    meanMs: m.batches === 0 ? 0 : round3(m.runTotalMs / m.batches),
+    meanBatch: m.meanBatch,
+    queueMs: m.queueMs,
+  };
 }
 
 /** Latest samples kept for percentiles: enough for a stable p95, small enough to sort on every scrape. */
@@ -59,6 +87,7 @@ export class MetricsRecorder implements BatcherObserver {
   #overloaded = 0;
   #batches = 0;
   #batched = 0;
+  #runTotalMs = 0;
   readonly #queueMs = new Window();
   readonly #runMs = new Window();
 
@@ -70,6 +99,7 @@ export class MetricsRecorder implements BatcherObserver {
     this.#batches++;
     this.#batched += requests;
     this.#runMs.add(runMs);
+    this.#runTotalMs += runMs;
     if (failed) this.#errors += requests;
   }
 
@@ -93,6 +123,7 @@ export class MetricsRecorder implements BatcherObserver {
       meanBatch: this.#batches === 0 ? 0 : round3(this.#batched / this.#batches),
       queueMs: this.#queueMs.percentiles(),
       runMs: this.#runMs.percentiles(),
+      runTotalMs: round3(this.#runTotalMs),
       queued,
       inFlight,
     };

@@ -83,6 +83,9 @@ t.test('concurrent requests share runs of at most maxBatch, and each gets its ow
   t.equal(m.meanBatch, 3.333);
   t.equal(m.errors, 0);
   t.match(m, { queued: 0, inFlight: 0, queueMs: { p50: Number, p95: Number }, runMs: { p50: Number, p95: Number } });
+  const timing = engine.readiness().models.find((r) => r.id === 'affine')!.timing!;
+  t.match(timing, { runs: 3, requests: 10, meanBatch: 3.333, queueMs: { p50: Number, p95: Number } }, 'readiness gives runs, requests and batch sizes per model');
+  t.ok(timing.ms > 0 && Math.abs(timing.meanMs - timing.ms / 3) < 0.001, 'and the time in those runs, in total and per run');
 
   const withBatch = await runner.run({ X: { data: Float32Array.from([1, 2, 3]), dims: [1, 3] } });
   t.same(withBatch.Y!.dims, [1, 3], 'a batch of one in, a batch of one out');

@@ -11,7 +11,7 @@ import {
   type ValueInfo,
 } from '../session.js';
 import { DynamicBatcher, type BatcherClock, type BatcherLimits } from './dynamic-batcher.js';
-import { MetricsRecorder, type ModelMetrics } from './model-metrics.js';
+import { MetricsRecorder, timingOf, type ModelMetrics, type ModelTiming } from './model-metrics.js';
 import { batchKey, concatBatch, splitBatch, type PadSpec } from './tensor-batch.js';
 
 export interface EngineOptions {
@@ -52,6 +52,8 @@ export interface ModelReadiness {
   warmUpMs?: number;
   /** Why loading failed. */
   error?: string;
+  /** Runs, time and batch sizes since it was loaded, once it is open. */
+  timing?: ModelTiming;
 }
 
 export interface EngineReadiness {
@@ -231,6 +233,7 @@ class OnnxEngine implements Engine {
       state: e.state,
       ...(e.runner?.warmUpMs !== undefined ? { warmUpMs: e.runner.warmUpMs } : {}),
       ...(e.error ? { error: e.error } : {}),
+      ...(e.runner ? { timing: timingOf(e.runner.metrics()) } : {}),
     }));
     const fallback = this.#cudaMissing ?? models.find((m) => m.fallbackReason)?.fallbackReason;
     return {

@@ -1,6 +1,6 @@
 import { LoupeError } from '@loupe/contracts';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import type { Headers } from './bus.js';
+import type { Headers } from '../bus.js';
 
 /**
  * Names, headers and error mapping of the JetStream adapter: everything that turns Loupe's
@@ -54,13 +54,6 @@ export function checkWorkSubject(subject: string): string {
     });
   }
   return subject;
-}
-
-export function positiveInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new LoupeError('LOUPE_ERR_CONFIG_INVALID', `${what} must be a positive integer, got ${value}`);
-  }
-  return value;
 }
 
 /** Stream names allow [A-Za-z0-9_-]: `loupe.detect.text.v1` -> `LOUPE_loupe_detect_text_v1`. */

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from '@loupe/contracts';
+import { createEgressPolicy, createFetcher, type Fetcher } from '@loupe/iiif';
+import type { LoupeConfig } from './config.js';
+
+/**
+ * The fetcher every part of one process shares: one cache, one per-host limit, one pixel budget,
+ * and the egress policy the configuration names. `log` receives what callers are not told: why an
+ * address was refused, which low-level error a fetch met. Apart from the services so that the
+ * commands that only read IIIF (`loupe iiif plan`, `loupe iiif harvest`) load none of them.
+ */
+export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, pino.destination(2))): Fetcher {
+  return createFetcher({
+    timeoutMs: config.fetch.timeoutMs,
+    deadlineMs: config.fetch.deadlineMs,
+    minBytesPerSecond: config.fetch.minBytesPerSecond,
+    maxImageBytes: config.fetch.maxBytes,
+    maxPixels: config.fetch.maxPixels,
+    pixelBudget: config.fetch.pixelBudget,
+    perHostConcurrency: config.fetch.perHostConcurrency,
+    retries: config.fetch.retries,
+    cacheDir: path.join(config.dataDir, 'cache'),
+    egress: createEgressPolicy({ ...config.egress, log }),
+    log,
+  });
+}
