@@ -29,6 +29,7 @@ import type { Access, HandlerDeclaration } from './service.js';
 import { ClassifyInput, ClassifyOutput, HeadsOutput, ReviewQueueOutput, ReviewQueueQuery } from './classify.js';
 import { SUBJECTS } from './subjects.js';
 import { ImageRef } from './task.js';
+import { FetchTarget } from './prepared-image.js';
 
 /** A request/reply handler's declaration without its implementation: what a caller in another process needs. */
 export type ApiDeclaration = Omit<HandlerDeclaration, 'handler'>;
@@ -54,8 +55,9 @@ export const EmbedImageInput = Type.Object(
         {
           rotation: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)])),
           region: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), w: Type.Number({ exclusiveMinimum: 0 }), h: Type.Number({ exclusiveMinimum: 0 }) })),
+          fetch: Type.Optional(FetchTarget),
         },
-        { description: "What preprocess found: the rotation that turns the image upright and the object's region (image pixels); the fetch applies them" },
+        { description: "What preprocess found: the rotation that turns the image upright, the object's region (image pixels) and the request the job shares; the fetch applies them" },
       ),
     ),
   },

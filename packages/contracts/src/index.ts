@@ -4,6 +4,7 @@ export * from './annotation.js';
 export * from './service.js';
 export * from './subjects.js';
 export * from './pipeline.js';
+export * from './prepared-image.js';
 export * from './harvest.js';
 export * from './jobs.js';
 export * from './apis.js';

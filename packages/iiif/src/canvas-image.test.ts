@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import t from 'tap';
 import { startIiifImageServer } from '@loupe/testing';
@@ -83,4 +86,30 @@ t.test('a painted rotation and a cut compose: the box comes back where the canva
   // Turned clockwise, the image's left half becomes the canvas's top half.
   t.same(img.canvasRegion, { x: 0, y: 0, w: 200, h: 200 });
   t.same(img.toImage({ x: 0, y: 0, w: 200, h: 200 }), { x: 0, y: 0, w: 200, h: 200 });
+});
+
+t.test("with the job's shared request: the same URL every time, cut and resized locally, mapped as if fetched alone", async (t) => {
+  const serviceId = await server.addImage('halves-shared', halves, { version: 3, level: 2 });
+  const ref = { id: 'x', service: { id: serviceId, version: 3 as const, level: 2 as const } };
+  const canvas = { width: 800, height: 400 };
+  const shared = { fit: { width: 400, height: 400 } };
+  const cached = createFetcher({ retries: 0, cacheDir: await mkdtemp(join(tmpdir(), 'loupe-shared-')) });
+  server.reset();
+  const first = await fetchCanvasImage(cached, ref, canvas, shared);
+  // The blue half, turned upside down, at a model's 100 px: what a later stage asks for.
+  const hints = { shared, region: { x: 200, y: 0, w: 200, h: 200 }, rotation: 180 as const };
+  const alone = await fetchCanvasImage(fetcher, ref, canvas, { fit: { width: 100, height: 100 } }, { region: hints.region, rotation: 180 });
+  const later = await fetchCanvasImage(cached, ref, canvas, { fit: { width: 100, height: 100 } }, hints);
+  t.same(server.requests.filter((p) => !p.endsWith('info.json')), [`/iiif/halves-shared/full/400,200/0/default.jpg`, `/iiif/halves-shared/200,0,200,200/100,100/0/default.jpg`], 'the shared request once (the cache answers the later stage); the one alone is its own');
+  t.equal(first.request, later.request, 'the later stage asked for the same URL');
+  t.ok(later.fromCache);
+  t.equal(later.sizedRequest, alone.request, 'sizedRequest is the request it would have made alone');
+  t.same([later.width, later.height], [alone.width, alone.height], "the stage's own size");
+  t.ok(isBlue(pixel(later, 5, 5)) && isBlue(pixel(later, 95, 95)), 'only the blue half');
+  t.same(later.canvasRegion, alone.canvasRegion, 'the same part of the canvas');
+  t.same(later.toCanvas({ x: 10, y: 20, w: 30, h: 40 }), alone.toCanvas({ x: 10, y: 20, w: 30, h: 40 }), 'boxes map back to the same canvas coordinates');
+  // A stage needing more than the shared request holds makes its own request (here the full 400x200).
+  const bigger = await fetchCanvasImage(cached, ref, canvas, { fit: { width: 800, height: 800 } }, { shared: { fit: { width: 100, height: 100 } } });
+  t.match(bigger.request, /\/full\/400,200\/0\/default\.jpg$/, 'its own request, not the shared 100,50');
+  t.same([bigger.width, bigger.height], [400, 200]);
 });

@@ -3,7 +3,7 @@ import { LoupeError, type ImageRef, type Rect } from '@loupe/contracts';
 import type { Fetcher } from './fetch/index.js';
 import { parseImageInfo } from './image-info.js';
 import { planImageRequest } from './planner.js';
-import type { PlanTarget } from './types.js';
+import type { ImageRequestPlan, PlanTarget } from './types.js';
 
 /**
  * A canvas image as a model stage receives it: upright 8-bit RGB (EXIF orientation applied, sRGB,
@@ -18,6 +18,11 @@ export interface CanvasImage {
   readonly channels: 3;
   /** The Image API request (or plain URL) that was fetched. */
   readonly request: string;
+  /**
+   * A request for just these pixels at this size (a small IIIF URL, e.g. for a thumbnail): the same
+   * as `request` unless these pixels were cut and resized locally from the job's shared request.
+   */
+  readonly sizedRequest: string;
   readonly canvasRegion: Rect;
   /** EXIF orientation applied to a plain image (1: none; Image API responses are already upright). */
   readonly exifOrientation: number;
@@ -34,6 +39,12 @@ export interface FetchHints {
   readonly region?: Rect;
   /** Turn the image this much more (clockwise) than it is painted, e.g. a page scanned upside down. */
   readonly rotation?: 0 | 90 | 180 | 270;
+  /**
+   * The request the job's first stage made (the painted image fitted inside this box): fetched
+   * again by URL, which the fetcher's cache answers, then cut and resized locally, whenever it
+   * holds at least the pixels this fetch needs.
+   */
+  readonly shared?: { readonly fit: { readonly width: number; readonly height: number } };
 }
 
 type Quarter = 0 | 90 | 180 | 270;
@@ -81,6 +92,7 @@ export async function fetchCanvasImage(
   let imageSize: { width: number; height: number };
   let cut: Rect;
   let request: string;
+  let sizedRequest: string | undefined;
   let exifOrientation = 1;
   let fromCache: boolean;
 
@@ -106,13 +118,28 @@ export async function fetchCanvasImage(
     imageSize = { width: info.width, height: info.height };
     const region = wanted ? clampRegion(wanted, info.width, info.height, infoUrl) : undefined;
     cut = region ?? { x: 0, y: 0, w: info.width, h: info.height };
-    const plan = planImageRequest(info, region ? { ...target, region } : target);
-    const result = await fetcher.getPlanned(plan);
-    raw = { data: result.data, width: result.width, height: result.height };
-    // A level-0 server may only offer more than the region: keep just the region.
-    if (plan.crop) raw = await toRaw(fromRaw(raw).extract({ left: plan.crop.x, top: plan.crop.y, width: plan.crop.w, height: plan.crop.h }));
-    request = plan.kind === 'single' ? plan.url! : `${plan.tiles!.length} tiles of ${image.service.id}`;
-    fromCache = result.fromCache;
+    const own = planImageRequest(info, region ? { ...target, region } : target);
+    const describe = (plan: ImageRequestPlan): string => (plan.kind === 'single' ? plan.url! : `${plan.tiles!.length} tiles of ${image.service!.id}`);
+    const shared = hints.shared && covers(hints.shared, target) ? hints.shared : undefined;
+    if (shared) {
+      // The job's one request for the painted image; the stage's own part and size are made here.
+      const paintedPart = image.region ? clampRegion(image.region, info.width, info.height, infoUrl) : { x: 0, y: 0, w: info.width, h: info.height };
+      const plan = planImageRequest(info, image.region ? { ...shared, region: paintedPart } : shared);
+      const result = await runPlan(fetcher, plan);
+      raw = result.raw;
+      cut = paintedPart;
+      if (region) ({ raw, cut } = await cutLocally(raw, paintedPart, region));
+      const [width, height] = fitInside(raw.width, raw.height, target);
+      if (width !== raw.width || height !== raw.height) raw = await toRaw(fromRaw(raw).resize(width, height, { fit: 'fill' }));
+      request = describe(plan);
+      sizedRequest = describe(own);
+      fromCache = result.fromCache;
+    } else {
+      const result = await runPlan(fetcher, own);
+      raw = result.raw;
+      request = describe(own);
+      fromCache = result.fromCache;
+    }
   }
   const paintedTurn = (image.rotation ?? 0) as Quarter;
   const extraTurn = (hints.rotation ?? 0) as Quarter;
@@ -142,7 +169,53 @@ export async function fetchCanvasImage(
   const toCanvas = mapBox(toCanvasPoint);
   const toImage = mapBox(toImagePoint);
   const canvasRegion = toCanvas({ x: 0, y: 0, w: raw.width, h: raw.height });
-  return { ...raw, channels: 3, request, canvasRegion, exifOrientation, fromCache, toCanvas, toImage };
+  return { ...raw, channels: 3, request, sizedRequest: sizedRequest ?? request, canvasRegion, exifOrientation, fromCache, toCanvas, toImage };
+}
+
+/** A plan's pixels, decoded: a level-0 server may only offer more than the region, so just the region is kept. */
+async function runPlan(fetcher: Fetcher, plan: ImageRequestPlan): Promise<{ raw: Raw; fromCache: boolean }> {
+  const result = await fetcher.getPlanned(plan);
+  let raw: Raw = { data: result.data, width: result.width, height: result.height };
+  if (plan.crop) raw = await toRaw(fromRaw(raw).extract({ left: plan.crop.x, top: plan.crop.y, width: plan.crop.w, height: plan.crop.h }));
+  return { raw, fromCache: result.fromCache };
+}
+
+/** Whether a shared request fitted inside `shared` holds every pixel `target` asks for. */
+function covers(shared: NonNullable<FetchHints['shared']>, target: PlanTarget): boolean {
+  // A short side has no bound in a fitted box (a long strip's short side can be tiny): never shared.
+  return 'fit' in target && shared.fit.width >= target.fit.width && shared.fit.height >= target.fit.height;
+}
+
+/**
+ * `region` (image pixels) cut out of `raw`, which shows `shown` (image pixels): the edges round
+ * outwards to whole result pixels, and the cut returned is the image rectangle those pixels show
+ * exactly, so mapping back to the image stays exact.
+ */
+async function cutLocally(raw: Raw, shown: Rect, region: Rect): Promise<{ raw: Raw; cut: Rect }> {
+  const sx = raw.width / shown.w;
+  const sy = raw.height / shown.h;
+  const left = Math.max(0, Math.floor((region.x - shown.x) * sx));
+  const top = Math.max(0, Math.floor((region.y - shown.y) * sy));
+  const right = Math.min(raw.width, Math.max(left + 1, Math.ceil((region.x + region.w - shown.x) * sx)));
+  const bottom = Math.min(raw.height, Math.max(top + 1, Math.ceil((region.y + region.h - shown.y) * sy)));
+  if (left === 0 && top === 0 && right === raw.width && bottom === raw.height) return { raw, cut: shown };
+  const cutRaw = await toRaw(fromRaw(raw).extract({ left, top, width: right - left, height: bottom - top }));
+  return { raw: cutRaw, cut: { x: shown.x + left / sx, y: shown.y + top / sy, w: (right - left) / sx, h: (bottom - top) / sy } };
+}
+
+/**
+ * The size a server would give for `target` from a w x h picture, as the planner asks for it: the
+ * side the box binds at the box's size (never larger than the picture), the other in proportion.
+ */
+function fitInside(w: number, h: number, target: PlanTarget): [number, number] {
+  if (!('fit' in target)) return [w, h];
+  const { width, height } = target.fit;
+  if (w * height >= h * width) {
+    const px = Math.min(Math.ceil(width), w);
+    return [px, Math.max(1, Math.round((h * px) / w))];
+  }
+  const px = Math.min(Math.ceil(height), h);
+  return [Math.max(1, Math.round((w * px) / h)), px];
 }
 
 /** A decode that fails past the fetcher's checks is still the image's fault: a 422, not an internal error. */
@@ -176,18 +249,22 @@ function clampRegion(region: Rect, width: number, height: number, document: stri
 }
 
 /**
- * The hints a preprocess result carries for later stages (its `rotation`, and the `region` of the
- * object it found), read defensively: a stage gets no hint from a result it cannot read.
+ * The hints a preprocess result carries for later stages (its `rotation`, the `region` of the
+ * object it found, and the request the job shares), read defensively: a stage gets no hint from a result it cannot read.
  * `region: false` leaves the object region out (text wants the whole page).
  */
 export function fetchHints(preprocess: unknown, use: { region?: boolean } = {}): FetchHints {
   if (!preprocess || typeof preprocess !== 'object') return {};
-  const { rotation, region } = preprocess as { rotation?: unknown; region?: unknown };
-  const hints: { rotation?: Quarter; region?: Rect } = {};
+  const { rotation, region, fetch } = preprocess as { rotation?: unknown; region?: unknown; fetch?: unknown };
+  const hints: { rotation?: Quarter; region?: Rect; shared?: FetchHints['shared'] } = {};
   if (rotation === 90 || rotation === 180 || rotation === 270) hints.rotation = rotation;
   if (use.region !== false && region && typeof region === 'object') {
     const r = region as Rect;
     if ([r.x, r.y, r.w, r.h].every((v) => typeof v === 'number' && Number.isFinite(v)) && r.w > 0 && r.h > 0) hints.region = r;
+  }
+  const fit = fetch && typeof fetch === 'object' ? (fetch as { fit?: { width?: unknown; height?: unknown } }).fit : undefined;
+  if (fit && [fit.width, fit.height].every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+    hints.shared = { fit: { width: fit.width as number, height: fit.height as number } };
   }
   return hints;
 }

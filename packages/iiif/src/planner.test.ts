@@ -72,6 +72,27 @@ t.test('level 1/2 skips a listed size far larger than needed', async (t) => {
   t.equal(plan.url, `${ID}/full/600,400/0/default.jpg`);
 });
 
+t.test('a server that gives any size is asked for exactly the size needed, not the next listed one', async (t) => {
+  // A 3000x4000 master with its halvings listed, fitted to 2048x2048: height binds, width
+  // 3000*2048/4000 = 1536. The listed 3000x4000 reaches it, but is the master: 3.8x the pixels.
+  const sizes = [
+    { width: 375, height: 500 },
+    { width: 750, height: 1000 },
+    { width: 1500, height: 2000 },
+    { width: 3000, height: 4000 },
+  ];
+  const book = { width: 3000, height: 4000, sizes };
+  const v3 = planImageRequest(info({ ...book, level: 2 }), { fit: { width: 2048, height: 2048 } });
+  t.equal(v3.url, `${ID}/full/1536,2048/0/default.jpg`);
+  t.same([v3.width, v3.height, v3.resizeLocally], [1536, 2048, false]);
+  // Image API 2, level 1: its canonical w, form (1536 -> derived height 4000*1536/3000 = 2048).
+  t.equal(planImageRequest(info({ ...book, version: 2, level: 1 }), { fit: { width: 2048, height: 2048 } }).url, `${ID}/full/1536,/0/default.jpg`);
+  // Twice the need (1000 for 500; 1.25 would be 625) is four times the pixels: the exact 375,500 instead.
+  t.equal(planImageRequest(info({ ...book, sizes: [sizes[1]!, sizes[3]!] }), { shortSide: 375 }).url, `${ID}/full/375,500/0/default.jpg`);
+  // The master when it is what is needed: its listed size, never upscaled.
+  t.equal(planImageRequest(info({ ...book }), { fit: { width: 5000, height: 5000 } }).url, `${ID}/full/3000,4000/0/default.jpg`);
+});
+
 t.test('never upscales: an image smaller than the target comes at full resolution', async (t) => {
   // 800x600, short side 1000 wanted: 600 is all there is.
   const v3 = planImageRequest(info({ width: 800, height: 600 }), { shortSide: 1000 });

@@ -10,11 +10,12 @@ export const REQUEST_COST_PX = 256 * 256;
 /** A stitched plan never has more tiles than this: beyond it, one full-size request is politer to the server. */
 export const MAX_TILES = 64;
 /**
- * On level 1 and 2 a listed size is used when it is at most this many times the needed size along
- * the side that matters: listed sizes are often cached (faster), but fetching the whole image because
- * it happens to be listed would waste far more than the cache saves.
+ * From a server that scales to any size, a listed size is used when it is at most this many times
+ * the needed size along the side that matters: listed sizes are often cached (faster), but each
+ * step past the need costs its square in bytes, and a twice-too-large size (which 2 allowed) is
+ * four times the pixels: a 2048 px fit took the 3000x4000 master over an exact 1536x2048.
  */
-export const LISTED_SIZE_SLACK = 2;
+export const LISTED_SIZE_SLACK = 1.25;
 
 interface Need {
   /** The side of the region that the target binds. */
@@ -68,6 +69,8 @@ export function planImageRequest(info: ImageInfo, target: PlanTarget): ImageRequ
   const region = clipRegion(info, target.region);
   const need = needOf(target, region);
   const planner = new Planner(info, region, need);
+  // Level 1 and 2 give any size: the exact one needed is asked for. (A level 0 server's extra size
+  // features are not trusted: static tile sets copy them from level 2 profiles they do not honour.)
   const chosen = info.level === 0 ? planner.levelZero() : planner.levelOneOrTwo();
   return planner.finish(chosen);
 }
@@ -94,7 +97,10 @@ class Planner {
   }
 
   levelOneOrTwo(): Candidate {
-    const listed = this.#listedSizes().filter((c) => this.#reaches(c) && this.#along(c) <= LISTED_SIZE_SLACK * this.#need.px);
+    // The full size is the master, not a derivative a server keeps ready: it is never taken for being listed.
+    const listed = this.#listedSizes().filter(
+      (c) => this.#reaches(c) && this.#along(c) <= LISTED_SIZE_SLACK * this.#need.px && (c.width < this.#info.width || this.#along(c) <= this.#need.px),
+    );
     const smallest = minBy(listed, (c) => c.width * c.height);
     if (smallest) return smallest;
 

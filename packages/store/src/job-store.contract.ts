@@ -75,6 +75,23 @@ export function jobStoreContract(t: Test, name: string, open: () => Promise<JobS
       t.equal(await store.get('job-2'), undefined);
     });
 
+    t.test("a manifest's kept JSON: the first kept stays, and a manifest without is undefined", async (t) => {
+      const store = await fresh(t);
+      const first = { document: `${SOURCE}/collection`, jsonBrotli: Uint8Array.from([1, 2, 3]) };
+      await store.addManifest('job-1', `${SOURCE}/1`);
+      t.equal(await store.keptManifest('job-1', `${SOURCE}/1`), undefined, 'added without it');
+      await store.addManifest('job-1', `${SOURCE}/1`, first);
+      await store.addManifest('job-1', `${SOURCE}/1`, { document: SOURCE, jsonBrotli: Uint8Array.from([9]) });
+      await store.addManifest('job-1', `${SOURCE}/1`);
+      const kept = await store.keptManifest('job-1', `${SOURCE}/1`);
+      t.equal(kept?.document, first.document, 'filled in once, then kept');
+      t.same([...(kept?.jsonBrotli ?? [])], [1, 2, 3]);
+      t.same((await job(store)).manifests, [`${SOURCE}/1`], 'still one manifest');
+      t.equal(await store.keptManifest('job-1', `${SOURCE}/2`), undefined, 'a manifest the job does not have');
+      t.equal(await store.keptManifest('job-2', `${SOURCE}/1`), undefined, 'a job that does not exist');
+      await t.rejects(store.addManifest('job-1', `${SOURCE}/3`, { document: '', jsonBrotli: Uint8Array.from([1]) }), { code: 'LOUPE_ERR_VALIDATION' });
+    });
+
     t.test('writes to an unknown job or task are refused', async (t) => {
       const store = await fresh(t, 0);
       await t.rejects(store.setState('nope', 'running'), { code: 'LOUPE_ERR_JOB_NOT_FOUND' });

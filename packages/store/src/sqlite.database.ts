@@ -179,6 +179,10 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE jobs ADD COLUMN spec_json TEXT;
    ALTER TABLE job_tasks ADD COLUMN task_json TEXT;
    CREATE INDEX jobs_unfinished ON jobs (state) WHERE state IN ('queued', 'harvesting', 'running');`,
+  // 5: each manifest's JSON as harvested (brotli), so that the enriched manifest never reads the
+  // source again. NULL for jobs from before, and for manifests not kept: those are read again.
+  `ALTER TABLE job_manifests ADD COLUMN document TEXT;
+   ALTER TABLE job_manifests ADD COLUMN json_br BLOB;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -31,12 +31,18 @@ t.test('a file keeps jobs and their progress across reopening', async (t) => {
   t.match(before, { state: 'done', tasks: { total: 1, done: 1, failed: 0 }, stages: { classify: { done: 1, ms: 12 } } });
 });
 
-t.test('a running job from schema 3 is listed as unfinished, without what a restart needs', async (t) => {
-  const path = join(dir, 'schema-3.db');
+/** A database file as an earlier Loupe left it: schema `version`, with job 'old' in `state`. */
+function oldDatabase(version: number, state: string): { path: string; old: Database.Database } {
+  const path = join(dir, `schema-${version}.db`);
   const old = new Database(path);
-  for (const step of MIGRATIONS.slice(0, 3)) old.exec(step);
-  old.pragma('user_version = 3');
-  old.prepare(`INSERT INTO jobs (id, source, state, created, stages_json) VALUES ('old', 'https://example.org/m', 'running', '2025-01-01T00:00:00Z', '["store"]')`).run();
+  for (const step of MIGRATIONS.slice(0, version)) old.exec(step);
+  old.pragma(`user_version = ${version}`);
+  old.prepare(`INSERT INTO jobs (id, source, state, created, stages_json) VALUES ('old', 'https://example.org/m', ?, '2025-01-01T00:00:00Z', '["store"]')`).run(state);
+  return { path, old };
+}
+
+t.test('a running job from schema 3 is listed as unfinished, without what a restart needs', async (t) => {
+  const { path, old } = oldDatabase(3, 'running');
   old.prepare(`INSERT INTO job_tasks (job_id, key, canvas_id, canvas_index, image_index) VALUES ('old', 'c1#0', 'https://example.org/c/1', 0, 0)`).run();
   old.close();
 
@@ -46,6 +52,18 @@ t.test('a running job from schema 3 is listed as unfinished, without what a rest
   const open = [];
   for await (const task of store.openTasks('old')) open.push(task);
   t.same(open, [{ key: 'c1#0' }]);
+  t.same(integrityCheck(path), ['ok']);
+});
+
+t.test('a manifest harvested by schema 4 has no kept JSON: the job reads its source again', async (t) => {
+  const { path, old } = oldDatabase(4, 'done');
+  old.prepare(`INSERT INTO job_manifests (job_id, manifest_id) VALUES ('old', 'https://example.org/m')`).run();
+  old.close();
+
+  const store = openSqliteJobStore({ path });
+  t.teardown(() => store.close());
+  t.same((await store.get('old'))?.manifests, ['https://example.org/m']);
+  t.equal(await store.keptManifest('old', 'https://example.org/m'), undefined);
   t.same(integrityCheck(path), ['ok']);
 });
 

@@ -1,6 +1,6 @@
 import { LoupeError, type CanvasTask } from '@loupe/contracts';
 import { nowIso, openDatabase, run, type SqliteDatabase } from './sqlite.database.js';
-import type { Job, JobFailure, JobSpec, JobState, JobStore, JobTaskInput, OpenTask, StageProgress, UnfinishedJob } from './store.js';
+import type { Job, JobFailure, JobSpec, JobState, JobStore, JobTaskInput, KeptManifest, OpenTask, StageProgress, UnfinishedJob } from './store.js';
 
 const JOB_STATES: readonly JobState[] = ['queued', 'harvesting', 'running', 'done', 'failed'];
 const DEFAULT_LIST_LIMIT = 20;
@@ -49,7 +49,14 @@ class SqliteJobStore implements JobStore {
          WHERE id = @id AND state = 'running'
            AND NOT EXISTS (SELECT 1 FROM job_tasks WHERE job_id = @id AND state = 'pending')`,
       ),
-      addManifest: db.prepare<[string, string]>('INSERT OR IGNORE INTO job_manifests (job_id, manifest_id) VALUES (?, ?)'),
+      addManifest: db.prepare<[string, string, string | null, Uint8Array | null]>(
+        `INSERT INTO job_manifests (job_id, manifest_id, document, json_br) VALUES (?, ?, ?, ?)
+         ON CONFLICT (job_id, manifest_id) DO UPDATE SET
+           document = coalesce(job_manifests.document, excluded.document), json_br = coalesce(job_manifests.json_br, excluded.json_br)`,
+      ),
+      keptManifest: db.prepare<[string, string], { document: string | null; json_br: Buffer | null }>(
+        'SELECT document, json_br FROM job_manifests WHERE job_id = ? AND manifest_id = ?',
+      ),
       // A harvest run again after a crash adds the same tasks: their state stays, and so does the
       // task first stored (filled in only where a row has none).
       addTask: db.prepare<[string, string, string, number, number, string | null]>(
@@ -125,13 +132,25 @@ class SqliteJobStore implements JobStore {
     });
   }
 
-  addManifest(jobId: string, manifestId: string): Promise<void> {
+  addManifest(jobId: string, manifestId: string, kept?: KeptManifest): Promise<void> {
     return run('addManifest', this.#isClosed, () => {
       requireText('manifestId', manifestId);
+      if (kept !== undefined) {
+        requireText('kept.document', kept.document);
+        if (!(kept.jsonBrotli instanceof Uint8Array)) throw new LoupeError('LOUPE_ERR_VALIDATION', 'kept.jsonBrotli must be bytes');
+      }
       this.#db.transaction(() => {
         this.#requireJob(jobId);
-        this.#stmt.addManifest.run(jobId, manifestId);
+        this.#stmt.addManifest.run(jobId, manifestId, kept?.document ?? null, kept?.jsonBrotli ?? null);
       })();
+    });
+  }
+
+  keptManifest(jobId: string, manifestId: string): Promise<KeptManifest | undefined> {
+    return run('keptManifest', this.#isClosed, () => {
+      const row = this.#stmt.keptManifest.get(jobId, manifestId);
+      if (!row || row.document === null || row.json_br === null) return undefined;
+      return { document: row.document, jsonBrotli: row.json_br };
     });
   }
 

@@ -305,6 +305,14 @@ export interface JobSpec {
   readonly options?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
+/** A manifest's JSON as a job harvested it, so that reading the job's manifest never reads the source again. */
+export interface KeptManifest {
+  /** The document it was read from: its own URL, or its collection's when embedded there. */
+  readonly document: string;
+  /** The JSON, brotli-compressed (as the iiif-fetcher answers it); the store keeps the bytes as given. */
+  readonly jsonBrotli: Uint8Array;
+}
+
 /** A job that has not ended (queued, harvesting or running): what recovery after a crash reads. */
 export interface UnfinishedJob {
   readonly id: string;
@@ -359,7 +367,10 @@ export interface JobStore {
   create(job: { id: string; source: string; stages: readonly string[]; spec?: JobSpec }): Promise<void>;
   /** Sets the state; entering 'done' or 'failed' sets `finished` if it is not set yet. */
   setState(jobId: string, state: JobState): Promise<void>;
-  addManifest(jobId: string, manifestId: string): Promise<void>;
+  /** Adds a manifest; given again, it keeps the JSON first kept (filled in only where it has none). */
+  addManifest(jobId: string, manifestId: string, kept?: KeptManifest): Promise<void>;
+  /** The manifest's JSON as kept at harvest; undefined when none was (an earlier Loupe, or past the budget). */
+  keptManifest(jobId: string, manifestId: string): Promise<KeptManifest | undefined>;
   /** Adds tasks as pending; a key the job already has keeps its state (and its first stored task). */
   addTasks(jobId: string, tasks: readonly JobTaskInput[]): Promise<void>;
   /** Records that `stage` finished for task `key`, taking `ms`; an unknown key is LOUPE_ERR_NOT_FOUND. */

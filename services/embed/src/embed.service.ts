@@ -167,8 +167,9 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
             imageIndex: task.imageIndex,
             manifestId: task.manifestId,
             phash,
-            // The request made for the model's input size: a real, small IIIF URL of this image.
-            thumbnail: image.request,
+            // A request for the model's input size (the pixels may have been cut from the job's shared
+            // request): a real, small IIIF URL of this image.
+            thumbnail: image.sizedRequest,
             ...(task.rights && { rights: task.rights }),
             ...(task.collections && { collections: task.collections }),
           },

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { brotliDecompress } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import {
   AnnotationPage,
@@ -12,8 +14,8 @@ import {
   type ServiceDefinition,
 } from '@loupe/contracts';
 import { decode, encode, type Bus } from '@loupe/bus';
-import { harvest, type DocumentLoader } from '@loupe/iiif';
-import type { Job, JobStore } from '@loupe/store';
+import { harvest, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
+import type { Job, JobStore, KeptManifest } from '@loupe/store';
 import { JobRunner, PIPELINES, type RecoverJobs } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 import { REVIEW_PAGES } from './review/review.pages.js';
@@ -41,6 +43,26 @@ const ManifestParams = Type.Object({
 
 const ANNOTATION_PAGE_SIZE = 10_000;
 
+const unpack = promisify(brotliDecompress);
+/**
+ * Most bytes a kept manifest may unpack to: a document is at most 20 MiB as fetched (the fetcher's
+ * maxJsonBytes), and its JSON as kept is no longer; the margin is for escapes. Past it (a damaged
+ * row) the source is read instead.
+ */
+const MAX_KEPT_JSON_BYTES = 64 * 1024 * 1024;
+
+async function v3Among(source: string, load: DocumentLoader, wanted: string, limits?: Partial<HarvestLimits>): Promise<Record<string, unknown> | undefined> {
+  for await (const event of harvest(source, load, limits)) {
+    if (event.type === 'manifest' && event.manifest.id === wanted) return await event.manifest.v3InSlices();
+  }
+  return undefined;
+}
+
+async function unpackJson(kept: KeptManifest): Promise<unknown> {
+  const text = await unpack(kept.jsonBrotli, { maxOutputLength: MAX_KEPT_JSON_BYTES });
+  return JSON.parse(text.toString('utf8'));
+}
+
 export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const { bus, jobs, publicUrl } = deps;
   const runner = new JobRunner(bus, jobs, deps.log);
@@ -60,6 +82,22 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     const job = await jobs.get(id);
     if (!job) throw new LoupeError('LOUPE_ERR_JOB_NOT_FOUND', `no job with id ${id}`, { details: { id } });
     return job;
+  };
+
+  /** The manifest as Presentation 3, read from the JSON the job kept at harvest: the source is not read again. */
+  const v3Of = async (job: Job, wanted: string): Promise<Record<string, unknown>> => {
+    const kept = await jobs.keptManifest(job.id, wanted);
+    if (kept) {
+      // Its canvases passed the job's limit at harvest; the default limit must not refuse it now.
+      const v3 = await v3Among(kept.document, () => unpackJson(kept), wanted, { maxCanvases: Number.MAX_SAFE_INTEGER });
+      if (v3) return v3;
+      deps.log.warn({ jobId: job.id, manifest: wanted }, 'the manifest kept at harvest cannot be read; reading its source again');
+    }
+    // No JSON kept: a job harvested before Loupe kept manifests, a 2.x manifest embedded in its
+    // collection, or one past KEPT_JSON_BUDGET_BYTES. Those walk the source again, as jobs always did.
+    const v3 = await v3Among(job.source, deps.load, wanted);
+    if (!v3) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `manifest ${wanted} can no longer be loaded from ${job.source}`);
+    return v3;
   };
 
   const createJob = defineHandler({
@@ -114,15 +152,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
       if (!job.manifests.includes(wanted)) {
         throw new LoupeError('LOUPE_ERR_NOT_FOUND', `manifest ${wanted} is not part of job ${id}`, { details: { id, manifest: wanted } });
       }
-      // Walk the source again (documents come from the fetch cache) rather than keeping every v3 document.
-      let v3: Record<string, unknown> | undefined;
-      for await (const event of harvest(job.source, deps.load)) {
-        if (event.type === 'manifest' && event.manifest.id === wanted) {
-          v3 = await event.manifest.v3InSlices();
-          break;
-        }
-      }
-      if (!v3) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `manifest ${wanted} can no longer be loaded from ${job.source}`);
+      const v3 = await v3Of(job, wanted);
       const byCanvas = new Map<string, Annotation[]>();
       for (let offset = 0; ; offset += ANNOTATION_PAGE_SIZE) {
         const reply = await bus.request(SUBJECTS.annotationsQuery, encode({ manifest: wanted, limit: ANNOTATION_PAGE_SIZE, offset }));

@@ -120,9 +120,12 @@ export class JobRunner {
       // tasks): queue what is still open rather than harvest again and redo what is done.
       if (job.state === 'running' && (await this.requeueOpen(jobId, route)) !== undefined) return msg.ack();
       if (job.state === 'queued') await this.jobs.setState(jobId, 'harvesting');
-      const reply = await this.bus.request(SUBJECTS.harvest, encode({ source }), { timeoutMs: 300_000 });
+      // keepJson: the job keeps each manifest as read, and its enriched manifest never reads the source again.
+      const reply = await this.bus.request(SUBJECTS.harvest, encode({ source, keepJson: true }), { timeoutMs: 300_000 });
       const harvest = decode<HarvestOutput>(reply.data);
-      for (const m of harvest.manifests) await this.jobs.addManifest(jobId, m.id);
+      for (const m of harvest.manifests) {
+        await this.jobs.addManifest(jobId, m.id, m.json === undefined ? undefined : { document: m.document, jsonBrotli: Buffer.from(m.json, 'base64') });
+      }
       for (const e of harvest.errors) {
         await this.jobs.fail(jobId, null, { canvas: e.canvas ?? null, stage: 'harvest', code: e.code, message: e.message });
       }

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { brotliDecompressSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { LoupeError, type HarvestOutput } from '@loupe/contracts';
 import { HARVEST_PREFETCH, createDocumentLoader, createFetcher, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
@@ -132,4 +133,25 @@ t.test('an unreadable canvas is reported by index and skipped; its manifest is h
     },
   ]);
   t.ok(new LoupeError('LOUPE_ERR_IIIF_MALFORMED').status < 500, 'a 4xx code: the document is at fault, not Loupe');
+});
+
+t.test('keepJson: each manifest as read, brotli-compressed; a 2.x manifest embedded in its collection is not kept', async (t) => {
+  const docs: Record<string, string> = {};
+  const { url } = await serve(t, docs);
+  const v3 = { '@context': 'http://iiif.io/api/presentation/3/context.json', id: 'http://lib.example/v3', type: 'Manifest', label: { en: ['v3'] }, items: [] };
+  docs['/v3.json'] = JSON.stringify(v3);
+  docs['/v2.json'] = manifestV2('http://lib.example/v2', 3);
+  const embedded = JSON.parse(manifestV2('http://lib.example/embedded', 1)) as Record<string, unknown>;
+  docs['/top.json'] = JSON.stringify({ '@context': P2, '@id': 'top', '@type': 'sc:Collection', manifests: [{ '@id': url('/v3.json'), '@type': 'sc:Manifest' }, { '@id': url('/v2.json'), '@type': 'sc:Manifest' }, embedded] });
+  const unpack = (json: string | undefined): unknown => (json === undefined ? undefined : JSON.parse(brotliDecompressSync(Buffer.from(json, 'base64')).toString('utf8')));
+
+  const out = await harvester()({ source: url('/top.json'), keepJson: true });
+  t.same(out.manifests.map((m) => [m.id, m.document]), [
+    ['http://lib.example/v3', url('/v3.json')],
+    ['http://lib.example/v2', url('/v2.json')],
+    ['http://lib.example/embedded', url('/top.json')],
+  ]);
+  t.same(out.manifests.map((m) => unpack(m.json)), [v3, JSON.parse(docs['/v2.json']), undefined], 'the JSON as read, the 2.x one not upgraded');
+  const plain = await harvester()({ source: url('/top.json') });
+  t.ok(plain.manifests.every((m) => m.json === undefined), 'without keepJson, no JSON');
 });

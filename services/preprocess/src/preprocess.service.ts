@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LoupeError, Rect, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, PreparedImage, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
 import { maskPng, type Foreground, type RawImage } from '@loupe/inference';
 
@@ -41,37 +41,14 @@ export const PreprocessOptions = Type.Object({
 });
 export type PreprocessOptions = Static<typeof PreprocessOptions>;
 
-export const PreparedImage = Type.Object(
-  {
-    request: Type.String({ description: 'The Image API request (or plain URL) that was fetched' }),
-    width: Type.Integer(),
-    height: Type.Integer(),
-    exifOrientation: Type.Integer({ description: 'EXIF orientation that was applied (1 = none)' }),
-    canvasRegion: Rect,
-    fromCache: Type.Boolean(),
-    /** Clockwise IIIF rotation later stages apply to their own requests to see the image upright. */
-    rotation: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
-    orientation: Type.Object({
-      source: Type.Union([Type.Literal('none'), Type.Literal('exif'), Type.Literal('text-lines'), Type.Literal('model')]),
-      confidence: Type.Optional(Type.Number()),
-      lines: Type.Optional(Type.Integer()),
-      upright: Type.Optional(Type.Integer()),
-      upsideDown: Type.Optional(Type.Integer()),
-    }),
-    /** The object's bounding box in image pixels: a IIIF region later stages fetch instead of the whole image. */
-    region: Type.Optional(Rect),
-    /** The same region as a IIIF Image API region parameter (x,y,w,h). */
-    iiifRegion: Type.Optional(Type.String()),
-    foreground: Type.Optional(Type.Object({ coverage: Type.Number(), canvasRegion: Type.Optional(Rect) })),
-    mask: Type.Optional(Type.Object({ format: Type.Literal('image/png'), width: Type.Integer(), height: Type.Integer(), data: Type.String({ contentEncoding: 'base64' }) })),
-  },
-  { $id: 'PreparedImage' },
-);
+/** Its schema lives in contracts, beside the stages that read it. */
+export { PreparedImage };
 
 /**
- * The first stage of every pipeline: fetches the image at the size later models need (which warms
- * the fetch cache for them), applies EXIF orientation, converts to sRGB, and fails early — with the
- * reason — on an image that cannot be used. On request it decides whether a page is upside down
+ * The first stage of every pipeline: makes the job's one request for the image, at the size later
+ * models need (named in its result as `fetch`: later stages ask for the same URL, which the fetch
+ * cache answers, and resize locally), applies EXIF orientation, converts to sRGB, and fails early
+ * — with the reason — on an image that cannot be used. On request it decides whether a page is upside down
  * from its text lines, and finds the object on a backdrop (a coin on cloth becomes the coin); both
  * results travel as a IIIF rotation and region that later stages put in their own requests.
  */
@@ -125,11 +102,12 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     ],
     async handler({ task, options }, ctx) {
       const opts = options as PreprocessOptions;
-      const fetched = await fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, {
-        fit: { width: fetchSize, height: fetchSize },
-      });
-      const out: Static<typeof PreparedImage> = {
+      // The job's one request: every later stage asks for the same URL (the fetch cache answers) and resizes locally.
+      const shared = { fit: { width: fetchSize, height: fetchSize } };
+      const fetched = await fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, shared);
+      const out: PreparedImage = {
         request: fetched.request,
+        fetch: shared,
         width: fetched.width,
         height: fetched.height,
         exifOrientation: fetched.exifOrientation,

@@ -4,7 +4,9 @@ import { open as openFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
 import type { VectorCollectionSpec, VectorStore } from '../port.js';
-import { EmbeddedCollection, storeError, type EmbeddedCollectionOptions, type EmbeddedVectorCollection } from './collection.js';
+import { storeError } from './checks.js';
+import type { EmbeddedCollectionOptions } from './collection-parts.js';
+import { EmbeddedCollection, type EmbeddedVectorCollection } from './collection.js';
 
 /**
  * Options of the embedded vector store. The defaults were measured with bench/vectors.bench.ts
