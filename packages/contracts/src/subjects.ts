@@ -33,4 +33,11 @@ export const SUBJECTS = {
   reviewQueue: 'loupe.ground-truth.review-queue.v1',
   jobStart: 'loupe.gateway.job-start.v1',
   jobEvents: 'loupe.gateway.job-events.v1',
+  jobsCreate: 'loupe.gateway.jobs-create.v1',
+  jobsGet: 'loupe.gateway.jobs-get.v1',
+  jobsManifest: 'loupe.gateway.jobs-manifest.v1',
+  deadLettersList: 'loupe.gateway.dead-letters-list.v1',
+  deadLettersRetry: 'loupe.gateway.dead-letters-retry.v1',
+  deadLettersDrop: 'loupe.gateway.dead-letters-drop.v1',
+  context: 'loupe.gateway.context.v1',
 } as const;

@@ -103,7 +103,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const createJob = defineHandler({
     name: 'jobs.create',
     summary: 'Start enriching a IIIF manifest or collection; answers at once with the job id',
-    subject: 'loupe.gateway.jobs-create.v1',
+    subject: SUBJECTS.jobsCreate,
     mode: 'request',
     route: { method: 'POST', url: '/v1/jobs' },
     role: 'operator',
@@ -122,7 +122,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const readJob = defineHandler({
     name: 'jobs.get',
     summary: 'State of a job: per-stage progress and every failure with its reason',
-    subject: 'loupe.gateway.jobs-get.v1',
+    subject: SUBJECTS.jobsGet,
     mode: 'request',
     route: { method: 'GET', url: '/v1/jobs/:id' },
     role: 'reader',
@@ -137,7 +137,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const jobManifest = defineHandler({
     name: 'jobs.manifest',
     summary: "The job's manifest as IIIF Presentation 3, with an AnnotationPage of Loupe's annotations on each canvas",
-    subject: 'loupe.gateway.jobs-manifest.v1',
+    subject: SUBJECTS.jobsManifest,
     mode: 'request',
     route: { method: 'GET', url: '/v1/jobs/:id/manifest' },
     role: 'reader',
@@ -174,7 +174,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const deadLetters = defineHandler({
     name: 'dead-letters.list',
     summary: 'Messages a stage gave up on after its last delivery, with the stage and the last error',
-    subject: 'loupe.gateway.dead-letters-list.v1',
+    subject: SUBJECTS.deadLettersList,
     mode: 'request',
     route: { method: 'GET', url: '/v1/dead-letters' },
     role: 'operator',
@@ -199,7 +199,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const retryDeadLetter = defineHandler({
     name: 'dead-letters.retry',
     summary: 'Put a dead letter back on its queue with fresh deliveries',
-    subject: 'loupe.gateway.dead-letters-retry.v1',
+    subject: SUBJECTS.deadLettersRetry,
     mode: 'request',
     route: { method: 'POST', url: '/v1/dead-letters/:seq/retry' },
     role: 'operator',
@@ -214,7 +214,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const dropDeadLetter = defineHandler({
     name: 'dead-letters.drop',
     summary: 'Delete a dead letter',
-    subject: 'loupe.gateway.dead-letters-drop.v1',
+    subject: SUBJECTS.deadLettersDrop,
     mode: 'request',
     route: { method: 'DELETE', url: '/v1/dead-letters/:seq' },
     role: 'operator',
@@ -230,7 +230,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const context = defineHandler({
     name: 'context',
     summary: "Loupe's JSON-LD extension context (loupe:confidence, loupe:reviewState, ...)",
-    subject: 'loupe.gateway.context.v1',
+    subject: SUBJECTS.context,
     mode: 'request',
     route: { method: 'GET', url: '/ns/loupe/v1.jsonld' },
     // Vocabulary only, no data: JSON-LD processors fetch it without credentials.
