@@ -1,13 +1,7 @@
-/**
- * Time as the memory bus sees it, in epoch milliseconds. Tests pass ManualClock from
- * @loupe/testing, so that a window or a deadline passes when the test says, not when a
- * loaded machine gets round to it.
- */
-export interface BusClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from '@loupe/contracts';
+
+/** Time as the memory bus sees it: epoch milliseconds (message timestamps are dates). */
+export type BusClock = Clock;
 
 export const systemClock: BusClock = {
   now: () => Date.now(),

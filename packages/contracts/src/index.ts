@@ -12,3 +12,4 @@ export * from './search.js';
 export * from './analysis.js';
 export * from './ground-truth.js';
 export * from './classify.js';
+export type { Clock } from './clock.js';

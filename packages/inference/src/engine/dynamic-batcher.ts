@@ -1,11 +1,7 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, type Clock } from '@loupe/contracts';
 
-/** Time as the batcher sees it; tests pass a clock they move by hand. */
-export interface BatcherClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** Time as the batcher sees it: a monotonic clock (deadlines and waits, never dates). */
+export type BatcherClock = Clock;
 
 export const systemClock: BatcherClock = {
   now: () => performance.now(),
