@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { freePort, runLoupe, spawnLoupe } from './support/loupe-process.js';
 
@@ -163,7 +164,7 @@ async function untilReady(base: string, stderr: () => string, exited: Promise<un
     if (gone) throw new Error(`loupe serve exited: ${stderr()}`);
     const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`loupe serve never got ready: ${stderr()}`);
 }

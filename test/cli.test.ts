@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { SAMPLE_TEXTS, manifestV3, renderTextPage, startIiifImageServer } from '@loupe/testing';
 import { freePort, runLoupe, spawnLoupe } from './support/loupe-process.js';
@@ -116,7 +117,7 @@ t.test('loupe serve: the HTTP API end to end, then a graceful SIGTERM', async (t
     for (let i = 0; i < 300; i++) {
       const v = await probe().catch(() => undefined);
       if (v !== undefined) return v;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     throw new Error(`timed out waiting for ${what}; stderr: ${stderr}`);
   };

@@ -1,5 +1,6 @@
 // `loupe dlq list|retry|drop` against a real nats-server: a message a stage gave up on is listed
 // with its stage and last error, can be put back on its queue, or dropped.
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { connectJetStreamBus, decode, encode } from '@loupe/bus';
 import { requireNatsOrSkip, startNatsServer } from '@loupe/testing';
@@ -32,7 +33,7 @@ t.test('list, retry and drop dead letters', async (t) => {
   for (const canvas of ['c1', 'c2']) {
     await bus.publish(subject, encode({ jobId: 'job-1', key: canvas, task: { canvasId: `https://ex.org/${canvas}` } }), { msgId: `job-1/${canvas}/detect.text` });
   }
-  for (let i = 0; i < 100 && (await bus.deadLetters.list()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (await bus.deadLetters.list()).length < 2; i++) await sleep(50);
 
   const listed = await loupe(['dlq', 'list']);
   t.equal(listed.code, 0, listed.stderr);
@@ -43,7 +44,7 @@ t.test('list, retry and drop dead letters', async (t) => {
   healed = true;
   const retried = await loupe(['dlq', 'retry', String(letters[0]!.seq)]);
   t.equal(retried.code, 0, retried.stderr);
-  for (let i = 0; i < 100 && handled.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && handled.length === 0; i++) await sleep(50);
   t.same(handled, ['https://ex.org/c1'], 'the retried message is delivered again, and handled');
 
   const dropped = await loupe(['dlq', 'drop', String(letters[1]!.seq)]);

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import type { RequestListener } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { LoupeError, type JobView } from '@loupe/contracts';
 import { createEmbedded, loadConfig } from '@loupe/cli';
@@ -39,7 +40,7 @@ t.test('loupe serve, default settings: jobs, embeds and searches aimed at loopba
   const manifest = `${internal.base}/m/manifest.json`;
   let job = (await app.inject({ method: 'POST', url: '/v1/jobs', payload: { manifest } })).json() as JobView;
   while (job.state !== 'failed' && job.state !== 'done') {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     job = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json() as JobView;
   }
   t.equal(job.state, 'failed');

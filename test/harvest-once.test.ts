@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { createEmbedded, loadConfig } from '@loupe/cli';
 import { collectionV3, manifestV2, manifestV3, startIiifImageServer } from '@loupe/testing';
@@ -42,7 +43,7 @@ async function jobRunning(id: string): Promise<{ state: string; manifests: strin
   for (let i = 0; i < 400; i++) {
     const job = (await app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json() as { state: string; manifests: string[] };
     if (job.state !== 'queued' && job.state !== 'harvesting') return job;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
   throw new Error(`job ${id} was never harvested`);
 }

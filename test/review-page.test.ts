@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApiKey } from '@loupe/runtime';
@@ -107,7 +108,7 @@ if (!existsSync(CHROMIUM)) {
         if (gone) throw new Error(`loupe serve exited while waiting for ${what}; stderr: ${stderr}`);
         const value = await probe().catch(() => undefined);
         if (value !== undefined) return value;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       throw new Error(`timed out waiting for ${what}; loupe stderr: ${stderr}`);
     };

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { SUBJECTS, type JobView } from '@loupe/contracts';
 import { encode } from '@loupe/bus';
@@ -76,7 +77,7 @@ t.test('a document that is not JSON is never quoted back, in a harvest answer or
   t.match(res.body, /LOUPE_ERR_IIIF_NOT_JSON/);
   let job = (await app.inject({ method: 'POST', url: '/v1/jobs', payload: { manifest: internalUrl } })).json() as JobView;
   while (job.state !== 'failed' && job.state !== 'done') {
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     job = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json() as JobView;
   }
   t.equal(job.state, 'failed');

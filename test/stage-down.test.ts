@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { createMemoryBus } from '@loupe/bus';
 import { createEmbedded, loadConfig, type Embedded } from '@loupe/cli';
@@ -50,7 +51,7 @@ t.test('work waits for a service that is down, and the job finishes when it come
     for (let i = 0; i < 200; i++) {
       const j = await job(id);
       if (ok(j)) return j;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     return job(id);
   };
@@ -58,7 +59,7 @@ t.test('work waits for a service that is down, and the job finishes when it come
   const created = await front.app.inject({ method: 'POST', url: '/v1/jobs', payload: { manifest: manifestUrl } });
   t.equal(created.statusCode, 200, 'the job is accepted although nobody can harvest it yet');
   const { id } = created.json() as { id: string };
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   t.equal((await job(id)).state, 'harvesting', 'no iiif-fetcher: the job waits to be harvested');
 
   await processWith(['iiif-fetcher']);

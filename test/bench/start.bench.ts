@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/loupe-process.js';
 
 const BIN = path.resolve('packages/cli/bin/loupe.js');
@@ -32,7 +33,7 @@ async function serveStart(dataDir: string): Promise<{ healthzMs: number; readyzM
         slowestHealthzMs = Math.max(slowestHealthzMs, performance.now() - sent);
         if ((await fetch(`${base}/readyz`)).status === 200) return { healthzMs, readyzMs: performance.now() - started, slowestHealthzMs };
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   } finally {
     child.kill('SIGTERM');

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { manifestV3, renderTextPage, requireNatsOrSkip, startIiifImageServer, startNatsServer } from '@loupe/testing';
 import { freePort, spawnLoupe } from '../support/loupe-process.js';
@@ -83,7 +84,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -5,7 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
+import { canvasOfTarget } from '@loupe/contracts';
 import { seededRandom } from '@loupe/datasets';
 import { integrityCheck } from '@loupe/store';
 import { manifestV3, renderTextPage, startIiifImageServer, type IiifImageServer } from '@loupe/testing';
@@ -84,7 +86,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${opts.log ? `\n${opts.log().slice(-3000)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -168,13 +170,10 @@ interface StoredAnnotation {
   generator?: { 'loupe:model'?: string };
 }
 
-const canvasOf = (a: StoredAnnotation): string =>
-  typeof a.target === 'string' ? a.target.replace(/#.*$/, '') : typeof a.target.source === 'string' ? a.target.source : a.target.source.id;
-
 /** Every canvas has exactly one result set (one OCR line from one model): none missing, none doubled. */
 export function checkOneResultEach(t: Test, book: Book, annotations: StoredAnnotation[]): void {
   const perCanvas = new Map<string, string[]>();
-  for (const a of annotations) perCanvas.set(canvasOf(a), [...(perCanvas.get(canvasOf(a)) ?? []), a.generator?.['loupe:model'] ?? '?']);
+  for (const a of annotations) perCanvas.set(canvasOfTarget(a.target), [...(perCanvas.get(canvasOfTarget(a.target)) ?? []), a.generator?.['loupe:model'] ?? '?']);
   t.same([...perCanvas.keys()].sort(), [...book.canvasIds].sort(), 'every canvas has its result');
   t.same(
     [...perCanvas.entries()].filter(([, models]) => models.length !== 1 || new Set(models).size !== 1),

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { LoupeError } from '@loupe/contracts';
 import { requireNatsOrSkip, startNatsServer, type NatsServer } from '@loupe/testing';
 import { busContract } from './bus.contract.js';
-import { bytes, eventually as eventuallyWithin, sleep, text } from './contract/contract.kit.js';
+import { bytes, eventually as eventuallyWithin, text } from './contract/contract.kit.js';
 import type { Bus, WorkMessage } from './bus.js';
 import { connectJetStreamBus, type JetStreamBusOptions } from './jetstream.bus.js';
 import { jsonReply } from './reply.js';

@@ -1,5 +1,5 @@
 import type { Bus } from './bus.js';
-import { systemClock, type BusClock } from './bus.clock.js';
+import { wallClock, type Clock } from '@loupe/contracts';
 import { busClosed } from './bus.errors.js';
 import { MemoryBroadcast } from './memory/broadcast.js';
 import { MemoryDeadLetters } from './memory/dead-letters.js';
@@ -26,7 +26,7 @@ export interface MemoryBusOptions {
   /** Where errors nobody awaits end up (a throwing `listen` handler). */
   readonly onError?: (err: unknown, where: string) => void;
   /** The time of the de-duplication window, ack waits, nak delays and timeouts; tests pass a ManualClock. */
-  readonly clock?: BusClock;
+  readonly clock?: Clock;
 }
 
 /**
@@ -49,7 +49,7 @@ export interface MemoryBusOptions {
  * and broadcasts; this function wires them and owns the lifecycle.
  */
 export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
-  const clock = opts.clock ?? systemClock;
+  const clock = opts.clock ?? wallClock;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
   let closed = false;
   let closing: Promise<void> | undefined;

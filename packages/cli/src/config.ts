@@ -17,6 +17,8 @@ export interface LoupeConfig {
   readonly natsUrl: string | undefined;
   readonly services: readonly string[];
   readonly executionProvider: 'cpu' | 'cuda';
+  /** Worker threads the process's onnxruntime sessions run on (LOUPE_INFERENCE_THREADS). */
+  readonly inferenceThreads: number;
   /** Card id of a whole-image orientation model (task `orientation`) preprocess may use. */
   readonly orientationModel: string | undefined;
   /** Card ids of the models detect and embed use unless a request names another. */
@@ -212,6 +214,7 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
     natsUrl,
     services,
     executionProvider: oneOf('LOUPE_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
+    inferenceThreads: int('LOUPE_INFERENCE_THREADS', defaultInferenceThreads(), 1, 64),
     orientationModel: env.LOUPE_ORIENTATION_MODEL || undefined,
     objectModel: env.LOUPE_OBJECT_MODEL || DEFAULT_MODELS.objects,
     faceModel: env.LOUPE_FACE_MODEL || DEFAULT_MODELS.faces,
@@ -265,4 +268,13 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
     throw new LoupeError('LOUPE_ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
   }
   return Object.freeze(config);
+}
+
+/**
+ * One inference thread per four cores, at most four: each run already spreads over the cores
+ * (onnxruntime's own threads), so more threads only help a process whose models take turns, and
+ * on a small machine they take the CPU that answers HTTP (docs/benchmarks.md, "Serving while enriching").
+ */
+function defaultInferenceThreads(): number {
+  return Math.min(4, Math.max(1, Math.floor(os.availableParallelism() / 4)));
 }

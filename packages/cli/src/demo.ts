@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { AnnotationPage } from '@loupe/contracts';
 import { characterErrorRate } from '@loupe/datasets';
-import { SAMPLE_TEXTS, collectionV3, manifestV2, manifestV3, renderTextPage, startIiifImageServer, type ImageProfile, type PageFont } from '@loupe/testing';
+import { SAMPLE_TEXTS, collectionV3, manifestV2, manifestV3, renderTextPage, startIiifImageServer, type ImageProfile, type PageFont } from '@loupe/demo';
 import { loadConfig } from './config.js';
 import { runPipeline } from './commands/run.js';
 import { Progress } from './progress.js';

@@ -1,4 +1,5 @@
-import { LoupeError } from '@loupe/contracts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LoupeError, exponentialBackoff } from '@loupe/contracts';
 import { parseRetryAfter } from '@loupe/iiif';
 
 /**
@@ -116,7 +117,6 @@ export interface ConceptQuery {
   readonly rows?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class EuropeanaClient {
   readonly #opts: Required<Omit<EuropeanaClientOptions, 'fetch'>>;
@@ -252,7 +252,7 @@ export class EuropeanaClient {
   }
 
   #backoff(attempt: number): number {
-    return this.#opts.retryBaseMs * 2 ** attempt;
+    return exponentialBackoff(attempt + 1, this.#opts.retryBaseMs, Infinity);
   }
 }
 

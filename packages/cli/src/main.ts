@@ -272,7 +272,7 @@ export async function main(argv: string[]): Promise<number> {
       return datasetsCommand(config, sub, arg, positionals.slice(3), opts, say);
     }
     case 'demo': {
-      // The demo brings its own IIIF server and sample pages (@loupe/testing): loaded for it alone.
+      // The demo brings its own IIIF server and sample pages (@loupe/demo): loaded for it alone.
       const { runDemo } = await import('./demo.js');
       const result = await runDemo({ outDir: path.resolve(values.out ?? path.join('out', 'demo')) });
       return result.ok ? 0 : 1;

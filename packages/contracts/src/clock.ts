@@ -8,3 +8,13 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
+
+/** The real clock in epoch milliseconds: for what is compared with dates (message timestamps). */
+export const wallClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** The real clock from an arbitrary origin, never stepped back: for deadlines and waits. */
+export const monotonicClock: Clock = { ...wallClock, now: () => performance.now() };

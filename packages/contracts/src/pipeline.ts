@@ -35,19 +35,6 @@ export type ResultSetsOutput = Static<typeof ResultSetsOutput>;
 export const DETECT_KINDS = ['objects', 'faces', 'text'] as const;
 export type DetectKind = (typeof DETECT_KINDS)[number];
 
-/**
- * The work-queue message between stages: a routing slip. `route` lists the
- * subjects still to visit after the current one; each stage adds its output to
- * `results` under its own name and forwards the envelope.
- */
-export interface StageEnvelope {
-  readonly jobId: string;
-  readonly key: string;
-  readonly task: StageInput['task'];
-  readonly route: readonly { readonly subject: string; readonly stage: string; readonly options?: Record<string, unknown> }[];
-  readonly results: Record<string, unknown>;
-}
-
 /** Progress of a job, published by stages and applied by the gateway (idempotently). */
 export type JobEvent =
   | { readonly type: 'stage-done'; readonly jobId: string; readonly key: string; readonly stage: string; readonly ms: number }

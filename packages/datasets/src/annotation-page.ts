@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, MEDIA_FRAGMENTS, xywh, type Annotation, type AnnotationPage } from '@loupe/contracts';
-import { isRecord, type Box, type GroundTruthLabel, type LabelledImage } from './model.js';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, MEDIA_FRAGMENTS, isRecord, xywh, type Annotation, type AnnotationPage } from '@loupe/contracts';
+import type { Box, GroundTruthLabel, LabelledImage } from './model.js';
 
 /**
  * W3C Web Annotations (in IIIF Presentation 3 AnnotationPages) to labelled images and back,

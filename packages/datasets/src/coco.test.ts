@@ -1,17 +1,7 @@
 import t from 'tap';
 import { fromCoco, toCoco } from './coco.js';
 import type { GroundTruthLabel, LabelledImage } from './model.js';
-
-/** A small seeded generator (mulberry32) so the generated data is the same on every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from './random.js';
 
 const CLASSES = [
   { concept: 'http://data.europeana.eu/concept/3', label: 'Portrait' },

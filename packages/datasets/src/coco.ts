@@ -1,5 +1,5 @@
-import { LoupeError } from '@loupe/contracts';
-import { isRecord, type GroundTruthLabel, type LabelledImage } from './model.js';
+import { LoupeError, isRecord } from '@loupe/contracts';
+import type { GroundTruthLabel, LabelledImage } from './model.js';
 
 /**
  * COCO object detection JSON (https://cocodataset.org/#format-data): images, categories and

@@ -43,8 +43,3 @@ export interface LabelledImage {
   readonly height?: number;
   readonly labels: readonly GroundTruthLabel[];
 }
-
-/** A JSON object (not an array, not null): what every format reader checks before reading fields. */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -1,6 +1,6 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, isRecord } from '@loupe/contracts';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { isRecord, type GroundTruthLabel, type LabelledImage } from './model.js';
+import type { GroundTruthLabel, LabelledImage } from './model.js';
 
 /**
  * Pascal VOC annotation XML, one document per image, as the VOC devkit, LabelImg and CVAT write it.

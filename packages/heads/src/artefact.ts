@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, isRecord } from '@loupe/contracts';
 import type { HeadClass, HeadKind, LinearHead, TrainedOn } from './head.js';
 
 export const HEAD_FORMAT = 'loupe.linear-head';
@@ -94,8 +94,6 @@ export function serializeHead(head: LinearHead): string {
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * Reads and checks a serialised head: every field present and well-typed, K x D weights and K
  * biases of finite float32, K thresholds in [0, 1], a card that agrees with the head. Refusals are
@@ -110,7 +108,7 @@ export function parseHead(text: string, source = 'head'): LinearHead {
   } catch (err) {
     throw new LoupeError('LOUPE_ERR_MODEL_CARD_INVALID', `${source}: not JSON (${(err as Error).message})`, { cause: err, details: { source } });
   }
-  if (!isObject(doc)) throw bad('', 'is not a JSON object');
+  if (!isRecord(doc)) throw bad('', 'is not a JSON object');
   if (doc.format !== HEAD_FORMAT) throw bad('format', `must be ${JSON.stringify(HEAD_FORMAT)}, got ${JSON.stringify(doc.format)}`);
   if (doc.formatVersion !== HEAD_FORMAT_VERSION) throw bad('formatVersion', `must be ${HEAD_FORMAT_VERSION}, got ${JSON.stringify(doc.formatVersion)}`);
 
@@ -129,7 +127,7 @@ export function parseHead(text: string, source = 'head'): LinearHead {
   const origin = doc.source;
   if (origin !== 'trained' && origin !== 'zero-shot') throw bad('source', `must be 'trained' or 'zero-shot', got ${JSON.stringify(origin)}`);
 
-  if (!isObject(doc.embedding)) throw bad('embedding', 'must be an object {model, version, dims}');
+  if (!isRecord(doc.embedding)) throw bad('embedding', 'must be an object {model, version, dims}');
   const embedding = { model: str(doc.embedding, 'model', 'embedding.model')!, version: str(doc.embedding, 'version', 'embedding.version')!, dims: doc.embedding.dims as number };
   if (!Number.isInteger(embedding.dims) || embedding.dims < 1 || embedding.dims > MAX_DIMS) throw bad('embedding.dims', `must be a whole number from 1 to ${MAX_DIMS}, got ${JSON.stringify(doc.embedding.dims)}`);
   const d = embedding.dims;
@@ -137,7 +135,7 @@ export function parseHead(text: string, source = 'head'): LinearHead {
   if (!Array.isArray(doc.classes) || doc.classes.length === 0) throw bad('classes', 'must be a non-empty array');
   const seen = new Set<string>();
   const classes: HeadClass[] = doc.classes.map((c: unknown, i: number) => {
-    if (!isObject(c)) throw bad(`classes[${i}]`, 'must be an object {concept, label?}');
+    if (!isRecord(c)) throw bad(`classes[${i}]`, 'must be an object {concept, label?}');
     const concept = str(c, 'concept', `classes[${i}].concept`)!;
     if (seen.has(concept)) throw bad(`classes[${i}].concept`, `repeats ${JSON.stringify(concept)}`);
     seen.add(concept);
@@ -178,18 +176,18 @@ export function parseHead(text: string, source = 'head'): LinearHead {
   let trainedOn: TrainedOn | undefined;
   if (doc.trainedOn !== undefined) {
     const t = doc.trainedOn;
-    if (!isObject(t)) throw bad('trainedOn', 'must be an object {dataset, examples, seed, perClass}');
+    if (!isRecord(t)) throw bad('trainedOn', 'must be an object {dataset, examples, seed, perClass}');
     if (typeof t.dataset !== 'string') throw bad('trainedOn.dataset', `must be a string, got ${JSON.stringify(t.dataset)}`);
     if (typeof t.seed !== 'string') throw bad('trainedOn.seed', `must be a string, got ${JSON.stringify(t.seed)}`);
     if (!Number.isInteger(t.examples) || (t.examples as number) < 0) throw bad('trainedOn.examples', `must be a whole number, got ${JSON.stringify(t.examples)}`);
-    if (!isObject(t.perClass)) throw bad('trainedOn.perClass', 'must be an object of concept: count');
+    if (!isRecord(t.perClass)) throw bad('trainedOn.perClass', 'must be an object of concept: count');
     for (const [concept, count] of Object.entries(t.perClass)) {
       if (!Number.isInteger(count) || (count as number) < 0) throw bad(`trainedOn.perClass[${JSON.stringify(concept)}]`, `must be a whole number, got ${JSON.stringify(count)}`);
     }
     trainedOn = { dataset: t.dataset, examples: t.examples as number, seed: t.seed, perClass: { ...(t.perClass as Record<string, number>) } };
   }
 
-  if (!isObject(doc.card)) throw bad('card', 'must be an object');
+  if (!isRecord(doc.card)) throw bad('card', 'must be an object');
   const card = doc.card;
   if (card.task !== 'classification-head') throw bad('card.task', `must be 'classification-head', got ${JSON.stringify(card.task)}`);
   const agree: [string, unknown, unknown][] = [

@@ -5,6 +5,7 @@
  * printed: the longest the event loop went unanswered meanwhile (a server's /healthz waits that
  * long at worst) and the process's resident memory after each harvest.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { manifestV2, manifestV3, type ManifestSpec } from '@loupe/testing';
 import { harvestAll } from '../src/index.js';
 
@@ -36,7 +37,7 @@ for (const canvases of sizes.length > 0 ? sizes : [20_000, 40_000, 100_000]) {
     const { manifests, errors } = await harvestAll('http://bench.test/m/book.json', async () => document);
     const ms = performance.now() - started;
     // A loop blocked from start to end shows its stall only when the timer runs at last.
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     clearInterval(probe);
     const read = manifests[0]?.canvases.length ?? 0;
     if (read !== canvases || errors.length > 0) throw new Error(`P${version} ${canvases}: read ${read} canvases, errors ${JSON.stringify(errors)}`);

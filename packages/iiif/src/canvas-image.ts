@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { LoupeError, type ImageRef, type Rect } from '@loupe/contracts';
+import { LoupeError, type ImageRef, type PreparedImage, type Rect } from '@loupe/contracts';
 import type { Fetcher } from './fetch/index.js';
 import { parseImageInfo } from './image-info.js';
 import { planImageRequest } from './planner.js';
@@ -248,23 +248,21 @@ function clampRegion(region: Rect, width: number, height: number, document: stri
   return { x, y, w, h };
 }
 
+/** What an earlier stage said that changes a fetch: a preprocess result, or the hints of an embed request. */
+export type FetchHintsSource = Pick<Partial<PreparedImage>, 'rotation' | 'region' | 'fetch'>;
+
 /**
- * The hints a preprocess result carries for later stages (its `rotation`, the `region` of the
- * object it found, and the request the job shares), read defensively: a stage gets no hint from a result it cannot read.
- * `region: false` leaves the object region out (text wants the whole page).
+ * The hints a preprocess result carries for later stages: its `rotation`, the `region` of the
+ * object it found, and the request the job shares. The result was checked where the stage took
+ * it (`stageResult`). `region: false` leaves the object region out (text wants the whole page).
  */
-export function fetchHints(preprocess: unknown, use: { region?: boolean } = {}): FetchHints {
-  if (!preprocess || typeof preprocess !== 'object') return {};
-  const { rotation, region, fetch } = preprocess as { rotation?: unknown; region?: unknown; fetch?: unknown };
+export function fetchHints(preprocess: FetchHintsSource | undefined, use: { region?: boolean } = {}): FetchHints {
+  if (!preprocess) return {};
+  const { rotation, region, fetch } = preprocess;
   const hints: { rotation?: Quarter; region?: Rect; shared?: FetchHints['shared'] } = {};
-  if (rotation === 90 || rotation === 180 || rotation === 270) hints.rotation = rotation;
-  if (use.region !== false && region && typeof region === 'object') {
-    const r = region as Rect;
-    if ([r.x, r.y, r.w, r.h].every((v) => typeof v === 'number' && Number.isFinite(v)) && r.w > 0 && r.h > 0) hints.region = r;
-  }
-  const fit = fetch && typeof fetch === 'object' ? (fetch as { fit?: { width?: unknown; height?: unknown } }).fit : undefined;
-  if (fit && [fit.width, fit.height].every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)) {
-    hints.shared = { fit: { width: fit.width as number, height: fit.height as number } };
-  }
+  if (rotation) hints.rotation = rotation;
+  // A region without area would cut nothing out: the whole image is fetched, as without one.
+  if (use.region !== false && region && region.w > 0 && region.h > 0) hints.region = region;
+  if (fetch) hints.shared = { fit: fetch.fit };
   return hints;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LoupeError } from '@loupe/contracts';
 import t from 'tap';
 import { HARVEST_PREFETCH, harvest, harvestAll } from './harvest.js';
@@ -188,7 +189,7 @@ t.test('manifests of a collection load a few ahead; events keep document order',
     inFlight += 1;
     most = Math.max(most, inFlight);
     // Later members answer sooner: order must come from the walk, not from the network.
-    await new Promise((resolve) => setTimeout(resolve, 10 - Number(ref.slice(1))));
+    await sleep(10 - Number(ref.slice(1)));
     inFlight -= 1;
     return miniV3(ref);
   };

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
-import { LoupeError, isErrorCode } from '@loupe/contracts';
-import { asArray, firstString, isRecord } from './image-service.js';
+import { LoupeError, isErrorCode, isRecord } from '@loupe/contracts';
+import { asArray, firstString } from './image-service.js';
 import { UNREADABLE_CHANNEL, canvasCount, excerpt, identify, notIiif, readManifest, runInSlices, type DocumentKind } from './presentation.js';
 import { idOf, type Json } from './presentation-3.js';
 import type { DocumentLoader, HarvestError, HarvestEvent, HarvestLimits, HarvestedManifest } from './types.js';

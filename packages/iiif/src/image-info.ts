@@ -1,5 +1,5 @@
-import { LoupeError } from '@loupe/contracts';
-import { asArray, isRecord, readTraits, serviceBase, type ComplianceLevel, type ImageApiVersion } from './image-service.js';
+import { LoupeError, isRecord } from '@loupe/contracts';
+import { asArray, readTraits, serviceBase, type ComplianceLevel, type ImageApiVersion } from './image-service.js';
 import type { ImageInfo } from './types.js';
 
 interface Guarantees {

@@ -31,10 +31,6 @@ export function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function firstString(value: unknown): string | undefined {
   return asArray(value).find((v): v is string => typeof v === 'string');
 }

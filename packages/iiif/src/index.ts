@@ -1,8 +1,20 @@
-export type * from './types.js';
-export { parseJsonDocument } from './json-document.js';
+export * from './plan.js';
 export { DEFAULT_HARVEST_LIMITS, HARVEST_PREFETCH, harvest, harvestAll } from './harvest.js';
 export { SLICE_MS, UNREADABLE_CHANNEL, parseManifest } from './presentation.js';
-export { parseImageInfo } from './image-info.js';
-export { LISTED_SIZE_SLACK, MAX_TILES, REQUEST_COST_PX, canvasTransform, planImageRequest, toCanvasRect } from './planner.js';
-export * from './fetch/index.js';
+export {
+  createEgressPolicy,
+  createFetcher,
+  deniedRange,
+  parseRetryAfter,
+  PixelBudget,
+  type EgressFetch,
+  type EgressLease,
+  type EgressOptions,
+  type EgressPolicy,
+  type FetchedImage,
+  type Fetcher,
+  type PlannedImage,
+  type ResolvedAddress,
+  type Resolver,
+} from './fetch/index.js';
 export { fetchCanvasImage, fetchHints, type CanvasImage, type FetchHints } from './canvas-image.js';

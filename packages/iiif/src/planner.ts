@@ -24,16 +24,9 @@ interface Need {
   readonly px: number;
 }
 
-interface Candidate {
-  readonly kind: 'single' | 'tiles';
-  readonly url?: string;
-  readonly tiles?: readonly PlannedTile[];
-  readonly width: number;
-  readonly height: number;
-  /** Full-image pixels the result covers. */
-  readonly region: Rect;
+/** A request form under consideration; `region` is the full-image pixels the result covers. */
+interface Candidate extends Pick<ImageRequestPlan, 'kind' | 'url' | 'tiles' | 'width' | 'height' | 'region' | 'reason'> {
   readonly requests: number;
-  readonly reason: string;
 }
 
 interface Syntax {

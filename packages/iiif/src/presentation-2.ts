@@ -1,6 +1,7 @@
 import { getProfile, getTypeFromContext, presentation2to3 } from '@iiif/parser/presentation-2';
 import { upgrade } from '@iiif/parser/upgrader';
-import { asArray, firstString, isRecord, readTraits, serviceBase } from './image-service.js';
+import { isRecord } from '@loupe/contracts';
+import { asArray, firstString, readTraits, serviceBase } from './image-service.js';
 import { idOf, type Json, type RawService } from './presentation-3.js';
 import type { HarvestedCanvas } from './types.js';
 

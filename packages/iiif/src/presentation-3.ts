@@ -1,5 +1,5 @@
-import { type ImageRef, type ImageServiceRef, type Rect } from '@loupe/contracts';
-import { asArray, firstString, isRecord, readTraits, serviceBase, versionFromUrl, type ImageServiceTraits } from './image-service.js';
+import { isRecord, type ImageRef, type ImageServiceRef, type Rect } from '@loupe/contracts';
+import { asArray, firstString, readTraits, serviceBase, versionFromUrl, type ImageServiceTraits } from './image-service.js';
 import type { HarvestedCanvas } from './types.js';
 
 /**

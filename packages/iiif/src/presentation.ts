@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { LoupeError } from '@loupe/contracts';
-import { asArray, firstString, isRecord, serviceBase } from './image-service.js';
+import { LoupeError, isRecord } from '@loupe/contracts';
+import { asArray, firstString, serviceBase } from './image-service.js';
 import { canvasesOf, languageMap, leanCanvas, recordServices, upgradeManifest } from './presentation-2.js';
 import { idOf, labelOf, lastSegment, readCanvas, type Json, type ManifestContext, type RawService } from './presentation-3.js';
 import type { HarvestError, HarvestedCanvas, HarvestedManifest } from './types.js';

@@ -136,6 +136,19 @@ t.test('toInputTensor applies a whole input spec: size, resize mode, colour orde
   t.ok((snapped.tensor.data as Uint8Array).every((v) => v === 9));
 });
 
+t.test('toInputTensor converts a large image on the pixel thread to the same floats, from a view of a larger buffer too', async (t) => {
+  const width = 300;
+  const height = 260;
+  const backing = new Uint8Array(width * height * 3 + 7);
+  for (let i = 0; i < backing.length; i++) backing[i] = (i * 31) % 251;
+  const image: RawImage = { width, height, data: backing.subarray(7) };
+  const spec = { mean: [0.485, 0.456, 0.406] as const, std: [0.229, 0.224, 0.225] as const, channelOrder: 'BGR' as const };
+  const { tensor } = await toInputTensor(image, { ...spec, layout: 'NCHW' });
+  t.same(tensor.dims, [1, 3, height, width]);
+  t.ok(Buffer.from((tensor.data as Float32Array).buffer).equals(Buffer.from(toTensor(image, { ...spec, layout: 'NCHW' }).buffer)), 'bit for bit what toTensor makes here');
+  t.equal(backing[7], 7 * 31 % 251, "the caller's bytes are left as they were");
+});
+
 t.test('inputSize: fixed size, one fixed side keeping the aspect, or the nearest multiple', async (t) => {
   t.same(inputSize(300, 200, { width: 224, height: 224 }), { width: 224, height: 224 });
   t.same(inputSize(300, 100, { height: 48, multipleOf: 8 }), { width: 144, height: 48 });

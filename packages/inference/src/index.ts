@@ -72,3 +72,4 @@ export { createImageEmbedder, type ImageEmbedder } from './embedding/image-embed
 export { COCO_CLASSES, COCO_LABELS, type CocoClass } from './coco.js';
 export { createDetector, type DetectedBox, type DetectOptions, type Detector } from './detection/detector.js';
 export { createTextEmbedder, type TextEmbedder } from './embedding/text-embedder.js';
+export { openProcessModels, type OpenedModel, type ProcessModels, type ProcessModelsOptions } from './process-models.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { resolveBuiltinFile } from './builtin-models.js';
+import { toInputTensor } from './image-ops.js';
 import { floatOutput, loadSession, type InferenceLogger } from './session.js';
 
 const CLS = resolveBuiltinFile('assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
@@ -17,6 +18,18 @@ t.test('a session runs and reports its provider and names', async (t) => {
   const probs = floatOutput(out, session.outputNames[0]!, 'the classifier');
   t.same(probs.dims, [2, 2]);
   t.ok(Math.abs(probs.data[0]! + probs.data[1]! - 1) < 1e-4, 'two orientation probabilities summing to 1');
+});
+
+t.test("a run copies the caller's feeds and hands over those toInputTensor made", async (t) => {
+  const session = await loadSession(CLS, { intraOpNumThreads: 1 });
+  t.teardown(() => session.close());
+  const own = blank();
+  await session.run({ x: own });
+  t.equal(own.data.length, 3 * 48 * 192, "the caller's array is copied: still there to reuse");
+  const { tensor } = await toInputTensor({ width: 192, height: 48, data: new Uint8Array(192 * 48 * 3).fill(200) }, { width: 192, height: 48 });
+  const out = await session.run({ x: tensor });
+  t.same(floatOutput(out, session.outputNames[0]!, 'the classifier').dims, [1, 2]);
+  t.equal(tensor.data.length, 0, 'the made tensor went to the inference thread uncopied');
 });
 
 t.test('concurrent runs queue behind each other and all complete', async (t) => {

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { handedOver, inferenceThread, type CreatedSession, type InferenceThread, type WireMetadata, type WireTensor } from './session.worker-pool.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -21,11 +22,22 @@ export interface LoadSessionOptions {
   executionProvider?: ExecutionProvider;
   /** Threads one run may use; defaults to every core, since runs of one session do not overlap. */
   intraOpNumThreads?: number;
+  /**
+   * Inference threads of the process (default 1): sessions run on worker threads, never on the
+   * main thread, which answers HTTP. The first load of a process sizes the pool.
+   */
+  inferenceThreads?: number;
+  /**
+   * onnxruntime's CPU memory arena (default off): it keeps the memory of a session's largest run
+   * for the session's life, and a process holds a dozen sessions, so the arena made `serve`'s
+   * memory the sum of every model's peak. Without it a run's memory goes back when the run ends.
+   */
+  cpuMemArena?: boolean;
   logger?: InferenceLogger;
   /**
    * Runs the session may hold at once (default 1); more wait their turn. onnxruntime-node 1.29
-   * runs a session on the JavaScript thread, so within one process runs take turns whatever this
-   * says; it bounds how many are handed to onnxruntime at once.
+   * runs a session synchronously on the thread that calls it, so runs on one inference thread take
+   * turns whatever this says; it bounds how many are handed to that thread at once.
    */
   concurrency?: number;
 }
@@ -91,18 +103,20 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    enableCpuMemArena: opts.cpuMemArena ?? false,
   };
   const wanted = opts.executionProvider ?? 'cpu';
   let provider: ExecutionProvider = 'cpu';
   let fallbackReason: string | undefined;
-  let session: ort.InferenceSession | undefined;
+  let session: CreatedSession | undefined;
+  const thread = inferenceThread(opts.inferenceThreads);
 
   if (wanted === 'cuda') {
     fallbackReason = cudaUnavailableReason();
     if (!fallbackReason) {
       try {
         // Fatal-only logging: a CUDA start failure is an expected outcome here, reported once below.
-        session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 });
+        session = await thread.call<CreatedSession>({ op: 'create', path, options: { ...base, executionProviders: ['cuda', 'cpu'], logSeverityLevel: 4 } });
         provider = 'cuda';
       } catch (err) {
         fallbackReason = `CUDA execution provider unavailable: ${firstLine(err)}`;
@@ -112,7 +126,7 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
   }
   if (!session) {
     try {
-      session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+      session = await thread.call<CreatedSession>({ op: 'create', path, options: { ...base, executionProviders: ['cpu'] } });
     } catch (cause) {
       throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `Model ${basename(path)} could not be loaded: ${firstLine(cause)}`, {
         cause,
@@ -120,7 +134,8 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
       });
     }
   }
-  return new QueuedSession(path, session, provider, fallbackReason, Math.max(1, opts.concurrency ?? 1));
+  thread.sessions++;
+  return new QueuedSession(path, thread, session, provider, fallbackReason, Math.max(1, opts.concurrency ?? 1));
 }
 
 /**
@@ -165,7 +180,8 @@ class QueuedSession implements ModelSession {
 
   constructor(
     readonly path: string,
-    private readonly session: ort.InferenceSession,
+    private readonly thread: InferenceThread,
+    private readonly session: CreatedSession,
     readonly provider: ExecutionProvider,
     readonly fallbackReason: string | undefined,
     private readonly concurrency: number,
@@ -203,11 +219,11 @@ class QueuedSession implements ModelSession {
   async #runNow(feeds: Record<string, Tensor>, signal: AbortSignal | undefined): Promise<Record<string, Tensor>> {
     signal?.throwIfAborted();
     if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', `Session ${basename(this.path)} is closed`);
-    let output: ort.InferenceSession.ReturnType;
+    let output: Record<string, WireTensor>;
     try {
-      const input: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) input[name] = toOrt(t);
-      output = await this.session.run(input);
+      const input: Record<string, WireTensor> = {};
+      for (const [name, t] of Object.entries(feeds)) input[name] = toWire(t);
+      output = await this.thread.call<Record<string, WireTensor>>({ op: 'run', handle: this.session.handle, feeds: input }, handedOver(input));
     } catch (cause) {
       throw new LoupeError('LOUPE_ERR_INFERENCE', `Inference failed in ${basename(this.path)}: ${firstLine(cause)}`, {
         cause,
@@ -219,7 +235,7 @@ class QueuedSession implements ModelSession {
       if (!isTensorType(t.type)) {
         throw new LoupeError('LOUPE_ERR_INFERENCE', `Output ${name} of ${basename(this.path)} is ${t.type}, which Loupe does not read`);
       }
-      out[name] = { data: t.data as TensorData, dims: t.dims, type: t.type };
+      out[name] = { data: t.data, dims: t.dims, type: t.type };
     }
     return out;
   }
@@ -228,7 +244,8 @@ class QueuedSession implements ModelSession {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#pending > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-    await this.session.release();
+    this.thread.sessions--;
+    await this.thread.call({ op: 'release', handle: this.session.handle });
   }
 }
 
@@ -238,18 +255,25 @@ function isTensorType(type: string): type is TensorType {
   return TENSOR_TYPES.includes(type);
 }
 
-function toOrt(t: Tensor): ort.Tensor {
-  const dims = [...t.dims];
-  if (t.type === 'bool') return new ort.Tensor('bool', t.data as Uint8Array, dims);
-  // The typed array names the element type (Float32Array: float32, BigInt64Array: int64...).
-  return new ort.Tensor(t.data, dims);
+function toWire(t: Tensor): WireTensor {
+  // The typed array names the element type (Float32Array: float32, BigInt64Array: int64...); bool travels as Uint8Array.
+  return { type: t.type ?? typeOf(t.data), data: t.data, dims: [...t.dims] };
 }
 
-function describe(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): ValueInfo[] {
+function typeOf(data: TensorData): TensorType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  return 'uint8';
+}
+
+function describe(names: readonly string[], metadata: readonly WireMetadata[] | undefined): ValueInfo[] {
   return names.map((name, i) => {
     const m = metadata?.[i];
     if (!m?.isTensor) return { name };
-    return { name, type: m.type, shape: [...m.shape] };
+    return { name, ...(m.type && { type: m.type }), shape: [...(m.shape ?? [])] };
   });
 }
 

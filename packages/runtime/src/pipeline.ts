@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
+  exponentialBackoff,
+  jittered,
   SUBJECTS,
   toLoupeError,
   type HandlerContext,
@@ -19,7 +21,8 @@ export interface QueueBindingOptions {
   readonly backoffMs?: (delivery: number) => number;
 }
 
-const defaultBackoff = (delivery: number): number => Math.min(30_000, 500 * 2 ** (delivery - 1)) * (0.75 + Math.random() * 0.5);
+// The bus's backoff, spread by ±25 % so that tasks failed together do not all come back together.
+const defaultBackoff = (delivery: number): number => jittered(exponentialBackoff(delivery, 500, 30_000));
 
 /**
  * Binds a pipeline stage handler to its work queue. The message is a routing

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { Type } from '@sinclair/typebox';
 import { createMemoryBus, type Bus } from '@loupe/bus';
@@ -250,9 +251,9 @@ t.test('close waits for the request in flight, then refuses new ones', async (t)
     order.push(`answered ${res.statusCode}`);
     return res;
   });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   const closing = app.close().then(() => order.push('closed'));
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   t.same(order, [], 'close waits');
   const refused = await app.inject({ method: 'GET', url: '/v1/items/ab' });
   t.equal(refused.statusCode, 503);

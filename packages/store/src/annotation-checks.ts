@@ -1,4 +1,4 @@
-import { LoupeError, REVIEW_STATES, type Annotation, type ReviewState } from '@loupe/contracts';
+import { LoupeError, REVIEW_STATES, isRecord, type Annotation, type ReviewState } from '@loupe/contracts';
 import type {
   AnnotationQuery,
   CanvasRecord,
@@ -28,8 +28,6 @@ export function setKeyOf(key: ResultSetKey): string {
 const invalid = (message: string, details?: Record<string, unknown>): LoupeError =>
   new LoupeError('LOUPE_ERR_VALIDATION', message, details && { details });
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** Purposes that make a TextualBody a label (a class name) rather than a description or a transcription. */
@@ -44,7 +42,7 @@ export function indexedBody(body: unknown): { concept: string | null; label: str
   let concept: string | null = null;
   let label: string | null = null;
   for (const b of bodies) {
-    if (!isObject(b)) continue;
+    if (!isRecord(b)) continue;
     if (concept === null && b.type === 'SpecificResource' && typeof b.source === 'string') concept = b.source;
     if (label === null && b.type === 'TextualBody' && typeof b.value === 'string' && LABEL_PURPOSES.includes(b.purpose as string)) label = b.value;
   }
@@ -65,15 +63,15 @@ function checkReviewer(reviewer: unknown): string {
 
 function checkBody(body: unknown): void {
   const bodies = Array.isArray(body) ? body : [body];
-  if (bodies.length === 0 || !bodies.every((b) => isObject(b) && isText(b.type))) {
+  if (bodies.length === 0 || !bodies.every((b) => isRecord(b) && isText(b.type))) {
     throw invalid('correction.body must be a body with a type, or a non-empty list of them');
   }
 }
 
 function checkTarget(target: unknown): void {
   if (isText(target)) return;
-  const source = isObject(target) ? target.source : undefined;
-  if (!isObject(target) || target.type !== 'SpecificResource' || !(isText(source) || (isObject(source) && isText(source.id)))) {
+  const source = isRecord(target) ? target.source : undefined;
+  if (!isRecord(target) || target.type !== 'SpecificResource' || !(isText(source) || (isRecord(source) && isText(source.id)))) {
     throw invalid('correction.target must be a canvas id or a SpecificResource with a source');
   }
 }
@@ -87,7 +85,7 @@ const CORRECTION_FIELDS = ['body', 'target', 'motivation'] as const;
 
 /** A review as the port accepts it: known state, a reviewer, and a correction exactly when the state is 'corrected'. */
 export function checkReview(input: unknown, allowed: readonly string[] = REVIEW_STATES): ReviewInput {
-  if (!isObject(input)) throw invalid('A review must be an object with state and reviewer');
+  if (!isRecord(input)) throw invalid('A review must be an object with state and reviewer');
   const state = checkState(input.state, allowed);
   checkReviewer(input.reviewer);
   if (input.note !== undefined && typeof input.note !== 'string') throw invalid('note must be a string');
@@ -96,7 +94,7 @@ export function checkReview(input: unknown, allowed: readonly string[] = REVIEW_
     if (correction !== undefined) throw invalid(`A correction needs the state 'corrected', not ${JSON.stringify(state)}`);
     return input as unknown as ReviewInput;
   }
-  if (!isObject(correction)) throw invalid("The state 'corrected' needs a correction (body, target or motivation)");
+  if (!isRecord(correction)) throw invalid("The state 'corrected' needs a correction (body, target or motivation)");
   const unknown = Object.keys(correction).filter((k) => !(CORRECTION_FIELDS as readonly string[]).includes(k));
   if (unknown.length > 0) throw invalid(`A correction has only body, target and motivation, not ${unknown.join(', ')}`, { fields: unknown });
   if (CORRECTION_FIELDS.every((k) => correction[k] === undefined)) {
@@ -110,7 +108,7 @@ export function checkReview(input: unknown, allowed: readonly string[] = REVIEW_
 
 /** A bulk review: one of the states that need no correction. */
 export function checkBulkReview(input: unknown): ReviewInput {
-  if (isObject(input) && input.state === 'corrected') {
+  if (isRecord(input) && input.state === 'corrected') {
     throw invalid("A bulk review sets 'accepted', 'rejected' or 'unreviewed': corrections are made one annotation at a time");
   }
   return checkReview(input, ['accepted', 'rejected', 'unreviewed']);
@@ -145,7 +143,7 @@ export function checkCount(name: string, value: unknown): number | undefined {
 
 /** Checks a query's filters (not limit/offset: each caller decides whether paging applies). */
 export function checkQuery(q: AnnotationQuery): void {
-  if (!isObject(q)) throw invalid('A query must be an object');
+  if (!isRecord(q)) throw invalid('A query must be an object');
   for (const field of ['manifestId', 'motivation', 'modelId', 'concept'] as const) {
     if (q[field] !== undefined && !isText(q[field])) throw invalid(`${field} must be a non-empty string`, { [field]: q[field] });
   }
@@ -182,7 +180,7 @@ export function checkAnnotations(annotations: readonly Annotation[], what = 'res
   if (!Array.isArray(annotations)) throw invalid(`A ${what} must be a list of annotations`);
   const ids = new Set<string>();
   for (const annotation of annotations) {
-    if (!isObject(annotation) || !isText(annotation.id)) throw invalid(`Every annotation of a ${what} needs an id`);
+    if (!isRecord(annotation) || !isText(annotation.id)) throw invalid(`Every annotation of a ${what} needs an id`);
     if (ids.has(annotation.id)) throw invalid(`The ${what} repeats an annotation id`, { id: annotation.id });
     const state: unknown = annotation['loupe:reviewState'];
     if (state !== undefined && !(REVIEW_STATES as readonly unknown[]).includes(state)) {
@@ -194,11 +192,11 @@ export function checkAnnotations(annotations: readonly Annotation[], what = 'res
 }
 
 export function checkGroundTruth(items: readonly GroundTruthInput[], opts: { readonly source: string; readonly reviewer: string }): void {
-  if (!isObject(opts) || !isText(opts.source)) throw invalid('Ground truth needs a source (a non-empty string, e.g. import:coco)');
+  if (!isRecord(opts) || !isText(opts.source)) throw invalid('Ground truth needs a source (a non-empty string, e.g. import:coco)');
   checkReviewer(opts.reviewer);
   if (!Array.isArray(items)) throw invalid('Ground truth must be a list of items');
   items.forEach((item, index) => {
-    if (!isObject(item) || !isText(item.manifestId) || !isText(item.canvasId)) {
+    if (!isRecord(item) || !isText(item.manifestId) || !isText(item.canvasId)) {
       throw invalid(`Ground truth item ${index} needs manifestId and canvasId`, { index });
     }
   });
@@ -210,13 +208,13 @@ export function checkGroundTruth(items: readonly GroundTruthInput[], opts: { rea
 
 export function checkCanvas(canvas: CanvasRecord): void {
   const bad: string[] = [];
-  if (!isObject(canvas)) throw invalid('A canvas record must be an object');
+  if (!isRecord(canvas)) throw invalid('A canvas record must be an object');
   if (!isText(canvas.canvasId)) bad.push('canvasId');
   if (!isText(canvas.manifestId)) bad.push('manifestId');
   if (canvas.label !== undefined && typeof canvas.label !== 'string') bad.push('label');
   for (const f of ['width', 'height'] as const) if (!Number.isSafeInteger(canvas[f]) || canvas[f] < 0) bad.push(f);
   const image = canvas.image as unknown;
-  if (!isObject(image) || typeof image.id !== 'string') bad.push('image.id');
+  if (!isRecord(image) || typeof image.id !== 'string') bad.push('image.id');
   else {
     if (image.service !== undefined && typeof image.service !== 'string') bad.push('image.service');
     if (image.serviceVersion !== undefined && typeof image.serviceVersion !== 'number') bad.push('image.serviceVersion');
@@ -225,15 +223,15 @@ export function checkCanvas(canvas: CanvasRecord): void {
 }
 
 export function checkVocabulary(vocabulary: Vocabulary): void {
-  if (!isObject(vocabulary) || !isText(vocabulary.id)) throw invalid('A vocabulary needs an id (a non-empty string)');
+  if (!isRecord(vocabulary) || !isText(vocabulary.id)) throw invalid('A vocabulary needs an id (a non-empty string)');
   if (vocabulary.label !== undefined && typeof vocabulary.label !== 'string') throw invalid('A vocabulary label must be a string');
   if (!Array.isArray(vocabulary.concepts)) throw invalid('A vocabulary needs a list of concepts', { id: vocabulary.id });
   const seen = new Set<string>();
   vocabulary.concepts.forEach((concept: Concept, index) => {
-    if (!isObject(concept) || !isText(concept.uri)) throw invalid(`Concept ${index} of the vocabulary has no uri`, { index });
+    if (!isRecord(concept) || !isText(concept.uri)) throw invalid(`Concept ${index} of the vocabulary has no uri`, { index });
     if (seen.has(concept.uri)) throw invalid(`The vocabulary lists the concept ${concept.uri} twice`, { uri: concept.uri });
     seen.add(concept.uri);
-    if (!isObject(concept.prefLabel) || !Object.values(concept.prefLabel).every((l) => typeof l === 'string')) {
+    if (!isRecord(concept.prefLabel) || !Object.values(concept.prefLabel).every((l) => typeof l === 'string')) {
       throw invalid(`The concept ${concept.uri} needs prefLabel: an object of strings by language`, { uri: concept.uri });
     }
     for (const field of ['broader', 'narrower', 'exactMatch'] as const) {

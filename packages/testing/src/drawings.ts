@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { LoupeError } from '@loupe/contracts';
 import { seededRandom } from '@loupe/datasets';
-import { type PageFont, SAMPLE_TEXTS, renderTextPage } from './text-pages.js';
+import { type PageFont, SAMPLE_TEXTS, renderTextPage } from '@loupe/demo';
 
 /**
  * Pictures of three kinds a classifier must tell apart (line drawings, photograph-like scenes and

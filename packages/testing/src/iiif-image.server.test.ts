@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import t from 'tap';
-import { type IiifImageServer, startIiifImageServer } from './iiif-image.server.js';
+import { type IiifImageServer, startIiifImageServer } from '@loupe/demo';
 import { makeTestImage } from './test-image.js';
 
 let server: IiifImageServer;
@@ -188,7 +189,7 @@ t.test('a request held forever is released by close()', async (t) => {
     () => 'answered',
     () => 'connection closed',
   );
-  while (local.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (local.requests.length === 0) await sleep(5);
   await local.close();
   t.equal(await pending, 'connection closed');
 });

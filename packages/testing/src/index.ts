@@ -1,26 +1,7 @@
-export {
-  type Fault,
-  type IiifImageServer,
-  type IiifImageServerOptions,
-  type ImageRegistration,
-  type ImageSource,
-  startIiifImageServer,
-} from './iiif-image.server.js';
-export { type ImageProfile, type ResolvedProfile, type Size, type TileSpec } from './image-profile.js';
-export {
-  type CanvasSpec,
-  type CollectionItemSpec,
-  type CollectionSpec,
-  collectionV2,
-  collectionV3,
-  type ImageSpec,
-  type LabelSpec,
-  type ManifestSpec,
-  manifestV2,
-  manifestV3,
-} from './manifest.builders.js';
+// The demo's sample collection (IIIF image server, printed pages, manifest builders) lives in
+// @loupe/demo so that the CLI never depends on this package; tests reach it through here as before.
+export * from '@loupe/demo';
 export { makeTestImage, type TestImageOptions } from './test-image.js';
-export * from './text-pages.js';
 export { DRAWINGS, type Drawing, type DrawingKind, type DrawingOptions, renderLineDrawing, renderPhotoLike, renderPrintedPage } from './drawings.js';
 export { natsServerAvailable, type NatsServer, type NatsServerOptions, requireNatsOrSkip, type SkippableTest, startNatsServer } from './nats-server.js';
 export * from './onnx-builder.js';

@@ -28,9 +28,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { seededRandom } from '@loupe/datasets';
 import { createEngine, createImageEmbedder, hammingDistance, openRegistry, perceptualHash, prepareImage } from '@loupe/inference';
 import { findDuplicates } from '../src/analysis/duplicates.js';
-import { createRandom, type Random } from '../src/analysis/random.js';
+import type { Random } from '../src/analysis/random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixturesDir = path.resolve(here, '../../../../shared/fixtures/images');
@@ -163,7 +164,7 @@ async function generatedBases(): Promise<{ name: string; bytes: Buffer }[]> {
   const out: { name: string; bytes: Buffer }[] = [];
   for (const [kind, count, draw] of kinds) {
     for (let i = 0; i < count; i++) {
-      const r = createRandom(1000 * kinds.findIndex((k) => k[0] === kind) + i);
+      const r = seededRandom(1000 * kinds.findIndex((k) => k[0] === kind) + i);
       out.push({ name: `generated-${kind}-${i}`, bytes: await sharp(await draw(r)).png().toBuffer() });
     }
   }

@@ -15,7 +15,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gaussian } from '@loupe/datasets';
+import { gaussian, seededRandom } from '@loupe/datasets';
 import { dotAt } from '../src/embedded/slab.js';
 import { TopK } from '../src/embedded/topk.js';
 
@@ -26,18 +26,6 @@ export interface SyntheticOptions {
   /** Directions of variation per cluster. */
   readonly rank?: number;
   readonly seed?: number;
-}
-
-/** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normalise(v: Float32Array): Float32Array {
@@ -63,7 +51,7 @@ export class ClusteredVectors {
     this.rank = opts.rank ?? 12;
     this.seed = opts.seed ?? 42;
     const d = this.dims;
-    const g = gaussian(prng(this.seed));
+    const g = gaussian(seededRandom(this.seed));
     this.centres = new Float32Array(this.clusters * d);
     this.bases = new Float32Array(this.clusters * this.rank * d);
     this.spread = new Float32Array(this.clusters);
@@ -83,7 +71,7 @@ export class ClusteredVectors {
   /** Writes the i-th vector of stream `stream` (0 = the collection, 1 = the queries) into out. */
   vector(i: number, out: Float32Array, stream = 0): Float32Array {
     const d = this.dims;
-    const rand = prng((this.seed * 7919 + stream * 1_000_003 + i * 2_654_435_761) >>> 0);
+    const rand = seededRandom(`${this.seed}/${stream}/${i}`);
     const g = gaussian(rand);
     const c = Math.floor(rand() * this.clusters);
     const a = this.spread[c]!;

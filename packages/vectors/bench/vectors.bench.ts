@@ -23,11 +23,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { seededRandom } from '@loupe/datasets';
 import type { VectorFilter, VectorPayload, VectorPoint } from '../src/port.js';
 import { collectionNeighbours, findDuplicates, readPoints } from '../src/analysis/index.js';
 import { EMBEDDED_DEFAULTS, collectionFolder, openEmbeddedVectorStore, type EmbeddedVectorStoreOptions } from '../src/embedded/index.js';
 import type { ExactJob, ExactResult } from './exact.worker.js';
-import { ClusteredVectors, diskBytes, exactKnn, mb, prng, recallAt, round, timeQueries } from './synthetic.js';
+import { ClusteredVectors, diskBytes, exactKnn, mb, recallAt, round, timeQueries } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,7 +66,7 @@ const idOf = (i: number) => `https://bench.example/iiif/canvas/${i}#0`;
 const rowOf = (id: string) => Number(id.slice('https://bench.example/iiif/canvas/'.length, -2));
 /** A random 64-bit perceptual hash per point (the duplicates report's hash tiers read it). */
 const phashOf = (i: number): string => {
-  const r = prng(i * 7 + 3);
+  const r = seededRandom(i * 7 + 3);
   const word = () => Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
   return word() + word();
 };

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { ClusteredVectors, exactKnn, recallAt } from '../bench/synthetic.js';
 import type { VectorPoint, VectorStore } from './port.js';
@@ -328,7 +329,7 @@ t.test('an idle collection saves its index after autosaveMs', async (t) => {
   t.teardown(() => store.close());
   await col.upsert(points.slice(0, 100));
   t.equal(col.stats().unsaved, true);
-  await new Promise((r) => setTimeout(r, 400));
+  await sleep(400);
   t.equal(col.stats().unsaved, false);
   t.equal(col.stats().savedGeneration, 1);
   t.same(readdirSync(join(dir, collectionFolder('test-model', '1'))).filter((f) => f.startsWith('hnsw-')), ['hnsw-1.bin']);

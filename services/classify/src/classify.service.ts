@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
   ClassifyOptions,
-  FindingsOutput,
   LoupeError,
   SERVICE_APIS,
-  StageInput,
-  SUBJECTS,
   defineHandler,
+  stageResult,
   type ClassifyOutput,
+  type EmbedImageInput,
   type ImageRef,
   type ServiceDefinition,
 } from '@loupe/contracts';
@@ -95,13 +94,13 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
     opts: ClassifyOptions,
     image: ImageRef,
     canvas: { id: string; width: number; height: number } | undefined,
-    hints: unknown,
+    hints: EmbedImageInput['hints'],
   ): Promise<ClassifyOutput & { head: LinearHead }> {
     const started = performance.now();
     const head = await headFor(opts);
     const embedded = await deps.client.request(
       SERVICE_APIS.embed.image,
-      { model: head.embedding.model, image, ...(canvas && { canvas }), ...(hints !== undefined && { hints: hints as never }) },
+      { model: head.embedding.model, image, ...(canvas && { canvas }), ...(hints !== undefined && { hints }) },
       { timeoutMs: 120_000 },
     );
     if (embedded.model.version !== head.embedding.version || embedded.dims !== head.embedding.dims) {
@@ -151,18 +150,10 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
   });
 
   const canvasStage = defineHandler({
-    name: 'canvas',
-    summary: "Pipeline stage: classify a canvas image (the object preprocess found, when it found one) into the job's vocabulary; one result set per head",
-    subject: SUBJECTS.classifyCanvas,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/classify/canvas' },
-    role: 'operator',
-    input: StageInput,
-    output: FindingsOutput,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_MODEL_CARD_INVALID', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE'],
+    ...SERVICE_APIS.classify.canvas,
     async handler({ task, results, options }) {
       const opts = options as ClassifyOptions;
-      const out = await classify(opts, task.image, { id: task.canvasId, width: task.canvasWidth, height: task.canvasHeight }, results['preprocess']);
+      const out = await classify(opts, task.image, { id: task.canvasId, width: task.canvasWidth, height: task.canvasHeight }, stageResult(results, 'preprocess'));
       const { head } = out;
       return {
         resultSet: {

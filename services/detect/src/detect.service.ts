@@ -1,15 +1,16 @@
 import {
   DETECT_KINDS,
-  FindingsOutput,
   LoupeError,
-  ResultSetsOutput,
-  SUBJECTS,
-  StageInput,
+  SERVICE_APIS,
   defineHandler,
+  stageResult,
   type DetectKind,
   type Finding,
+  type FindingsOutput,
   type ResultSet,
   type ServiceDefinition,
+  type StageInput,
+  type StageResults,
 } from '@loupe/contracts';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
 import type { Detector, TextRecognizer } from '@loupe/inference';
@@ -25,6 +26,9 @@ export interface DetectDeps {
   /** Objects and faces are found on the image fetched to fit this square (the detectors take 256-512 px). */
   readonly imageFetchSize?: number;
 }
+
+/** What preprocess said about the image, if it ran. */
+type Prepared = StageResults['preprocess'] | undefined;
 
 const STAGE_OF: Record<DetectKind, string> = { objects: 'detect.objects', faces: 'detect.faces', text: 'detect.text' };
 
@@ -64,15 +68,15 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
   let recognizer: TextRecognizer | undefined;
 
   /** The canvas image fitted inside size x size, turned (and, with `region`, cut) as preprocess said. */
-  const fetchFitting = (task: StageInput['task'], results: Record<string, unknown>, size: number, use: { region: boolean }): Promise<CanvasImage> =>
-    fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: { width: size, height: size } }, fetchHints(results['preprocess'], use));
+  const fetchFitting = (task: StageInput['task'], prepared: Prepared, size: number, use: { region: boolean }): Promise<CanvasImage> =>
+    fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: { width: size, height: size } }, fetchHints(prepared, use));
 
   /** Text lines as one result set; a page preprocess found upside down is fetched turned upright, and boxes are mapped back. */
-  async function readText(task: StageInput['task'], results: Record<string, unknown>, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
+  async function readText(task: StageInput['task'], prepared: Prepared, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
     if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
     const started = performance.now();
     // Text reads the whole page, not the object background removal may have found.
-    const fetched = await fetchFitting(task, results, fetchSize, { region: false });
+    const fetched = await fetchFitting(task, prepared, fetchSize, { region: false });
     const fetchMs = performance.now() - started;
     working();
     const lines = await recognizer.recognize(fetched, { signal });
@@ -88,26 +92,9 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
   }
 
   const text = defineHandler({
-    name: 'text',
-    summary: 'Text lines (OCR) on a canvas image: one supplementing annotation per line, boxed in canvas coordinates',
-    subject: SUBJECTS.detectText,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/detect/text' },
-    role: 'operator',
-    input: StageInput,
-    output: FindingsOutput,
-    errors: [
-      'LOUPE_ERR_VALIDATION',
-      'LOUPE_ERR_NOT_READY',
-      'LOUPE_ERR_FETCH_HTTP',
-      'LOUPE_ERR_FETCH_TIMEOUT',
-      'LOUPE_ERR_FETCH_CONTENT_TYPE',
-      'LOUPE_ERR_IMAGE_DECODE',
-      'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
-      'LOUPE_ERR_INFERENCE',
-    ],
+    ...SERVICE_APIS.detect.text,
     async handler({ task, results }, ctx) {
-      return readText(task, results, ctx.signal, () => ctx.working());
+      return readText(task, stageResult(results, 'preprocess'), ctx.signal, () => ctx.working());
     },
   });
 
@@ -140,28 +127,11 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
   };
 
   const detect = defineHandler({
-    name: 'detect',
-    summary: 'Objects (COCO classes with Wikidata URIs), faces and text lines on a canvas image, each kind on request (options.kinds); one result set per model, boxes in canvas coordinates',
-    subject: SUBJECTS.detectImage,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/detect' },
-    role: 'operator',
-    input: StageInput,
-    output: ResultSetsOutput,
-    errors: [
-      'LOUPE_ERR_VALIDATION',
-      'LOUPE_ERR_NOT_READY',
-      'LOUPE_ERR_MODEL_NOT_INSTALLED',
-      'LOUPE_ERR_FETCH_HTTP',
-      'LOUPE_ERR_FETCH_TIMEOUT',
-      'LOUPE_ERR_FETCH_CONTENT_TYPE',
-      'LOUPE_ERR_IMAGE_DECODE',
-      'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
-      'LOUPE_ERR_INFERENCE',
-    ],
+    ...SERVICE_APIS.detect.detect,
     async handler({ task, results, options }, ctx) {
       const kinds = kindsOf(options);
       const minScore = minScoreOf(options);
+      const prepared = stageResult(results, 'preprocess');
       const started = performance.now();
       const ms: Record<string, number> = {};
       const resultSets: ResultSet[] = [];
@@ -169,7 +139,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       if (pictureKinds.length > 0) {
         // One fetch for both detectors: the object preprocess found (if any), turned as preprocess said.
         const t0 = performance.now();
-        const image = await fetchFitting(task, results, imageFetchSize, { region: true });
+        const image = await fetchFitting(task, prepared, imageFetchSize, { region: true });
         ms['fetch'] = performance.now() - t0;
         for (const kind of pictureKinds) {
           ctx.working();
@@ -182,7 +152,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       if (kinds.includes('text')) {
         ctx.working();
         const t2 = performance.now();
-        const out = await readText(task, results, ctx.signal);
+        const out = await readText(task, prepared, ctx.signal);
         ms['text'] = performance.now() - t2;
         resultSets.push(out.resultSet);
       }

@@ -1,10 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import {
   LoupeError,
   SERVICE_APIS,
-  SUBJECTS,
-  StageInput,
   defineHandler,
+  stageResult,
   type AnalysisOutput,
   type EmbedImageOutput,
   type ImageRef,
@@ -45,14 +43,6 @@ export interface EmbedDeps {
   /** int8 quantisation for new collections where the vector store supports it. */
   readonly quantization?: 'none' | 'int8';
 }
-
-const CanvasEmbedOutput = Type.Object({
-  model: Type.Object({ id: Type.String(), version: Type.String() }),
-  id: Type.String({ description: 'The point id: canvas id # image index' }),
-  dims: Type.Integer(),
-  phash: Type.String(),
-  ms: Type.Record(Type.String(), Type.Number()),
-});
 
 /** Models take small inputs (224 px for MobileNetV2): fetch a little more so resizing stays sharp. */
 function fetchSize(card: { input: { width?: number | undefined; height?: number | undefined } }): { width: number; height: number } {
@@ -138,20 +128,13 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
   });
 
   const canvas = defineHandler({
-    name: 'canvas',
-    summary: 'Pipeline stage: embed a canvas image (the object preprocess found, when it found one) and keep the vector, its perceptual hash and a thumbnail URL',
-    subject: SUBJECTS.embedCanvas,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/embed/canvas' },
-    role: 'operator',
-    input: StageInput,
-    output: CanvasEmbedOutput,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_MODEL_NOT_INSTALLED', 'LOUPE_ERR_FETCH_HTTP', 'LOUPE_ERR_FETCH_TIMEOUT', 'LOUPE_ERR_IMAGE_DECODE', 'LOUPE_ERR_INFERENCE', 'LOUPE_ERR_STORE'],
+    ...SERVICE_APIS.embed.canvas,
     async handler({ task, results, options }, ctx) {
       const modelId = typeof options['model'] === 'string' ? options['model'] : deps.defaultModel;
+      const prepared = stageResult(results, 'preprocess');
       const { embedder, image, vector, phash, ms } = await embedOne(
         modelId,
-        (size) => fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: size }, fetchHints(results['preprocess'])),
+        (size) => fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: size }, fetchHints(prepared)),
         ctx.signal,
       );
       ctx.working();

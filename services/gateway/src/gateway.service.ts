@@ -1,22 +1,10 @@
 import { promisify } from 'node:util';
 import { brotliDecompress } from 'node:zlib';
-import { Type } from '@sinclair/typebox';
-import {
-  AnnotationPage,
-  CreateJobInput,
-  DeadLetterView,
-  JobView,
-  LoupeError,
-  SUBJECTS,
-  defineHandler,
-  type Annotation,
-  type Logger,
-  type ServiceDefinition,
-} from '@loupe/contracts';
-import { decode, encode, type Bus } from '@loupe/bus';
-import { harvest, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
+import { LoupeError, SERVICE_APIS, STAGES, canvasOfTarget, defineHandler, isStageName, type Annotation, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { createClient, decode, type Bus } from '@loupe/bus';
+import { harvest, isHttpSource, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
 import type { Job, JobStore, KeptManifest } from '@loupe/store';
-import { JobRunner, PIPELINES, type RecoverJobs } from './jobs.js';
+import { JobRunner, type RecoverJobs } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 import { REVIEW_PAGES } from './review/review.pages.js';
 
@@ -34,12 +22,6 @@ export interface GatewayDeps {
   /** Whether a job's source may be a local path (the CLI's own argument); servers take http(s) only. */
   readonly localSources?: boolean;
 }
-
-const JobParams = Type.Object({ id: Type.String({ minLength: 1 }) });
-const ManifestParams = Type.Object({
-  id: Type.String({ minLength: 1 }),
-  manifest: Type.Optional(Type.String({ description: 'Which manifest of a collection job (default: the first)' })),
-});
 
 const ANNOTATION_PAGE_SIZE = 10_000;
 
@@ -66,14 +48,15 @@ async function unpackJson(kept: KeptManifest): Promise<unknown> {
 export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   const { bus, jobs, publicUrl } = deps;
   const runner = new JobRunner(bus, jobs, deps.log);
+  const client = createClient(bus);
+  const api = SERVICE_APIS.gateway;
 
-  const subjectOf = new Map(Object.values(PIPELINES).flatMap((route) => route.map((r) => [r.stage, r.subject] as const)));
   const view = async (job: Job) => {
     const queues: Record<string, { pending: number; inFlight: number; workers: number }> = {};
     for (const stage of Object.keys(job.stages)) {
-      const subject = subjectOf.get(stage);
-      if (!subject) continue;
-      const stats = await bus.stats(subject);
+      // A job's stages as stored: a name no pipeline has any more has no queue to show.
+      if (!isStageName(stage)) continue;
+      const stats = await bus.stats(STAGES[stage].subject);
       queues[stage] = { pending: stats.pending, inFlight: stats.inFlight, workers: stats.consumers };
     }
     return { ...job, queues, links: { self: `${publicUrl}/v1/jobs/${job.id}`, manifest: `${publicUrl}/v1/jobs/${job.id}/manifest` } };
@@ -101,17 +84,9 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   };
 
   const createJob = defineHandler({
-    name: 'jobs.create',
-    summary: 'Start enriching a IIIF manifest or collection; answers at once with the job id',
-    subject: SUBJECTS.jobsCreate,
-    mode: 'request',
-    route: { method: 'POST', url: '/v1/jobs' },
-    role: 'operator',
-    input: CreateJobInput,
-    output: JobView,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_SOURCE_UNSUPPORTED'],
+    ...api.createJob,
     async handler(input) {
-      if (!deps.localSources && !/^https?:\/\//i.test(input.manifest)) {
+      if (!deps.localSources && !isHttpSource(input.manifest)) {
         throw new LoupeError('LOUPE_ERR_SOURCE_UNSUPPORTED', 'the manifest must be an http or https URL', { details: { field: 'manifest' } });
       }
       const id = await runner.create(input.manifest, input.pipeline, input.classify && { classify: input.classify });
@@ -120,31 +95,14 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   });
 
   const readJob = defineHandler({
-    name: 'jobs.get',
-    summary: 'State of a job: per-stage progress and every failure with its reason',
-    subject: SUBJECTS.jobsGet,
-    mode: 'request',
-    route: { method: 'GET', url: '/v1/jobs/:id' },
-    role: 'reader',
-    input: JobParams,
-    output: JobView,
-    errors: ['LOUPE_ERR_JOB_NOT_FOUND'],
+    ...api.job,
     async handler({ id }) {
       return await view(await getJob(id));
     },
   });
 
   const jobManifest = defineHandler({
-    name: 'jobs.manifest',
-    summary: "The job's manifest as IIIF Presentation 3, with an AnnotationPage of Loupe's annotations on each canvas",
-    subject: SUBJECTS.jobsManifest,
-    mode: 'request',
-    route: { method: 'GET', url: '/v1/jobs/:id/manifest' },
-    role: 'reader',
-    iiif: true,
-    input: ManifestParams,
-    output: Type.Object({}, { additionalProperties: true }),
-    errors: ['LOUPE_ERR_JOB_NOT_FOUND', 'LOUPE_ERR_NOT_FOUND'],
+    ...api.jobManifest,
     async handler({ id, manifest }) {
       const job = await getJob(id);
       const wanted = manifest ?? job.manifests[0];
@@ -155,11 +113,9 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
       const v3 = await v3Of(job, wanted);
       const byCanvas = new Map<string, Annotation[]>();
       for (let offset = 0; ; offset += ANNOTATION_PAGE_SIZE) {
-        const reply = await bus.request(SUBJECTS.annotationsQuery, encode({ manifest: wanted, limit: ANNOTATION_PAGE_SIZE, offset }));
-        const page = decode<AnnotationPage>(reply.data);
+        const page = await client.request(SERVICE_APIS['ground-truth'].annotations, { manifest: wanted, limit: ANNOTATION_PAGE_SIZE, offset });
         for (const a of page.items) {
-          const target = a.target;
-          const canvas = typeof target === 'string' ? target.replace(/#(?:xywh|t)=[^#]*$/, '') : typeof target.source === 'string' ? target.source : target.source.id;
+          const canvas = canvasOfTarget(a.target);
           const list = byCanvas.get(canvas);
           if (list) list.push(a);
           else byCanvas.set(canvas, [a]);
@@ -170,17 +126,8 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     },
   });
 
-  const SeqParams = Type.Object({ seq: Type.Integer({ minimum: 0 }) });
   const deadLetters = defineHandler({
-    name: 'dead-letters.list',
-    summary: 'Messages a stage gave up on after its last delivery, with the stage and the last error',
-    subject: SUBJECTS.deadLettersList,
-    mode: 'request',
-    route: { method: 'GET', url: '/v1/dead-letters' },
-    role: 'operator',
-    input: Type.Object({ subject: Type.Optional(Type.String()) }),
-    output: Type.Object({ items: Type.Array(DeadLetterView) }),
-    errors: [],
+    ...api.deadLetters,
     async handler({ subject }) {
       const list = await bus.deadLetters.list(subject ? { subject } : {});
       return {
@@ -197,30 +144,14 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     },
   });
   const retryDeadLetter = defineHandler({
-    name: 'dead-letters.retry',
-    summary: 'Put a dead letter back on its queue with fresh deliveries',
-    subject: SUBJECTS.deadLettersRetry,
-    mode: 'request',
-    route: { method: 'POST', url: '/v1/dead-letters/:seq/retry' },
-    role: 'operator',
-    input: SeqParams,
-    output: Type.Object({ seq: Type.Integer(), retried: Type.Boolean() }),
-    errors: ['LOUPE_ERR_NOT_FOUND'],
+    ...api.retryDeadLetter,
     async handler({ seq }) {
       await bus.deadLetters.retry(seq);
       return { seq, retried: true };
     },
   });
   const dropDeadLetter = defineHandler({
-    name: 'dead-letters.drop',
-    summary: 'Delete a dead letter',
-    subject: SUBJECTS.deadLettersDrop,
-    mode: 'request',
-    route: { method: 'DELETE', url: '/v1/dead-letters/:seq' },
-    role: 'operator',
-    input: SeqParams,
-    output: Type.Object({ seq: Type.Integer(), dropped: Type.Boolean() }),
-    errors: ['LOUPE_ERR_NOT_FOUND'],
+    ...api.dropDeadLetter,
     async handler({ seq }) {
       await bus.deadLetters.drop(seq);
       return { seq, dropped: true };
@@ -228,17 +159,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
   });
 
   const context = defineHandler({
-    name: 'context',
-    summary: "Loupe's JSON-LD extension context (loupe:confidence, loupe:reviewState, ...)",
-    subject: SUBJECTS.context,
-    mode: 'request',
-    route: { method: 'GET', url: '/ns/loupe/v1.jsonld' },
-    // Vocabulary only, no data: JSON-LD processors fetch it without credentials.
-    role: 'public',
-    iiif: true,
-    input: Type.Object({}),
-    output: Type.Object({}, { additionalProperties: true }),
-    errors: [],
+    ...api.context,
     async handler() {
       return loupeContext(publicUrl);
     },

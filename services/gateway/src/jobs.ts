@@ -1,48 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import {
+  PIPELINES,
+  SERVICE_APIS,
   SUBJECTS,
   taskKey,
   toLoupeError,
   type CanvasTask,
-  type HarvestOutput,
   type JobEvent,
   type Logger,
   type PipelineName,
   type StageEnvelope,
 } from '@loupe/contracts';
-import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
+import { createClient, decode, encode, exponentialBackoff, type Bus, type ServiceClient, type Subscription, type WorkMessage } from '@loupe/bus';
 import type { JobStore, UnfinishedJob } from '@loupe/store';
 
-/** Each pipeline is the ordered list of stages a canvas image goes through. */
-export const PIPELINES: Record<PipelineName, readonly { stage: string; subject: string; options?: Record<string, unknown> }[]> = {
-  text: [
-    // A page scanned upside down is turned upright (from its text lines) before text detection.
-    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'text' } },
-    { stage: 'detect.text', subject: SUBJECTS.detectText },
-    { stage: 'store', subject: SUBJECTS.resultsPut },
-  ],
-  // Objects and faces: pictures, photographs, paintings.
-  objects: [
-    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'exif' } },
-    { stage: 'detect', subject: SUBJECTS.detectImage, options: { kinds: ['objects', 'faces'] } },
-    { stage: 'store', subject: SUBJECTS.resultsPut },
-  ],
-  // Image embeddings and perceptual hashes, kept by the embed service for search and duplicates.
-  embed: [{ stage: 'embed', subject: SUBJECTS.embedCanvas }],
-  // Everything the offline pack does, in one pass over the collection.
-  enrich: [
-    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'text' } },
-    { stage: 'detect', subject: SUBJECTS.detectImage, options: { kinds: ['objects', 'faces', 'text'] } },
-    { stage: 'embed', subject: SUBJECTS.embedCanvas },
-    { stage: 'store', subject: SUBJECTS.resultsPut },
-  ],
-  // Whole-image concepts from a vocabulary: a trained head or zero-shot (the job's `classify` options).
-  classify: [
-    { stage: 'preprocess', subject: SUBJECTS.preprocessPrepare, options: { orientation: 'exif' } },
-    { stage: 'classify', subject: SUBJECTS.classifyCanvas },
-    { stage: 'store', subject: SUBJECTS.resultsPut },
-  ],
-};
+// The table lives in contracts beside the stages it names; the gateway's public entry still offers it.
+export { PIPELINES };
 
 type StageOptions = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
@@ -71,7 +44,8 @@ const isPipeline = (name: string): name is PipelineName => Object.hasOwn(PIPELIN
 
 /** How long a job waits for the iiif-fetcher before it fails: about twenty minutes of retries. */
 const START_MAX_DELIVER = 40;
-const startBackoff = (delivery: number): number => Math.min(30_000, 1000 * 2 ** (delivery - 1));
+/** 1 s before the second delivery, doubling, at most 30 s. */
+const startBackoff = (delivery: number): number => exponentialBackoff(delivery, 1000, 30_000);
 
 /**
  * Runs jobs. Creating one queues a start message on the gateway's own durable queue; taking it,
@@ -83,12 +57,15 @@ const startBackoff = (delivery: number): number => Math.min(30_000, 1000 * 2 ** 
  */
 export class JobRunner {
   private subscriptions: Subscription[] = [];
+  private readonly client: ServiceClient;
 
   constructor(
     private readonly bus: Bus,
     private readonly jobs: JobStore,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.client = createClient(bus);
+  }
 
   async create(source: string, pipeline: PipelineName, options?: StageOptions): Promise<string> {
     const id = randomUUID();
@@ -121,8 +98,7 @@ export class JobRunner {
       if (job.state === 'running' && (await this.requeueOpen(jobId, route)) !== undefined) return msg.ack();
       if (job.state === 'queued') await this.jobs.setState(jobId, 'harvesting');
       // keepJson: the job keeps each manifest as read, and its enriched manifest never reads the source again.
-      const reply = await this.bus.request(SUBJECTS.harvest, encode({ source, keepJson: true }), { timeoutMs: 300_000 });
-      const harvest = decode<HarvestOutput>(reply.data);
+      const harvest = await this.client.request(SERVICE_APIS['iiif-fetcher'].harvest, { source, keepJson: true }, { timeoutMs: 300_000 });
       for (const m of harvest.manifests) {
         await this.jobs.addManifest(jobId, m.id, m.json === undefined ? undefined : { document: m.document, jsonBrotli: Buffer.from(m.json, 'base64') });
       }

@@ -1,4 +1,4 @@
-import { LoupeError, MEDIA_FRAGMENTS, xywh, type Annotation, type AnnotationFilter, type ReviewBody } from '@loupe/contracts';
+import { LoupeError, MEDIA_FRAGMENTS, canvasOfTarget, xywh, type Annotation, type AnnotationFilter, type ReviewBody } from '@loupe/contracts';
 import type { AnnotationQuery, AnnotationStore, CanvasRecord, Correction, Dataset } from '@loupe/store';
 
 type Body = Exclude<Annotation['body'], unknown[]>;
@@ -52,13 +52,6 @@ const isLabel = (b: Body): boolean => b.type === 'TextualBody' && b.purpose !== 
 const isText = (b: Body): boolean => b.type === 'TextualBody' && (b.purpose === undefined || b.purpose === 'transcribing' || b.purpose === 'supplementing');
 const isConcept = (b: Body): boolean => b.type === 'SpecificResource' && typeof b.source === 'string';
 
-export function canvasOf(a: Annotation): string {
-  const target = a.target;
-  // Only a media fragment (xywh=, t=) is cut off: a canvas id may have a fragment of its own (`manifest#p1`).
-  if (typeof target === 'string') return target.replace(/#(?:xywh|t)=[^#]*$/, '');
-  return typeof target.source === 'string' ? target.source : target.source.id;
-}
-
 /**
  * Turns a curator's correction (label, concept, box, text) into the store's Correction: the
  * current revision's bodies with the corrected ones replaced (or added), and the target moved to
@@ -92,7 +85,7 @@ export function correctionOf(current: Annotation, fix: NonNullable<ReviewBody['c
   if (fix.box !== undefined) {
     correction.target = {
       type: 'SpecificResource',
-      source: canvasOf(current),
+      source: canvasOfTarget(current.target),
       selector: { type: 'FragmentSelector', conformsTo: MEDIA_FRAGMENTS, value: xywh(fix.box) },
     };
   }

@@ -3,6 +3,7 @@ import {
   LOUPE_CONTEXT_PATH,
   LoupeError,
   SPLITS,
+  canvasOfTarget,
   type Annotation,
   type DatasetExportQuery,
   type DatasetFormat,
@@ -24,7 +25,7 @@ import {
   type LabelledImage,
 } from '@loupe/datasets';
 import type { AnnotationStore, CanvasRecord, GroundTruthInput } from '@loupe/store';
-import { canvasOf, queryAll, requireDataset } from './curation.js';
+import { queryAll, requireDataset } from './curation.js';
 
 interface Problem {
   readonly line?: number;
@@ -109,7 +110,7 @@ const splitItemsOf = (images: readonly LabelledImage[]): { id: string; labels: s
 
 async function imagesOf(store: AnnotationStore, annotations: readonly Annotation[]): Promise<LabelledImage[]> {
   const canvases = new Map<string, { manifest?: string; url?: string; width: number; height: number }>();
-  for (const id of new Set(annotations.map(canvasOf))) {
+  for (const id of new Set(annotations.map((a) => canvasOfTarget(a.target)))) {
     const record: CanvasRecord | undefined = await store.getCanvas(id);
     if (record) {
       canvases.set(id, {
@@ -167,7 +168,7 @@ export async function exportDataset(store: AnnotationStore, publicUrl: string, q
     const split = stratifiedSplit(splitItemsOf(images), splitOptions(q));
     images = images.filter((image) => split.get(image.id) === q.split);
     const keep = new Set(images.map((i) => i.id));
-    annotations = annotations.filter((a) => keep.has(canvasOf(a)));
+    annotations = annotations.filter((a) => keep.has(canvasOfTarget(a.target)));
   }
   const stem = q.split ? `${q.name}-${q.split}` : q.name;
   const keep = (label: (l: LabelledImage['labels'][number]) => boolean): LabelledImage[] =>

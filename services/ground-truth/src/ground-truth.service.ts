@@ -1,13 +1,10 @@
-import { Type } from '@sinclair/typebox';
 import {
   LoupeError,
   SERVICE_APIS,
   type Annotation,
   type VocabularyFormat,
-  FindingsOutput,
+  type FindingsOutput,
   type ResultSetsOutput,
-  SUBJECTS,
-  StageInput,
   defineHandler,
   type Principal,
   type ResultSet,
@@ -28,13 +25,6 @@ export interface GroundTruthDeps {
   /** Shown by /readyz: 'embedded' or 'mongodb'. */
   readonly storeKind?: string;
 }
-
-const StoreOutput = Type.Object({
-  sets: Type.Integer(),
-  inserted: Type.Integer(),
-  kept: Type.Integer(),
-  removed: Type.Integer(),
-});
 
 /** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
 function resultSetsOf(results: Record<string, unknown>): ResultSet[] {
@@ -61,18 +51,10 @@ export function reviewerOf(principal: Principal | undefined, claimed: string | u
 
 export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefinition {
   const { store, publicUrl } = deps;
+  const apis = SERVICE_APIS['ground-truth'];
 
   const storeResults = defineHandler({
-    name: 'store',
-    summary: 'Store the result sets that earlier stages produced for one canvas image (idempotent)',
-    subject: SUBJECTS.resultsPut,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/results' },
-    // A stage's own route: putting work straight into the pipeline is the operators' business.
-    role: 'operator',
-    input: StageInput,
-    output: StoreOutput,
-    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+    ...apis.store,
     async handler(input) {
       const { task } = input;
       // What the review page needs to show the canvas, and exports its size.
@@ -101,7 +83,6 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     },
   });
 
-  const apis = SERVICE_APIS['ground-truth'];
   const annotationUrl = (key: string): string => `${publicUrl}/v1/annotations/${key}`;
   const requireAnnotation = async (key: string): Promise<Annotation> => {
     const found = await store.get(annotationUrl(key));

@@ -2,3 +2,4 @@ export { createGroundTruthService, parseVocabulary, type GroundTruthDeps } from 
 export { toAnnotations } from './annotations.js';
 export { evaluateModel } from './evaluation.js';
 export { datasetSplits, exportDataset, importDataset } from './datasets.js';
+export { groundTruthServiceFromConfig, type GroundTruthParts } from './ground-truth.factory.js';

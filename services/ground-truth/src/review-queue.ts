@@ -1,7 +1,7 @@
-import { LoupeError, type Annotation, type ReviewQueueQuery } from '@loupe/contracts';
+import { LoupeError, canvasOfTarget, type Annotation, type ReviewQueueQuery } from '@loupe/contracts';
 import { labelOfAnnotation } from '@loupe/datasets';
 import type { AnnotationStore } from '@loupe/store';
-import { canvasOf, queryAll } from './curation.js';
+import { queryAll } from './curation.js';
 
 interface Candidate {
   readonly canvas: string;
@@ -40,7 +40,7 @@ export async function reviewQueueOf(store: AnnotationStore, q: ReviewQueueQuery)
   const byCanvas = new Map<string, Candidate>();
   const reviewed = new Set<string>();
   for (const a of annotations) {
-    const canvas = canvasOf(a);
+    const canvas = canvasOfTarget(a.target);
     if (a['loupe:reviewState'] !== 'unreviewed') reviewed.add(canvas);
     const entry = byCanvas.get(canvas);
     if (entry) entry.annotations.push(a);

@@ -1,1 +1,2 @@
 export { createIiifFetcherService, type IiifFetcherDeps } from './iiif-fetcher.service.js';
+export { iiifFetcherServiceFromConfig, type IiifFetcherParts } from './iiif-fetcher.factory.js';

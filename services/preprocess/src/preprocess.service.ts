@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LoupeError, PreparedImage, SUBJECTS, StageInput, defineHandler, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, PreparedImage, SERVICE_APIS, defineHandler, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
 import { maskPng, type Foreground, type RawImage } from '@loupe/inference';
 
@@ -79,27 +79,7 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
   };
 
   const prepare = defineHandler({
-    name: 'prepare',
-    summary: 'Fetch a canvas image through IIIF at the size models need; orientation (EXIF, text lines) and the object on its backdrop',
-    subject: SUBJECTS.preprocessPrepare,
-    mode: 'queue',
-    route: { method: 'POST', url: '/v1/preprocess' },
-    role: 'operator',
-    input: StageInput,
-    output: PreparedImage,
-    errors: [
-      'LOUPE_ERR_VALIDATION',
-      'LOUPE_ERR_IIIF_INFO_INVALID',
-      'LOUPE_ERR_IIIF_NO_PLAN',
-      'LOUPE_ERR_FETCH_HTTP',
-      'LOUPE_ERR_FETCH_TIMEOUT',
-      'LOUPE_ERR_FETCH_CONTENT_TYPE',
-      'LOUPE_ERR_FETCH_TOO_LARGE',
-      'LOUPE_ERR_IMAGE_DECODE',
-      'LOUPE_ERR_IMAGE_UNSUPPORTED',
-      'LOUPE_ERR_IMAGE_TOO_MANY_PIXELS',
-      'LOUPE_ERR_MODEL_NOT_INSTALLED',
-    ],
+    ...SERVICE_APIS.preprocess.prepare,
     async handler({ task, options }, ctx) {
       const opts = options as PreprocessOptions;
       // The job's one request: every later stage asks for the same URL (the fetch cache answers) and resizes locally.

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LoupeError, type LoupeErrorJSON } from '@loupe/contracts';
 import type { Test } from 'tap';
 import type { Bus, WorkMessage } from '../bus.js';
@@ -31,8 +32,6 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
     await sleep(everyMs);
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function gate(): { wait: Promise<void>; open: () => void } {
   let open = (): void => {};

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LoupeError } from '@loupe/contracts';
 import type { Test } from 'tap';
 import { decode, encode } from '../bus.js';
 import { jsonReply, replyError } from '../reply.js';
-import { bytes, gate, inbox, sleep, text, within, type Kit } from './contract.kit.js';
+import { bytes, gate, inbox, text, within, type Kit } from './contract.kit.js';
 
 /** Request/reply, headers and broadcasts. */
 export function requestReplyCases(t: Test, { fresh, subject }: Kit): void {

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LoupeError } from '@loupe/contracts';
 import type { Test } from 'tap';
 import type { WorkMessage } from '../bus.js';
-import { bytes, errorJSON, eventually, gate, inbox, sleep, text, within, type Kit } from './contract.kit.js';
+import { bytes, errorJSON, eventually, gate, inbox, text, within, type Kit } from './contract.kit.js';
 
 /** Delivery, nak, ack wait and working(). */
 export function deliveryCases(t: Test, { fresh, subject }: Kit): void {

@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LoupeError } from '@loupe/contracts';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
 import { exponentialBackoff } from '../retry-backoff.js';
 import { API, apiCode, isTransient, wrapNatsError } from './names.js';
 import { wakeableDelay } from './wakeable-delay.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ConnectionOptions {
   readonly url: string;

@@ -1,5 +1,5 @@
 import type { LoupeErrorJSON } from '@loupe/contracts';
-import type { BusClock } from '../bus.clock.js';
+import type { Clock } from '@loupe/contracts';
 import type { DeadLetter, Headers } from '../bus.js';
 import { noDeadLetter } from '../bus.errors.js';
 
@@ -18,7 +18,7 @@ export class MemoryDeadLetters {
 
   constructor(
     private readonly max: number,
-    private readonly clock: BusClock,
+    private readonly clock: Clock,
   ) {}
 
   add(msg: FailedMessage, stage: string, error: LoupeErrorJSON): void {

@@ -1,4 +1,4 @@
-import type { BusClock } from '../bus.clock.js';
+import type { Clock } from '@loupe/contracts';
 
 /** JetStream's `duplicate_window` in one process: a msgId seen on the same subject within the window is a duplicate. */
 export class DedupWindow {
@@ -7,7 +7,7 @@ export class DedupWindow {
 
   constructor(
     private readonly windowMs: number,
-    private readonly clock: BusClock,
+    private readonly clock: Clock,
   ) {}
 
   /** Whether msgId was seen on subject within the window; remembers it when not. */

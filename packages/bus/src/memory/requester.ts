@@ -1,5 +1,5 @@
 import type { LoupeError } from '@loupe/contracts';
-import type { BusClock } from '../bus.clock.js';
+import type { Clock } from '@loupe/contracts';
 import type { Headers, Reply, RequestOptions, Subscription } from '../bus.js';
 import { abortError, noResponder, replyTimeout } from '../bus.errors.js';
 import { replyError, throwIfError } from '../reply.js';
@@ -17,7 +17,7 @@ export class MemoryRequester {
 
   constructor(
     private readonly requestTimeoutMs: number,
-    private readonly clock: BusClock,
+    private readonly clock: Clock,
   ) {}
 
   serve(subject: string, handler: (data: Uint8Array, headers: Headers) => Promise<Reply>): Subscription {

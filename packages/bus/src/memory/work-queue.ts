@@ -1,5 +1,5 @@
 import { toLoupeError, type LoupeErrorJSON } from '@loupe/contracts';
-import type { BusClock } from '../bus.clock.js';
+import type { Clock } from '@loupe/contracts';
 import type { Headers, QueueOptions, QueueStats, Subscription, WorkMessage } from '../bus.js';
 import { NO_ERROR_REPORTED, notAcknowledged, oneDurablePerSubject, positiveInteger } from '../bus.errors.js';
 import type { MemoryDeadLetters } from './dead-letters.js';
@@ -8,7 +8,7 @@ export interface WorkQueueSettings {
   readonly defaultMaxDeliver: number;
   readonly defaultAckWaitMs: number;
   readonly retryDelayMs: (deliveryCount: number) => number;
-  readonly clock: BusClock;
+  readonly clock: Clock;
   readonly deadLetters: MemoryDeadLetters;
   /** True once the bus closes: no more deliveries, no more timers. */
   readonly closed: () => boolean;

@@ -1,13 +1,27 @@
 import { LoupeError, type ImageServiceRef } from '@loupe/contracts';
-import { createDocumentLoader, harvest, parseImageInfo, planImageRequest, type PlanTarget } from '@loupe/iiif';
+import { createDocumentLoader, parseImageInfo, planImageRequest, type DocumentLoader, type PlanTarget } from '@loupe/iiif/plan';
+import type { Fetcher } from '@loupe/iiif';
 import type { LoupeConfig } from '../config.js';
 import { resolveSource } from './run.js';
-import { fetcherFromConfig } from '../fetcher.js';
+
+/**
+ * Loads the command's own argument, on the user's machine: any file the user can read. The
+ * fetcher (and with it sharp, undici and the logger) is built only when the argument is a URL,
+ * so that planning from a local info.json loads only the planner.
+ */
+function commandLoader(config: LoupeConfig): DocumentLoader {
+  let fetcher: Promise<Fetcher> | undefined;
+  const getJson = async (url: string): Promise<unknown> => {
+    fetcher ??= import('../fetcher.js').then(({ fetcherFromConfig }) => fetcherFromConfig(config));
+    return (await fetcher).getJson(url);
+  };
+  return createDocumentLoader({ getJson }, { files: 'any' });
+}
 
 /** One JSON line per canvas image on stdout; harvest errors as JSON lines on stderr. Returns the number of errors. */
 export async function harvestCommand(config: LoupeConfig, source: string, write: (line: string) => void, warn: (line: string) => void): Promise<number> {
-  // The command's own argument, on the user's machine: any file the user can read.
-  const load = createDocumentLoader(fetcherFromConfig(config), { files: 'any' });
+  const { harvest } = await import('@loupe/iiif');
+  const load = commandLoader(config);
   let errors = 0;
   for await (const event of harvest(resolveSource(source), load)) {
     if (event.type === 'error') {
@@ -60,8 +74,7 @@ export function parseTarget(opts: { shortSide?: string | undefined; fit?: string
 
 /** Prints the planned request (first line) and the scale that maps result pixels back. */
 export async function planCommand(config: LoupeConfig, infoRef: string, target: PlanTarget, write: (line: string) => void): Promise<void> {
-  // The command's own argument, on the user's machine: any file the user can read.
-  const load = createDocumentLoader(fetcherFromConfig(config), { files: 'any' });
+  const load = commandLoader(config);
   const ref = resolveSource(infoRef);
   const info = parseImageInfo(await load(ref), ref);
   const plan = planImageRequest(info, target);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
 import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
 import type { JobStore, UnfinishedJob } from '@loupe/store';
@@ -147,7 +148,7 @@ async function runJob(
   let job = 'id' in start ? await call<JobView>('GET', `/v1/jobs/${start.id}`) : await call<JobView>('POST', '/v1/jobs', start);
   while (job.state === 'queued' || job.state === 'harvesting' || job.state === 'running') {
     opts.progress?.update(job);
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    await sleep(opts.pollMs ?? 200);
     job = await call<JobView>('GET', `/v1/jobs/${job.id}`);
   }
   opts.progress?.update(job);

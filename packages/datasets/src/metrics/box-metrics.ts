@@ -1,4 +1,4 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, isRecord } from '@loupe/contracts';
 import type { Box } from '../model.js';
 
 /**
@@ -264,10 +264,6 @@ export function parseGroundTruth(doc: unknown): GroundTruthImage[] {
       }),
     };
   });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isPositiveInteger(v: unknown): v is number {

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { LoupeError } from '@loupe/contracts';
 import { parseJsonDocument } from '../json-document.js';
 import type { DocumentLoader } from '../types.js';
-import { FETCHER_DEFAULTS, type Fetcher } from './fetcher.js';
+import type { Fetcher } from './fetcher.js';
+import { FETCHER_DEFAULTS } from './fetcher-options.js';
 
 export interface DocumentLoaderOptions {
   /** Directory that relative paths are resolved against; default the process's working directory. */
@@ -22,6 +23,12 @@ export interface DocumentLoaderOptions {
 /** A scheme of two letters or more, so that a Windows drive (`C:\...`) still reads as a path. */
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
+/** True for an http or https URL: the only sources a server takes from its callers, and the ones the fetcher loads. */
+export function isHttpSource(ref: string): boolean {
+  const scheme = SCHEME.exec(ref)?.[1]?.toLowerCase();
+  return scheme === 'http' || scheme === 'https';
+}
+
 /**
  * Loads a manifest or collection from wherever the user points: http(s) URLs through the fetcher
  * (limits, retries, cache, egress policy) and, where `files` allows, `file:` URLs and plain paths
@@ -36,8 +43,8 @@ export function createDocumentLoader(fetcher: Pick<Fetcher, 'getJson'> & Partial
   const files = options.files ?? 'none';
   const roots = Array.isArray(files) ? Promise.all(files.map((dir) => realpath(resolve(dir)).catch(() => resolve(dir)))) : undefined;
   return async (ref: string): Promise<unknown> => {
+    if (isHttpSource(ref)) return fetcher.getJson(ref);
     const scheme = SCHEME.exec(ref)?.[1]?.toLowerCase();
-    if (scheme === 'http' || scheme === 'https') return fetcher.getJson(ref);
     if (files === 'none') throw unsupported(ref, scheme);
     let path: string;
     if (scheme === 'file') {

@@ -1,3 +1,5 @@
+import { exponentialBackoff } from '@loupe/contracts';
+
 /** Statuses worth another attempt in-process: the server said "not now", not "never". */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
@@ -26,7 +28,7 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
  * throttled at once do not come back in lockstep but none retries almost immediately either.
  */
 export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
+  const ceiling = exponentialBackoff(attempt + 1, baseMs, capMs);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, isRecord } from '@loupe/contracts';
 import { InputSpec, ModelCard, type ModelFile } from './model-card.js';
 
 /** One thing wrong with a card, where a JSON pointer says where. */
@@ -104,10 +104,10 @@ function parseJson(text: string, source: string): unknown {
  * because that also pads a short tuple (a mean of two numbers would silently gain a third).
  */
 function withInputDefaults(json: unknown): unknown {
-  if (!isObject(json)) return json;
+  if (!isRecord(json)) return json;
   const card = structuredClone(json);
   const input = card['input'];
-  if (!isObject(input)) return card;
+  if (!isRecord(input)) return card;
   for (const [key, schema] of Object.entries(InputSpec.properties)) {
     const fallback = (schema as TSchema).default as unknown;
     if (input[key] === undefined && fallback !== undefined) input[key] = structuredClone(fallback);
@@ -198,10 +198,6 @@ function isSafeRelative(path: string): boolean {
   if (path.includes('\\') || path.includes('\0') || posix.isAbsolute(path)) return false;
   const parts = posix.normalize(path).split('/');
   return !parts.some((p) => p === '..') && parts.every((p) => p !== '' && p !== '.');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,13 +1,7 @@
-import { LoupeError, type Clock } from '@loupe/contracts';
+import { LoupeError, monotonicClock, type Clock } from '@loupe/contracts';
 
 /** Time as the batcher sees it: a monotonic clock (deadlines and waits, never dates). */
 export type BatcherClock = Clock;
-
-export const systemClock: BatcherClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export interface BatcherLimits {
   /** Most requests one run takes. */
@@ -85,7 +79,7 @@ export class DynamicBatcher<T, R> {
     this.#name = name;
     this.#limits = limits;
     this.#execute = execute;
-    this.#clock = opts.clock ?? systemClock;
+    this.#clock = opts.clock ?? monotonicClock;
     this.#observer = opts.observer ?? {};
   }
 

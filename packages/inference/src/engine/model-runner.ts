@@ -20,6 +20,8 @@ export interface EngineOptions {
   log?: InferenceLogger;
   /** Threads one session run may use; every core by default. */
   intraOpNumThreads?: number;
+  /** Worker threads of the process's inference pool (see session.worker-pool.ts). */
+  inferenceThreads?: number;
   /** For tests: the clock the batchers wait on. */
   clock?: BatcherClock;
 }
@@ -135,6 +137,7 @@ class OnnxEngine implements Engine {
   readonly requested: ExecutionProvider;
   readonly #log: InferenceLogger;
   readonly #threads: number | undefined;
+  readonly #inferenceThreads: number | undefined;
   readonly #clock: BatcherClock | undefined;
   /** Why CUDA cannot be used at all on this machine, found once. */
   readonly #cudaMissing: string | undefined;
@@ -145,6 +148,7 @@ class OnnxEngine implements Engine {
     this.requested = opts.executionProvider;
     this.#log = opts.log ?? consoleLogger;
     this.#threads = opts.intraOpNumThreads;
+    this.#inferenceThreads = opts.inferenceThreads;
     this.#clock = opts.clock;
     if (this.requested === 'cuda') {
       this.#cudaMissing = cudaUnavailableReason();
@@ -192,6 +196,7 @@ class OnnxEngine implements Engine {
         logger: this.#log,
         concurrency: limits.concurrency,
         ...(this.#threads ? { intraOpNumThreads: this.#threads } : {}),
+        ...(this.#inferenceThreads ? { inferenceThreads: this.#inferenceThreads } : {}),
       });
       entry.provider = session.provider;
       if (session.fallbackReason) entry.fallbackReason = session.fallbackReason;

@@ -1,6 +1,15 @@
 import { cropQuad, toTensor, type InputTensorSpec, type Quad, type RawImage } from '../image-ops.js';
 import type { Tensor } from '../session.js';
 
+/**
+ * Lets the event loop answer what waits (HTTP, in serve) between two lines' pixel work: cutting a
+ * page's lines in one go held the main thread for up to 0.2 s. Batches stay as they were: the
+ * callers cut every line of a window first and hand them to the engine together.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A detected line ready to be cut out: its corners in reading order and its size in input pixels. */
 export interface LineGeometry {
   quad: Quad;

@@ -3,7 +3,7 @@ import type { ModelRunner } from '../engine/model-runner.js';
 import type { RawImage } from '../image-ops.js';
 import { floatOutput } from '../session.js';
 import { decodedOutput } from './ppocr-cards.js';
-import { lineTensor, type LineGeometry } from './line-crop.js';
+import { lineTensor, nextTurn, type LineGeometry } from './line-crop.js';
 
 export interface LineOrientation {
   /** The more likely of the two. */
@@ -32,10 +32,12 @@ export class PpocrClassifier {
     const window = this.#runner.limits.maxBatch * WINDOW_BATCHES;
     const result: LineOrientation[] = [];
     for (let start = 0; start < lines.length; start += window) {
-      const runs = lines.slice(start, start + window).map((line) => {
-        const x = lineTensor(image, line.quad, line.width / line.height, spec, width);
-        return this.#runner.run({ [this.#runner.inputName]: x }, signal ? { signal } : {});
-      });
+      const feeds = [];
+      for (const line of lines.slice(start, start + window)) {
+        feeds.push(lineTensor(image, line.quad, line.width / line.height, spec, width));
+        await nextTurn();
+      }
+      const runs = feeds.map((x) => this.#runner.run({ [this.#runner.inputName]: x }, signal ? { signal } : {}));
       for (const out of await Promise.all(runs)) {
         const probs = floatOutput(out, this.#output, 'the text orientation classifier');
         if (probs.data.length !== 2) {

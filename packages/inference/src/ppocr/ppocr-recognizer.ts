@@ -3,7 +3,7 @@ import type { ModelRunner } from '../engine/model-runner.js';
 import type { RawImage } from '../image-ops.js';
 import { floatOutput } from '../session.js';
 import { decodedOutput } from './ppocr-cards.js';
-import { lineTensor, type LineGeometry } from './line-crop.js';
+import { lineTensor, nextTurn, type LineGeometry } from './line-crop.js';
 
 export interface RecognizedText {
   text: string;
@@ -44,13 +44,16 @@ export class PpocrRecognizer {
     const window = this.#runner.limits.maxBatch * WINDOW_BATCHES;
     for (let start = 0; start < order.length; start += window) {
       const idx = order.slice(start, start + window);
-      const runs = idx.map((i) => {
+      const feeds = [];
+      for (const i of idx) {
         const width = Math.ceil((height * Math.max(MIN_ASPECT, aspect[i]!)) / step) * step;
-        const x = lineTensor(image, lines[i]!.quad, aspect[i]!, spec, width);
-        return this.#runner.run({ [this.#runner.inputName]: x }, signal ? { signal } : {});
-      });
+        feeds.push(lineTensor(image, lines[i]!.quad, aspect[i]!, spec, width));
+        await nextTurn();
+      }
+      const runs = feeds.map((x) => this.#runner.run({ [this.#runner.inputName]: x }, signal ? { signal } : {}));
       const outs = await Promise.all(runs);
-      outs.forEach((out, n) => {
+      for (const [n, out] of outs.entries()) {
+        if (n > 0) await nextTurn();
         const probs = floatOutput(out, this.#output, 'the text recogniser');
         if (probs.dims.length !== 2 || probs.dims[1] !== this.#classes.length) {
           throw new LoupeError(
@@ -59,7 +62,7 @@ export class PpocrRecognizer {
           );
         }
         result[idx[n]!] = ctcGreedy(probs.data, 0, probs.dims[0]!, this.#classes);
-      });
+      }
     }
     return result;
   }

@@ -1,6 +1,6 @@
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, exponentialBackoff } from '@loupe/contracts';
 import { checksumError, sha256File, type ExpectedBytes } from './model-files.js';
 
 export interface DownloadProgress {
@@ -86,7 +86,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
             details: { url: opts.url, attempts: attempt, part },
           });
         }
-        await sleep(Math.min(5000, (opts.retryDelayMs ?? 250) * 2 ** (attempt - 1)), undefined, opts.signal ? { signal: opts.signal } : {});
+        await sleep(exponentialBackoff(attempt, opts.retryDelayMs ?? 250, 5000), undefined, opts.signal ? { signal: opts.signal } : {});
         continue;
       }
     }

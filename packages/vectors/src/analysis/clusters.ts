@@ -18,9 +18,9 @@
  * The report says which happened.
  */
 import { LoupeError } from '@loupe/contracts';
-import { toCsv } from '@loupe/datasets';
+import { seededRandom, toCsv } from '@loupe/datasets';
 import type { VectorPayload } from '../port.js';
-import { createRandom, deriveSeed, randomInt, sampleIndices, type Random } from './random.js';
+import { deriveSeed, randomInt, sampleIndices, type Random } from './random.js';
 
 export interface ClusterPoint {
   readonly id: string;
@@ -352,7 +352,7 @@ function kMeansRows(rows: Rows, k: number, opts: KMeansOptions): KMeansResult {
   if (!Number.isInteger(restarts) || restarts < 1) invalid(`restarts must be a positive integer, got ${restarts}`);
   let best: ReturnType<typeof runKMeans> | undefined;
   for (let r = 0; r < restarts; r++) {
-    const run = runKMeans(rows, k, createRandom(deriveSeed(seed, k, r)), maxIterations);
+    const run = runKMeans(rows, k, seededRandom(deriveSeed(seed, k, r)), maxIterations);
     if (!best || run.inertia < best.inertia - 1e-9) best = run;
   }
   return { k, ...best!, centroids: Float32Array.from(best!.centroids) };
@@ -427,7 +427,7 @@ function silhouetteOf(dist: Float64Array, labels: ArrayLike<number>): number | n
 export function silhouetteScore(vectors: readonly Float32Array[], labels: ArrayLike<number>, opts: { readonly sample?: number; readonly seed?: number } = {}): number | null {
   if (labels.length !== vectors.length) invalid(`${labels.length} labels for ${vectors.length} vectors`);
   const rows = toRows(vectors);
-  const pick = opts.sample !== undefined && opts.sample < vectors.length ? sampleIndices(createRandom(opts.seed ?? 1), vectors.length, opts.sample) : Uint32Array.from(vectors.keys());
+  const pick = opts.sample !== undefined && opts.sample < vectors.length ? sampleIndices(seededRandom(opts.seed ?? 1), vectors.length, opts.sample) : Uint32Array.from(vectors.keys());
   return silhouetteOf(distanceMatrix(rows, pick), Array.from(pick, (i) => labels[i]!));
 }
 
@@ -490,7 +490,7 @@ export function clusterImages(points: readonly ClusterPoint[], opts: ClusterOpti
   if (opts.k !== undefined) {
     if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > n) invalid(`k must be an integer 1..${n}, got ${opts.k}`);
     chosen = kMeansRows(rows, opts.k, kmOpts);
-    silhouetteIdx = sampleIndices(createRandom(deriveSeed(seed, -1)), n, Math.min(n, silhouetteSample));
+    silhouetteIdx = sampleIndices(seededRandom(deriveSeed(seed, -1)), n, Math.min(n, silhouetteSample));
   } else {
     const kMin = Math.max(2, opts.kMin ?? 2);
     const kMax = Math.min(n - 1, opts.kMax ?? 20);
@@ -501,9 +501,9 @@ export function clusterImages(points: readonly ClusterPoint[], opts: ClusterOpti
       silhouetteIdx = new Uint32Array(0);
     } else {
       // The points k is chosen on (all, or a seeded sample), and the silhouette's points among them.
-      const fitted = n > fitSample ? sampleIndices(createRandom(deriveSeed(seed, -2)), n, fitSample) : Uint32Array.from(points.keys());
+      const fitted = n > fitSample ? sampleIndices(seededRandom(deriveSeed(seed, -2)), n, fitSample) : Uint32Array.from(points.keys());
       const fitRows: Rows = n > fitSample ? { vectors: Array.from(fitted, (i) => rows.vectors[i]!), invNorm: Float64Array.from(fitted, (i) => rows.invNorm[i]!), dims: rows.dims } : rows;
-      const within = sampleIndices(createRandom(deriveSeed(seed, -1)), fitted.length, Math.min(fitted.length, silhouetteSample));
+      const within = sampleIndices(seededRandom(deriveSeed(seed, -1)), fitted.length, Math.min(fitted.length, silhouetteSample));
       silhouetteIdx = Uint32Array.from(within, (w) => fitted[w]!);
       silhouetteDist = distanceMatrix(rows, silhouetteIdx);
       const scores: { k: number; silhouette: number; inertia: number }[] = [];

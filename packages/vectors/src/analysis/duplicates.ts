@@ -17,10 +17,20 @@
  * neighbours per image. Nothing compares all pairs, except exactNeighbours, the brute-force
  * stand-in for small sets.
  */
-import { LoupeError } from '@loupe/contracts';
 import { toCsv } from '@loupe/datasets';
-import { hammingPairs, parseHash, splitDistance } from './hamming.js';
-import { cosine, exactNeighbours, type AnalysisPoint, type NeighbourFn } from './neighbours.js';
+import { tieredGroups, type DuplicateGroup } from './duplicate-groups.js';
+import {
+  DUPLICATE_TIERS,
+  comparePairs,
+  hashClasses,
+  hashPairs,
+  invalid,
+  similarPairs,
+  type DuplicateTier,
+  type RawPair,
+  type TierCounts,
+} from './duplicate-pairs.js';
+import { exactNeighbours, type AnalysisPoint, type NeighbourFn } from './neighbours.js';
 import { UnionFind } from './union-find.js';
 
 /*
@@ -64,8 +74,8 @@ export const EXACT_NEIGHBOURS_LIMIT = 10_000;
 /** Pairs listed at most (groups are always complete). */
 export const DEFAULT_MAX_PAIRS = 1_000_000;
 
-export const DUPLICATE_TIERS = ['exact', 'near', 'similar'] as const;
-export type DuplicateTier = (typeof DUPLICATE_TIERS)[number];
+export { DUPLICATE_TIERS, type DuplicateTier };
+export type { DuplicateGroup };
 
 export interface DuplicatesOptions {
   /** Largest Hamming distance (0..63) of a near pair; DEFAULT_NEAR_HAMMING. 0 turns the near tier off. */
@@ -98,19 +108,6 @@ export interface DuplicatePair {
   readonly cosine: number | null;
 }
 
-export interface DuplicateGroup {
-  /** `${tier}-${n}`, n from 1 by size. */
-  readonly id: string;
-  readonly tier: DuplicateTier;
-  /** The member with the most duplicate pairs at this tier or stricter (the earliest on a tie). */
-  readonly representative: string;
-  readonly size: number;
-  /** Representative first, then input order. */
-  readonly members: readonly string[];
-  /** The looser group that contains this one, when one is reported. */
-  readonly parent: string | null;
-}
-
 export interface DuplicateImage {
   readonly canvasId: string;
   readonly imageIndex: number;
@@ -118,8 +115,6 @@ export interface DuplicateImage {
   readonly phash?: string;
   readonly thumbnail?: string;
 }
-
-type TierCounts = Record<DuplicateTier, number>;
 
 export interface DuplicatesReport {
   readonly thresholds: { readonly nearHamming: number; readonly similarCosine: number; readonly k: number | null };
@@ -152,19 +147,49 @@ export interface DuplicatesReport {
   readonly images: Readonly<Record<string, DuplicateImage>>;
 }
 
-/** A pair while the report is built: input indices instead of ids. */
-interface RawPair {
-  tier: DuplicateTier;
-  a: number;
-  b: number;
-  hamming: number | null;
-  cosine: number | null;
-}
-
-const TIER_RANK: Record<DuplicateTier, number> = { exact: 0, near: 1, similar: 2 };
-
 /** The tiered duplicates report over `points` (see the module comment). */
 export async function findDuplicates(points: readonly AnalysisPoint[], opts: DuplicatesOptions = {}): Promise<DuplicatesReport> {
+  const { nearHamming, similarCosine, k, maxPairs, concurrency } = checkedOptions(opts);
+  const n = points.length;
+  const ids = new Set<string>();
+  for (const p of points) {
+    if (ids.has(p.id)) invalid(`point id ${p.id} appears twice`, { id: p.id });
+    ids.add(p.id);
+  }
+  const classes = hashClasses(points);
+  const uf = new UnionFind(n);
+  const hashed = hashPairs(points, classes, uf, nearHamming, maxPairs);
+  const search = neighbourSearch(points, opts.neighbours);
+  const similar = search
+    ? await similarPairs(points, classes, uf, { ...search, k, similarCosine, nearHamming, concurrency, onProgress: opts.onProgress })
+    : { pairs: new Map<number, RawPair>(), degree: new Float64Array(n) };
+  const found: TierCounts = { ...hashed.found, similar: similar.pairs.size };
+
+  // Pairs: sorted, then cut to maxPairs, stricter tiers first.
+  const listedPairs = [...hashed.exact, ...hashed.near, ...similar.pairs.values()].sort(comparePairs).slice(0, maxPairs);
+  const expectedListed = hashed.exact.length + found.near + similar.pairs.size;
+
+  const inClass = (i: number) => classes.classOf[i]!;
+  const exactDegree = (i: number) => (inClass(i) >= 0 ? classes.members[inClass(i)]!.length - 1 : 0);
+  const nearDegree = (i: number) => exactDegree(i) + (inClass(i) >= 0 ? hashed.nearDegreeOfClass[inClass(i)]! : 0);
+  const { groups, counts: groupCounts, members } = tieredGroups(points, {
+    roots: { exact: hashed.exactRoots, near: hashed.nearRoots, similar: uf.roots() },
+    degree: { exact: exactDegree, near: nearDegree, similar: (i) => nearDegree(i) + similar.degree[i]! },
+  });
+
+  const listed: TierCounts = { exact: 0, near: 0, similar: 0 };
+  for (const p of listedPairs) listed[p.tier]++;
+  return {
+    thresholds: { nearHamming, similarCosine, k: search ? k : null },
+    counts: { images: n, hashed: classes.hashed, searched: search ? search.queried.length : 0, pairs: found, listed, groups: groupCounts },
+    truncated: listedPairs.length < expectedListed,
+    pairs: listedPairs.map((p) => ({ tier: p.tier, a: points[p.a]!.id, b: points[p.b]!.id, hamming: p.hamming, cosine: p.cosine })),
+    groups,
+    images: describeImages(points, members),
+  };
+}
+
+function checkedOptions(opts: DuplicatesOptions): { nearHamming: number; similarCosine: number; k: number; maxPairs: number; concurrency: number } {
   const nearHamming = opts.nearHamming ?? DEFAULT_NEAR_HAMMING;
   const similarCosine = opts.similarCosine ?? DEFAULT_SIMILAR_COSINE;
   const k = opts.k ?? DEFAULT_NEIGHBOURS;
@@ -175,225 +200,32 @@ export async function findDuplicates(points: readonly AnalysisPoint[], opts: Dup
   if (!Number.isInteger(k) || k < 1 || k > 1000) invalid(`k must be an integer 1..1000, got ${k}`);
   if (!Number.isInteger(maxPairs) || maxPairs < 0) invalid(`maxPairs must be a non-negative integer, got ${maxPairs}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) invalid(`concurrency must be a positive integer, got ${concurrency}`);
+  return { nearHamming, similarCosine, k, maxPairs, concurrency };
+}
 
-  const n = points.length;
-  const indexOf = new Map<string, number>();
-  points.forEach((p, i) => {
-    if (indexOf.has(p.id)) invalid(`point id ${p.id} appears twice`, { id: p.id });
-    indexOf.set(p.id, i);
-  });
-
-  // Hash classes: the images sharing one hash value, members in input order.
-  const classOf = new Int32Array(n).fill(-1);
-  const classMembers: number[][] = [];
-  const classHi: number[] = [];
-  const classLo: number[] = [];
-  const hiOf = new Uint32Array(n);
-  const loOf = new Uint32Array(n);
-  const classByHash = new Map<string, number>();
-  let hashed = 0;
-  points.forEach((p, i) => {
-    const hex = p.payload.phash;
-    if (hex === undefined) return;
-    const split = parseHash(hex);
-    if (!split) invalid(`point ${p.id} has phash ${JSON.stringify(hex)}, not 16 hex digits`, { id: p.id });
-    hashed++;
-    hiOf[i] = split.hi;
-    loOf[i] = split.lo;
-    const key = hex.toLowerCase();
-    let c = classByHash.get(key);
-    if (c === undefined) {
-      c = classMembers.length;
-      classByHash.set(key, c);
-      classMembers.push([]);
-      classHi.push(split.hi);
-      classLo.push(split.lo);
-    }
-    classOf[i] = c;
-    classMembers[c]!.push(i);
-  });
-  const hasHash = (i: number) => classOf[i]! >= 0;
-  const vectorCosine = (i: number, j: number): number | null => {
-    const va = points[i]!.vector;
-    const vb = points[j]!.vector;
-    return va && vb && va.length === vb.length ? round6(cosine(va, vb)) : null;
-  };
-
-  const uf = new UnionFind(n);
-  const found: TierCounts = { exact: 0, near: 0, similar: 0 };
-  const exactPairs: RawPair[] = [];
-  const nearPairs: RawPair[] = [];
-  const similarPairs = new Map<number, RawPair>();
-
-  // Exact: each class is one group; listed as links to its first member.
-  for (const members of classMembers) {
-    const first = members[0]!;
-    for (let x = 1; x < members.length; x++) {
-      uf.union(first, members[x]!);
-      exactPairs.push({ tier: 'exact', a: first, b: members[x]!, hamming: 0, cosine: vectorCosine(first, members[x]!) });
-    }
-    found.exact += (members.length * (members.length - 1)) / 2;
-  }
-  const exactRoots = uf.roots();
-
-  // Near: distinct hashes within nearHamming, every image of one class against every image of the other.
-  const nearDegreeOfClass = new Float64Array(classMembers.length);
-  if (nearHamming > 0 && classMembers.length > 1) {
-    hammingPairs(Uint32Array.from(classHi), Uint32Array.from(classLo), nearHamming, (x, y, distance) => {
-      const mx = classMembers[x]!;
-      const my = classMembers[y]!;
-      uf.union(mx[0]!, my[0]!);
-      nearDegreeOfClass[x]! += my.length;
-      nearDegreeOfClass[y]! += mx.length;
-      found.near += mx.length * my.length;
-      for (const i of mx) {
-        for (const j of my) {
-          if (nearPairs.length >= maxPairs) return;
-          const [a, b] = i < j ? [i, j] : [j, i];
-          nearPairs.push({ tier: 'near', a, b, hamming: distance, cosine: vectorCosine(a, b) });
-        }
-      }
+/** The similar tier's search: the caller's, none (false), or every pair of the points with vectors when the set is small. */
+function neighbourSearch(points: readonly AnalysisPoint[], given: NeighbourFn | false | undefined): { neighbours: NeighbourFn; queried: number[] } | undefined {
+  if (given) return { neighbours: given, queried: points.map((_, i) => i) };
+  if (given === false) return undefined;
+  const queried = points.flatMap((p, i) => (p.vector ? [i] : []));
+  if (queried.length > EXACT_NEIGHBOURS_LIMIT) {
+    invalid(`${queried.length} images are too many to compare pair by pair (at most ${EXACT_NEIGHBOURS_LIMIT}): pass neighbours, the vector index's search`, {
+      images: queried.length,
     });
   }
-  const nearRoots = uf.roots();
+  if (queried.length < 2) return undefined;
+  return { neighbours: exactNeighbours(queried.map((i) => ({ id: points[i]!.id, vector: points[i]!.vector! }))), queried };
+}
 
-  // Similar: the neighbours of every image, keeping pairs the hashes did not already claim.
-  let neighbours: NeighbourFn | undefined;
-  let queried: number[] = [];
-  if (opts.neighbours) {
-    neighbours = opts.neighbours;
-    queried = points.map((_, i) => i);
-  } else if (opts.neighbours === undefined) {
-    queried = points.flatMap((p, i) => (p.vector ? [i] : []));
-    if (queried.length > EXACT_NEIGHBOURS_LIMIT) {
-      invalid(`${queried.length} images are too many to compare pair by pair (at most ${EXACT_NEIGHBOURS_LIMIT}): pass neighbours, the vector index's search`, {
-        images: queried.length,
-      });
-    }
-    if (queried.length > 1) neighbours = exactNeighbours(queried.map((i) => ({ id: points[i]!.id, vector: points[i]!.vector! })));
-    else queried = [];
-  }
-  const similarDegree = new Float64Array(n);
-  if (neighbours) {
-    const search = neighbours;
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < queried.length) {
-        const i = queried[next++]!;
-        const hits = await search(points[i]!, k + 1, similarCosine);
-        let taken = 0;
-        for (const hit of hits) {
-          const j = indexOf.get(hit.id);
-          if (j === undefined || j === i) continue;
-          if (++taken > k) break;
-          if (!(hit.score >= similarCosine)) continue;
-          const hamming = hasHash(i) && hasHash(j) ? splitDistance(hiOf[i]!, loOf[i]!, hiOf[j]!, loOf[j]!) : null;
-          if (hamming !== null && hamming <= nearHamming) continue; // an exact or near pair already
-          const [a, b] = i < j ? [i, j] : [j, i];
-          const key = a * n + b;
-          const seen = similarPairs.get(key);
-          const score = round6(hit.score);
-          if (seen) {
-            if (score > seen.cosine!) seen.cosine = score; // both directions found it: keep one, deterministically
-            continue;
-          }
-          similarPairs.set(key, { tier: 'similar', a, b, hamming, cosine: score });
-          uf.union(a, b);
-          similarDegree[a]!++;
-          similarDegree[b]!++;
-        }
-        done++;
-        if (opts.onProgress && (done % 1000 === 0 || done === queried.length)) opts.onProgress({ stage: 'similar', done, total: queried.length });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queried.length) }, worker));
-    found.similar = similarPairs.size;
-  }
-  const similarRoots = uf.roots();
-
-  // Pairs: sorted, then cut to maxPairs, stricter tiers first.
-  const all = [...exactPairs, ...nearPairs, ...similarPairs.values()].sort(comparePairs);
-  const listedPairs = all.slice(0, maxPairs);
-  const expectedListed = exactPairs.length + found.near + similarPairs.size;
-
-  // Groups, tier by tier: components that join at least two components of the stricter tier.
-  const exactDegree = (i: number) => (hasHash(i) ? classMembers[classOf[i]!]!.length - 1 : 0);
-  const nearDegree = (i: number) => exactDegree(i) + (hasHash(i) ? nearDegreeOfClass[classOf[i]!]! : 0);
-  const degree: Record<DuplicateTier, (i: number) => number> = {
-    exact: exactDegree,
-    near: nearDegree,
-    similar: (i) => nearDegree(i) + similarDegree[i]!,
-  };
-  const tiers: { tier: DuplicateTier; roots: Int32Array; stricter: Int32Array | null }[] = [
-    { tier: 'exact', roots: exactRoots, stricter: null },
-    { tier: 'near', roots: nearRoots, stricter: exactRoots },
-    { tier: 'similar', roots: similarRoots, stricter: nearRoots },
-  ];
-  const groups: DuplicateGroup[] = [];
-  const groupIdByRoot: Record<DuplicateTier, Map<number, string>> = { exact: new Map(), near: new Map(), similar: new Map() };
-  const groupCounts: TierCounts = { exact: 0, near: 0, similar: 0 };
-  const pending: { tier: DuplicateTier; root: number; members: number[]; representative: number }[] = [];
-  for (const { tier, roots, stricter } of tiers) {
-    const byRoot = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const members = byRoot.get(roots[i]!);
-      if (members) members.push(i);
-      else byRoot.set(roots[i]!, [i]);
-    }
-    const inTier: { root: number; members: number[]; representative: number }[] = [];
-    for (const [root, members] of byRoot) {
-      if (members.length < 2) continue;
-      if (stricter && new Set(members.map((i) => stricter[i]!)).size < 2) continue;
-      const deg = degree[tier];
-      let representative = members[0]!;
-      for (const i of members) if (deg(i) > deg(representative)) representative = i;
-      inTier.push({ root, members, representative });
-    }
-    inTier.sort((x, y) => y.members.length - x.members.length || x.representative - y.representative);
-    inTier.forEach((g, at) => {
-      groupIdByRoot[tier].set(g.root, `${tier}-${at + 1}`);
-      pending.push({ tier, ...g });
-    });
-    groupCounts[tier] = inTier.length;
-  }
-  const rootsOf: Record<DuplicateTier, Int32Array> = { exact: exactRoots, near: nearRoots, similar: similarRoots };
-  for (const g of pending) {
-    let parent: string | null = null;
-    for (const looser of DUPLICATE_TIERS.slice(TIER_RANK[g.tier] + 1)) {
-      parent = groupIdByRoot[looser].get(rootsOf[looser][g.representative]!) ?? null;
-      if (parent) break;
-    }
-    const members = [g.representative, ...g.members.filter((i) => i !== g.representative)];
-    groups.push({
-      id: groupIdByRoot[g.tier].get(g.root)!,
-      tier: g.tier,
-      representative: points[g.representative]!.id,
-      size: members.length,
-      members: members.map((i) => points[i]!.id),
-      parent,
-    });
-  }
-
+function describeImages(points: readonly AnalysisPoint[], members: readonly number[]): Record<string, DuplicateImage> {
   const images: Record<string, DuplicateImage> = {};
-  const describe = (i: number) => {
+  for (const i of members) {
     const p = points[i]!;
-    if (Object.hasOwn(images, p.id)) return;
+    if (Object.hasOwn(images, p.id)) continue;
     const { canvasId, imageIndex, manifestId, phash, thumbnail } = p.payload;
     images[p.id] = { canvasId, imageIndex, manifestId, ...(phash !== undefined ? { phash } : {}), ...(thumbnail !== undefined ? { thumbnail } : {}) };
-  };
-  for (const g of pending) g.members.forEach(describe);
-
-  const listed: TierCounts = { exact: 0, near: 0, similar: 0 };
-  for (const p of listedPairs) listed[p.tier]++;
-  return {
-    thresholds: { nearHamming, similarCosine, k: neighbours ? k : null },
-    counts: { images: n, hashed, searched: neighbours ? queried.length : 0, pairs: found, listed, groups: groupCounts },
-    truncated: listedPairs.length < expectedListed,
-    pairs: listedPairs.map((p) => ({ tier: p.tier, a: points[p.a]!.id, b: points[p.b]!.id, hamming: p.hamming, cosine: p.cosine })),
-    groups,
-    images,
-  };
+  }
+  return images;
 }
 
 /** One CSV row per listed pair (RFC 4180): tier, ids, canvases, manifests, hamming, cosine. */
@@ -407,21 +239,4 @@ export function duplicatesCsv(report: DuplicatesReport): string {
       return [p.tier, p.a, p.b, a?.canvasId, b?.canvasId, a?.manifestId, b?.manifestId, p.hamming, p.cosine];
     }),
   );
-}
-
-function comparePairs(x: RawPair, y: RawPair): number {
-  const byTier = TIER_RANK[x.tier] - TIER_RANK[y.tier];
-  if (byTier !== 0) return byTier;
-  const byHamming = x.tier === 'similar' ? 0 : x.hamming! - y.hamming!;
-  if (byHamming !== 0) return byHamming;
-  const byCosine = (y.cosine ?? -2) - (x.cosine ?? -2);
-  return byCosine !== 0 ? byCosine : x.a - y.a || x.b - y.b;
-}
-
-function round6(x: number): number {
-  return Math.round(x * 1e6) / 1e6;
-}
-
-function invalid(message: string, details?: Record<string, unknown>): never {
-  throw new LoupeError('LOUPE_ERR_VALIDATION', message, details ? { details } : undefined);
 }

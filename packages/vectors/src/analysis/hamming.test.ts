@@ -1,6 +1,7 @@
 import t from 'tap';
 import { blockValue, hammingPairs, parseHash, planMultiIndex, popcount32, splitBlocks, splitDistance, type MultiIndexPlan } from './hamming.js';
-import { createRandom, randomInt } from './random.js';
+import { seededRandom } from '@loupe/datasets';
+import { randomInt } from './random.js';
 import { UnionFind } from './union-find.js';
 
 t.test('hash parsing, popcount and distance on hand-picked values', async (t) => {
@@ -58,7 +59,7 @@ t.test('the plan obeys the pigeonhole bound and grows blocks with the collection
 
 /** n random hashes, then `planted` of them overwritten with a copy of another one with d random bits flipped (d from 0 to 16). */
 function plantedHashes(seed: number, n: number, planted: number) {
-  const random = createRandom(seed);
+  const random = seededRandom(seed);
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

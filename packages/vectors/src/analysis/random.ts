@@ -1,27 +1,9 @@
 /**
- * A small seeded pseudo-random generator, so that every sampled or randomly seeded analysis
- * (k-means++ seeding, silhouette samples) gives the same answer for the same seed on every
- * machine. Math.random cannot be seeded; statistical quality needs only to be good enough for
- * sampling, not for cryptography.
- *
- * The generator walks a Weyl sequence (a 32-bit counter stepped by an odd constant, so it visits
- * every state once per 2^32 draws) and scrambles each state with a 32-bit avalanche mix (two
- * multiply-xorshift rounds), which spreads every input bit over every output bit.
+ * Seeded sampling for the analyses, so that every sampled or randomly seeded analysis (k-means++
+ * seeding, silhouette samples) gives the same answer for the same seed on every machine. The
+ * generator is @loupe/datasets' `seededRandom`; `deriveSeed` gives it independent sub-streams.
  */
 export type Random = () => number;
-
-/** A generator of uniform numbers in [0, 1), fully determined by `seed` (any finite number). */
-export function createRandom(seed: number): Random {
-  let state = mixSeed(seed);
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 4294967296;
-  };
-}
 
 /** Folds a seed and any number of labels (k, restart...) into one 32-bit seed: sub-streams that do not depend on each other's draws. */
 export function deriveSeed(seed: number, ...labels: number[]): number {

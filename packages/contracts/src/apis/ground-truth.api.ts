@@ -1,0 +1,187 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ErrorCode } from '../errors.js';
+import { Annotation, AnnotationPage, AnnotationsQuery } from '../annotation.js';
+import {
+  AnnotationKeyParams,
+  BulkReviewBody,
+  CanvasesOutput,
+  CanvasesQuery,
+  DatasetCreateBody,
+  DatasetExportOutput,
+  DatasetExportQuery,
+  DatasetImportBody,
+  DatasetImportOutput,
+  DatasetParams,
+  DatasetSplitsOutput,
+  DatasetSplitsQuery,
+  DatasetView,
+  EvaluationQuery,
+  EvaluationReport,
+  HistoryOutput,
+  ReviewBody,
+  VocabularyImportBody,
+  VocabularyView,
+} from '../ground-truth.js';
+import { ReviewQueueOutput, ReviewQueueQuery } from '../classify.js';
+import { StageInput } from '../pipeline.js';
+import type { Access } from '../service.js';
+import { SUBJECTS } from '../subjects.js';
+import type { ApiDeclaration } from './api-declaration.js';
+
+/** What the store stage did with the result sets of one canvas image. */
+export const StoredResultsOutput = Type.Object({ sets: Type.Integer(), inserted: Type.Integer(), kept: Type.Integer(), removed: Type.Integer() });
+
+/**
+ * A ground-truth request/reply API: every one may fail validation or at the store. Reading needs
+ * `reader`; every POST changes ground truth and needs `curator`.
+ */
+function gt<N extends string, S extends string, M extends 'GET' | 'POST', U extends string, I extends TSchema, O extends TSchema>(
+  name: N,
+  subject: S,
+  method: M,
+  url: U,
+  summary: string,
+  input: I,
+  output: O,
+  errors: readonly ErrorCode[],
+) {
+  const role: Access = method === 'GET' ? 'reader' : 'curator';
+  return { name, summary, subject, mode: 'request', route: { method, url }, input, output, errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE', ...errors], role } as const;
+}
+
+export const GROUND_TRUTH_API = {
+  store: {
+    name: 'store',
+    summary: 'Store the result sets that earlier stages produced for one canvas image (idempotent)',
+    subject: SUBJECTS.resultsPut,
+    mode: 'queue',
+    route: { method: 'POST', url: '/v1/results' },
+    // A stage's own route: putting work straight into the pipeline is the operators' business.
+    role: 'operator',
+    input: StageInput,
+    output: StoredResultsOutput,
+    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+  },
+  annotations: {
+    name: 'annotations',
+    summary: 'Annotations as a IIIF AnnotationPage, filtered by canvas, manifest, motivation, model or review state',
+    subject: SUBJECTS.annotationsQuery,
+    mode: 'request',
+    route: { method: 'GET', url: '/v1/annotations' },
+    input: AnnotationsQuery,
+    output: AnnotationPage,
+    errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_STORE'],
+    // The annotation pages of enriched manifests: what IIIF viewers fetch.
+    role: 'reader',
+    iiif: true,
+  },
+  annotation: {
+    ...gt('annotation.get', SUBJECTS.annotationGet, 'GET', '/v1/annotations/:key', 'One annotation, current revision (annotation ids dereference here)', AnnotationKeyParams, Annotation, ['LOUPE_ERR_NOT_FOUND']),
+    iiif: true,
+  },
+  review: gt(
+    'annotation.review',
+    SUBJECTS.annotationReview,
+    'POST',
+    '/v1/annotations/:key/review',
+    "Accept, reject or correct an annotation (or set it back to unreviewed): a new revision with reviewer and time; nothing is overwritten",
+    ReviewBody,
+    Annotation,
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+  history: gt('annotation.history', SUBJECTS.annotationHistory, 'GET', '/v1/annotations/:key/history', 'Every revision of an annotation, oldest first', AnnotationKeyParams, HistoryOutput, ['LOUPE_ERR_NOT_FOUND']),
+  reviewMany: gt(
+    'annotations.review',
+    SUBJECTS.annotationsReview,
+    'POST',
+    '/v1/annotations/review',
+    'Accept, reject or reset every annotation a filter matches (concept, model, confidence range, state...): one revision each',
+    BulkReviewBody,
+    Type.Object({ updated: Type.Integer() }),
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+  canvases: gt('canvases', SUBJECTS.canvasesQuery, 'GET', '/v1/canvases', 'Canvases with annotations the filters match, with IIIF image and thumbnail requests: what a curator reviews', CanvasesQuery, CanvasesOutput, ['LOUPE_ERR_NOT_FOUND']),
+  vocabularies: gt(
+    'vocabularies.list',
+    SUBJECTS.vocabulariesList,
+    'GET',
+    '/v1/vocabularies',
+    'The vocabularies in the store, with their concept counts',
+    Type.Object({}),
+    Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), label: Type.Optional(Type.String()), concepts: Type.Integer() })) }),
+    [],
+  ),
+  vocabulary: gt('vocabulary.get', SUBJECTS.vocabularyGet, 'GET', '/v1/vocabularies/:id', 'One vocabulary with its SKOS concepts (id URI-encoded)', Type.Object({ id: Type.String({ minLength: 1 }) }), VocabularyView, ['LOUPE_ERR_NOT_FOUND']),
+  vocabularyImport: gt(
+    'vocabulary.import',
+    SUBJECTS.vocabularyImport,
+    'POST',
+    '/v1/vocabularies',
+    "Import a vocabulary: the Europeana pilot's vocabulary.json or uris_vocabularies.csv, or SKOS in JSON-LD; replaces a vocabulary with the same id",
+    VocabularyImportBody,
+    Type.Object({ id: Type.String(), concepts: Type.Integer() }),
+    [],
+  ),
+  datasets: gt('datasets.list', SUBJECTS.datasetsList, 'GET', '/v1/datasets', 'The datasets', Type.Object({}), Type.Object({ items: Type.Array(DatasetView) }), []),
+  datasetCreate: gt(
+    'dataset.create',
+    SUBJECTS.datasetCreate,
+    'POST',
+    '/v1/datasets',
+    'Create a dataset (or add to one): source manifests, and the annotations a filter matches as members',
+    DatasetCreateBody,
+    DatasetView,
+    [],
+  ),
+  dataset: gt('dataset.get', SUBJECTS.datasetGet, 'GET', '/v1/datasets/:name', 'A dataset with its annotation count per concept', DatasetParams, DatasetView, ['LOUPE_ERR_NOT_FOUND']),
+  datasetImport: gt(
+    'dataset.import',
+    SUBJECTS.datasetImport,
+    'POST',
+    '/v1/datasets/:name/import',
+    'Import ground truth into a dataset: COCO detection JSON, Pascal VOC XML, the Europeana pilot CSV or a W3C AnnotationPage; stored as accepted, idempotent',
+    DatasetImportBody,
+    DatasetImportOutput,
+    ['LOUPE_ERR_NOT_FOUND', 'LOUPE_ERR_XML_UNSAFE'],
+  ),
+  datasetExport: gt(
+    'dataset.export',
+    SUBJECTS.datasetExport,
+    'GET',
+    '/v1/datasets/:name/export',
+    "Export a dataset's ground truth (accepted and corrected annotations, current revision), whole or one split: COCO, Pascal VOC, Europeana CSV or an AnnotationPage",
+    DatasetExportQuery,
+    DatasetExportOutput,
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+  datasetSplits: gt(
+    'dataset.splits',
+    SUBJECTS.datasetSplits,
+    'GET',
+    '/v1/datasets/:name/splits',
+    'Stratified train/validation/test splits and k-fold folds of the canvases of a dataset, reproducible from the seed',
+    DatasetSplitsQuery,
+    DatasetSplitsOutput,
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+  reviewQueue: gt(
+    'review-queue',
+    SUBJECTS.reviewQueue,
+    'GET',
+    '/v1/review-queue',
+    "Unreviewed canvases ordered by how unsure a classification head was (margin or entropy): what a curator should label next",
+    ReviewQueueQuery,
+    ReviewQueueOutput,
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+  evaluation: gt(
+    'evaluation',
+    SUBJECTS.evaluation,
+    'GET',
+    '/v1/evaluations',
+    "Evaluate a model's original output against a dataset's accepted ground truth: precision, recall, F1 and the confusion matrix for labels, AP for boxes, CER and WER for text",
+    EvaluationQuery,
+    EvaluationReport,
+    ['LOUPE_ERR_NOT_FOUND'],
+  ),
+} as const satisfies Record<string, ApiDeclaration>;

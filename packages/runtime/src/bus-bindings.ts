@@ -1,0 +1,56 @@
+import { jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
+import { toLoupeError, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { busRequestContext, queueContext } from './handler-context.js';
+import type { InFlight } from './in-flight.js';
+import { inputDecoder } from './input-decoder.js';
+import { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
+
+export interface BusBindingOptions {
+  readonly log: Logger;
+  readonly inFlight: InFlight;
+  /** Aborted when the process gives up waiting for in-flight work at shutdown. */
+  readonly shutdown: AbortSignal;
+  readonly queueBindings: boolean | ((service: ServiceDefinition, decl: HandlerDeclaration) => boolean) | undefined;
+  readonly queue: QueueBindingOptions | undefined;
+}
+
+/**
+ * Puts a started service on the bus: each request/reply handler answers its subject, each queue
+ * handler the process consumes takes its work queue. On a failure, what was bound is drained again.
+ */
+export async function bindServiceBus(bus: Bus, service: ServiceDefinition, opts: BusBindingOptions): Promise<Subscription[]> {
+  const subscriptions: Subscription[] = [];
+  const bindsQueue = (decl: HandlerDeclaration): boolean =>
+    typeof opts.queueBindings === 'function' ? opts.queueBindings(service, decl) : opts.queueBindings !== false;
+  try {
+    for (const decl of service.handlers) {
+      const log = opts.log.child({ service: service.name, handler: decl.name, subject: decl.subject });
+      if (decl.mode === 'request') {
+        subscriptions.push(await serveRequests(bus, decl, log, opts));
+      } else if (bindsQueue(decl)) {
+        subscriptions.push(await bindQueueHandler(bus, service, decl, (msg, signal) => queueContext(msg, signal, log, opts.shutdown), opts.queue));
+      }
+    }
+    return subscriptions;
+  } catch (err) {
+    await Promise.allSettled(subscriptions.map((s) => s.drain()));
+    throw err;
+  }
+}
+
+async function serveRequests(bus: Bus, decl: HandlerDeclaration, log: Logger, opts: BusBindingOptions): Promise<Subscription> {
+  const decodeInput = inputDecoder(decl);
+  return bus.serve(decl.subject, async (data, headers) => {
+    opts.inFlight.enter();
+    try {
+      const output = await decl.handler(decodeInput(data), busRequestContext(headers, log, opts.shutdown));
+      return jsonReply(output);
+    } catch (err) {
+      const loupeError = toLoupeError(err);
+      if (loupeError.status >= 500) log.error({ err }, 'request handler failed');
+      return replyError(loupeError);
+    } finally {
+      opts.inFlight.leave();
+    }
+  });
+}

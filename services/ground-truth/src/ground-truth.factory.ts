@@ -1,0 +1,14 @@
+import type { ServiceDefinition } from '@loupe/contracts';
+import type { AnnotationStore } from '@loupe/store';
+import { createGroundTruthService } from './ground-truth.service.js';
+
+/** What the ground-truth service takes from the process that runs it: the store LOUPE_STORE names. */
+export interface GroundTruthParts {
+  /** The process's ground-truth store, opened on first ask. */
+  readonly stores: { annotations(): Promise<AnnotationStore> };
+  readonly config: { readonly publicUrl: string; readonly store: { readonly kind: string } };
+}
+
+export async function groundTruthServiceFromConfig({ stores, config }: GroundTruthParts): Promise<ServiceDefinition> {
+  return createGroundTruthService({ store: await stores.annotations(), publicUrl: config.publicUrl, storeKind: config.store.kind });
+}
