@@ -2,7 +2,7 @@
 // serves N canvases (3000x4000 masters and smaller scans, a mix of level 0 sizes-only, level 1,
 // level 2 and plain images); `loupe run` runs in this process for each pipeline, each with a fresh
 // data folder (so a fresh fetch cache), and one JSON line per pipeline gives the image requests,
-// the bytes served against the originals' bytes, and the wall time.
+// the bytes served against the originals' bytes, the wall time and the engine's inference time.
 //   node --import tsx --conditions=loupe-source test/bench/fetch-once.bench.ts [--canvases N] [--pipelines text,objects,embed,enrich]
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -80,6 +80,7 @@ for (const pipeline of PIPELINES) {
     const images = requests.filter((p) => !p.endsWith('/info.json') && !p.startsWith('/m/'));
     const infos = requests.filter((p) => p.endsWith('/info.json')).length;
     const served = await bytesServed(images);
+    const modelMs = Object.values(report.models).reduce((sum, m) => sum + m.ms, 0);
     console.log(
       JSON.stringify({
         pipeline,
@@ -92,6 +93,10 @@ for (const pipeline of PIPELINES) {
         bytesServed: served,
         ofOriginals: `${Math.round((served / originalBytes) * 100)} %`,
         wallMs: Math.round(wallMs),
+        // Inference time the engine counted (runs overlap with fetching and with each other on other
+        // canvases, so this is a share of work, not of the critical path).
+        modelMs: Math.round(modelMs),
+        modelShare: `${Math.round((modelMs / wallMs) * 100)} %`,
       }),
     );
   } finally {

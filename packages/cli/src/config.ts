@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 
 /** Everything a Loupe process reads from its environment, validated once. */
 /** The offline pack's models, used unless LOUPE_OBJECT_MODEL, LOUPE_FACE_MODEL or LOUPE_EMBED_MODEL names another card. */

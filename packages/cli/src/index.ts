@@ -1,4 +1,5 @@
 export { loadConfig, SERVICE_NAMES, type LoupeConfig } from './config.js';
 export { createEmbedded, type Embedded } from './embedded.js';
-export { runPipeline, resolveSource, type RunOptions, type RunReport } from './commands/run.js';
+export { runPipeline, type RunOptions, type RunReport } from './commands/run.js';
+export { resolveSource } from './source-path.js';
 export { main } from './main.js';

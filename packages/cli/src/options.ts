@@ -1,4 +1,4 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 
 /** A numeric command-line option, or undefined when absent; anything else is a clear LOUPE_ERR_VALIDATION. */
 export function numberOption(name: string, raw: string | undefined, integer: boolean, range?: { min?: number; max?: number }): number | undefined {

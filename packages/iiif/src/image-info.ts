@@ -1,4 +1,4 @@
-import { LoupeError, isRecord } from '@loupe/contracts';
+import { LoupeError, isRecord } from '@loupe/contracts/core';
 import { asArray, readTraits, serviceBase, type ComplianceLevel, type ImageApiVersion } from './image-service.js';
 import type { ImageInfo } from './types.js';
 

@@ -1,4 +1,4 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 
 /**
  * Decodes and parses one JSON document (manifest, collection, info.json). `document` is its URL or

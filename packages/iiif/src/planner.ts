@@ -1,4 +1,5 @@
-import { LoupeError, type Rect } from '@loupe/contracts';
+import type { Rect } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 import type { CanvasTransform, ImageInfo, ImageRequestPlan, PlanTarget, PlannedTile } from './types.js';
 
 /**

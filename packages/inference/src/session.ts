@@ -104,6 +104,9 @@ export async function loadSession(path: string, opts: LoadSessionOptions = {}): 
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     enableCpuMemArena: opts.cpuMemArena ?? false,
+    // onnxruntime's pool threads spin between tasks by default: harmless when a run had the cores
+    // to itself, but beside the main thread and the pixel thread they burn the CPU those need.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   const wanted = opts.executionProvider ?? 'cpu';
   let provider: ExecutionProvider = 'cpu';

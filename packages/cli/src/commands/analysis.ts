@@ -4,7 +4,7 @@ import { LoupeError, type AnalysisOutput } from '@loupe/contracts';
 import type { LoupeConfig } from '../config.js';
 import { numberOption } from '../options.js';
 import { apiCaller, createEmbedded } from '../embedded.js';
-import { resolveSource } from './run.js';
+import { resolveSource } from '../source-path.js';
 
 export interface AnalysisCommandOptions {
   readonly model?: string | undefined;

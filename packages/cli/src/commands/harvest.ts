@@ -7,7 +7,7 @@ import { loadConfig, type LoupeConfig } from '../config.js';
 import { fetcherFromConfig } from '../fetcher.js';
 import { EuropeanaClient, europeanaSettingsFromEnv, itemUri, MAX_ROWS, mediaUrl, parseReusability } from '../europeana.js';
 import { annotationStoreFromConfig } from '../stores.js';
-import { resolveSource } from './run.js';
+import { resolveSource } from '../source-path.js';
 
 export interface HarvestEuropeanaOptions {
   /** Path of the pilot's vocabulary.json ({name: conceptURI}). */

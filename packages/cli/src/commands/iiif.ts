@@ -1,8 +1,9 @@
-import { LoupeError, type ImageServiceRef } from '@loupe/contracts';
+import type { ImageServiceRef } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 import { createDocumentLoader, parseImageInfo, planImageRequest, type DocumentLoader, type PlanTarget } from '@loupe/iiif/plan';
 import type { Fetcher } from '@loupe/iiif';
 import type { LoupeConfig } from '../config.js';
-import { resolveSource } from './run.js';
+import { resolveSource } from '../source-path.js';
 
 /**
  * Loads the command's own argument, on the user's machine: any file the user can read. The

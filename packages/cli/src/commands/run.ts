@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
 import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
@@ -8,6 +7,7 @@ import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
 import type { Embedded } from '../embedded.js';
 import type { Progress } from '../progress.js';
+import { isUrl, resolveSource } from '../source-path.js';
 
 export interface RunReport {
   job: string;
@@ -40,14 +40,6 @@ export interface RunOptions {
 
 type Json = Record<string, unknown>;
 
-/** A manifest or collection given as a local file is read from disk; anything with a scheme is a URL. */
-export function resolveSource(source: string): string {
-  if (/^file:/i.test(source)) return fileURLToPath(source);
-  return isUrl(source) ? source : path.resolve(source);
-}
-
-const isUrl = (source: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
-
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'canvas';
 }
@@ -65,7 +57,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
     // The run's own store holds no job but its own, so the gateway's recovery at start resumes
     // exactly the interrupted run. A local manifest may name its neighbours (a collection of
     // files): its folder is readable, nothing else.
-    // Loaded here, not at the top: the commands that only need resolveSource() stay light.
+    // Loaded here, not at the top: `loupe run --help` and the run's checks stay light.
     const { createEmbedded } = await import('../embedded.js');
     const embedded = await createEmbedded({ ...config, recoverJobs: 'resume' }, { jobs, ...(!isUrl(source) && { localSources: [path.dirname(source)] }) });
     try {

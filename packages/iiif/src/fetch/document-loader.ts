@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError } from '@loupe/contracts/core';
 import { parseJsonDocument } from '../json-document.js';
 import type { DocumentLoader } from '../types.js';
 import type { Fetcher } from './fetcher.js';
