@@ -17,3 +17,4 @@ export { monotonicClock, wallClock, type Clock } from './clock.js';
 export { isRecord } from './util/records.js';
 export { canvasOfTarget } from './util/targets.js';
 export { exponentialBackoff, jittered } from './util/backoff.js';
+export * from './ocr.js';

@@ -41,3 +41,4 @@ export * from './skos.js';
 export * from './europeana-csv.js';
 export * from './splits.js';
 export { gaussian, seededRandom, shuffle } from './random.js';
+export * from './ocr/index.js';

@@ -73,3 +73,4 @@ export { COCO_CLASSES, COCO_LABELS, type CocoClass } from './coco.js';
 export { createDetector, type DetectedBox, type DetectOptions, type Detector } from './detection/detector.js';
 export { createTextEmbedder, type TextEmbedder } from './embedding/text-embedder.js';
 export { openProcessModels, type OpenedModel, type ProcessModels, type ProcessModelsOptions } from './process-models.js';
+export { createTesseractRecognizer, TESSERACT_ENGINE_ID, type RgbImage, type TesseractRecognizer, type TesseractRecognizerOptions } from './tesseract/tesseract-recognizer.js';
