@@ -1,17 +1,20 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import type { ClassifyOptions, PipelineName } from '@loupe/contracts';
+import type { ClassifyOptions, OcrJobOptions, PipelineName } from '@loupe/contracts';
 import type { GroundTruthOptions } from './commands/ground-truth.js';
 
 const USAGE = `loupe: IIIF-native machine-learning enrichment
 
 Usage:
-  loupe run <manifest URL or file> [--out DIR] [--pipeline P] [--resume]
+  loupe run <manifest URL or file> [--out DIR] [--pipeline P] [--ocr ppocr|tesseract [--lang L,L]] [--resume]
                                                  run a pipeline in this process (default DIR: ./loupe-out): text
                                                  (default), objects (objects and faces), embed, enrich (all of them),
                                                  classify (with --head ID [--mode top-k|threshold] [--k N], or
-                                                 --vocabulary ID for zero-shot with CLIP); --resume continues a run
-                                                 interrupted in DIR without redoing the images it had done
+                                                 --vocabulary ID for zero-shot with CLIP); --ocr picks the engine
+                                                 that reads text (default ppocr; tesseract reads accents) and --lang
+                                                 its language models (eng, fra, deu, frk, ita, lat; default eng);
+                                                 --resume continues a run interrupted in DIR without redoing the
+                                                 images it had done
   loupe serve [--services a,b] [--insecure-no-auth]
                                                  the gateway and every service, or the ones named (LOUPE_SERVICES);
                                                  port LOUPE_PORT (default 8080); LOUPE_BUS=nats to run them apart;
@@ -61,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       out: { type: 'string', short: 'o' },
       pipeline: { type: 'string', short: 'p' },
+      ocr: { type: 'string' },
+      lang: { type: 'string' },
       'short-side': { type: 'string' },
       fit: { type: 'string' },
       region: { type: 'string' },
@@ -127,6 +132,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!(PIPELINE_NAMES as readonly string[]).includes(pipeline)) throw usage(`--pipeline must be one of ${PIPELINE_NAMES.join(', ')}; got ${JSON.stringify(pipeline)}`);
       const classify = await classifyOptions(values);
       if (classify && pipeline !== 'classify') throw usage('--head, --vocabulary, --mode and --k go with --pipeline classify');
+      const ocr = await ocrOptions(values);
+      if (ocr && pipeline !== 'text' && pipeline !== 'enrich') throw usage('--ocr and --lang go with --pipeline text or enrich');
       const report = await runPipeline(config, {
         source: sub,
         outDir,
@@ -135,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
         resume: values.resume ?? false,
         say: (line) => process.stderr.write(`loupe: ${line}\n`),
         ...(classify && { classify }),
+        ...(ocr && { ocr }),
       });
       process.stdout.write(
         `${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures\n` +
@@ -280,6 +288,20 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw usage(`unknown command ${JSON.stringify(command)}`);
   }
+}
+
+/** The text engine and its languages from the command line (checked again by the API), or undefined when none was given. */
+async function ocrOptions(values: { ocr?: string; lang?: string }): Promise<OcrJobOptions | undefined> {
+  if (values.ocr === undefined && values.lang === undefined) return undefined;
+  const { OCR_ENGINES, OCR_LANGUAGES } = await import('@loupe/contracts');
+  const engine = values.ocr ?? 'tesseract';
+  if (!(OCR_ENGINES as readonly string[]).includes(engine)) throw usage(`--ocr must be one of ${OCR_ENGINES.join(', ')}; got ${JSON.stringify(engine)}`);
+  if (values.lang === undefined) return { engine: engine as OcrJobOptions['engine'] };
+  if (engine !== 'tesseract') throw usage('--lang goes with --ocr tesseract: PP-OCR reads with one model');
+  const languages = values.lang.split(',').map((l) => l.trim());
+  const unknown = languages.filter((l) => !(OCR_LANGUAGES as readonly string[]).includes(l));
+  if (unknown.length > 0) throw usage(`--lang takes ${OCR_LANGUAGES.join(', ')}; got ${JSON.stringify(unknown.join(','))}`);
+  return { engine: 'tesseract', languages: languages as OcrJobOptions['languages'] & string[] };
 }
 
 /** The classify pipeline's options from the command line, or undefined when none was given. */

@@ -4,11 +4,40 @@ import { classifyOptionProperties } from './classify.js';
 export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich', 'classify'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
+/** The OCR engines a job may read text with. */
+export const OCR_ENGINES = ['ppocr', 'tesseract'] as const;
+export type OcrEngine = (typeof OCR_ENGINES)[number];
+
+/**
+ * Tesseract's language models installed beside Loupe (the @tesseract.js-data packages of
+ * @loupe/inference; a test checks each loads). A job naming another fails at POST, not on its
+ * first page.
+ */
+export const OCR_LANGUAGES = ['eng', 'fra', 'deu', 'frk', 'ita', 'lat'] as const;
+/** What Tesseract reads with when the job names no language. */
+export const DEFAULT_OCR_LANGUAGES: readonly string[] = ['eng'];
+
+export const OcrJobOptions = Type.Object(
+  {
+    engine: Type.Union(OCR_ENGINES.map((e) => Type.Literal(e)), { default: 'ppocr', description: 'ppocr (PP-OCRv4, no Latin diacritics) or tesseract (LSTM, European print)' }),
+    languages: Type.Optional(
+      Type.Array(Type.Union(OCR_LANGUAGES.map((l) => Type.Literal(l))), {
+        minItems: 1,
+        uniqueItems: true,
+        description: `tesseract: language models in the order to try them (default ${DEFAULT_OCR_LANGUAGES.join(', ')})`,
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'pipelines text and enrich: the engine that reads text, and its languages' },
+);
+export type OcrJobOptions = Static<typeof OcrJobOptions>;
+
 export const CreateJobInput = Type.Object(
   {
     manifest: Type.String({ minLength: 1, description: 'URL (or, for the embedded CLI, file path) of a IIIF manifest or collection' }),
     pipeline: Type.Union(PIPELINE_NAMES.map((p) => Type.Literal(p)), { default: 'text', description: 'What to run on every canvas image' }),
     classify: Type.Optional(Type.Object(classifyOptionProperties, { description: 'pipeline classify: the head (or zero-shot vocabulary) and what to keep' })),
+    ocr: Type.Optional(OcrJobOptions),
   },
   { $id: 'CreateJobInput' },
 );

@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from '@loupe/contracts';
 import type { Fetcher } from '@loupe/iiif';
-import { createDetector, findModel, type ProcessModels } from '@loupe/inference';
+import { createDetector, createTesseractRecognizer, findModel, type ProcessModels } from '@loupe/inference';
 import { createDetectService } from './detect.service.js';
 
 /** What detect takes from the process that runs it: LOUPE_OBJECT_MODEL and LOUPE_FACE_MODEL. */
@@ -14,6 +14,7 @@ export function detectServiceFromConfig({ fetcher, models, config }: DetectParts
   return createDetectService({
     fetcher,
     textRecognizer: () => models.textRecognizer(),
+    tesseract: (languages) => createTesseractRecognizer({ languages }),
     detector: async (kind) => {
       const id = kind === 'objects' ? config.objectModel : config.faceModel;
       // A card of another task, or one not pulled, fails with what to install.

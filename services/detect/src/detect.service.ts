@@ -1,24 +1,32 @@
 import {
+  DEFAULT_OCR_LANGUAGES,
   DETECT_KINDS,
   LoupeError,
+  OCR_ENGINES,
+  OCR_LANGUAGES,
+  OcrJobOptions,
   SERVICE_APIS,
   defineHandler,
   stageResult,
   type DetectKind,
   type Finding,
+  type OcrEngine,
   type FindingsOutput,
   type ResultSet,
   type ServiceDefinition,
   type StageInput,
   type StageResults,
 } from '@loupe/contracts';
+import { Value } from '@sinclair/typebox/value';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
-import type { Detector, TextRecognizer } from '@loupe/inference';
+import type { Detector, TesseractRecognizer, TextRecognizer } from '@loupe/inference';
 
 export interface DetectDeps {
   readonly fetcher: Fetcher;
   /** Loads the text models (through the process's inference engine, which /readyz reports). */
   readonly textRecognizer: () => Promise<TextRecognizer>;
+  /** A Tesseract recogniser for these languages (the job's `ocr` option), made once per language set. */
+  readonly tesseract?: (languages: readonly string[]) => TesseractRecognizer;
   /** The image is fetched to fit inside this square: text needs more pixels than most models. */
   readonly textFetchSize?: number;
   /** Opens the object detector (LOUPE_OBJECT_MODEL) or the face detector (LOUPE_FACE_MODEL), once each. */
@@ -63,38 +71,78 @@ function minScoreOf(options: Record<string, unknown>): number | undefined {
   return v;
 }
 
+/** The engine that reads text and its languages: the job's `ocr` option, under `ocr` in the stage options. */
+interface OcrChoice {
+  readonly engine: OcrEngine;
+  readonly languages: readonly string[];
+}
+
+function ocrOf(options: Record<string, unknown>): OcrChoice {
+  const raw = options['ocr'];
+  if (raw === undefined) return { engine: 'ppocr', languages: [] };
+  if (!Value.Check(OcrJobOptions, raw)) {
+    const first = Value.Errors(OcrJobOptions, raw).First();
+    throw new LoupeError('LOUPE_ERR_VALIDATION', `options.ocr${first?.path ?? ''} ${first?.message ?? 'is not an ocr option'}; got ${JSON.stringify(raw)}`, {
+      details: { ocr: raw, allowed: { engine: OCR_ENGINES, languages: OCR_LANGUAGES } },
+    });
+  }
+  return { engine: raw.engine, languages: raw.languages ?? DEFAULT_OCR_LANGUAGES };
+}
+
 export function createDetectService(deps: DetectDeps): ServiceDefinition {
   const fetchSize = deps.textFetchSize ?? 2048;
   let recognizer: TextRecognizer | undefined;
+  // One per language set, kept: a Tesseract worker takes ~0.5 s to load its models.
+  const tesseracts = new Map<string, TesseractRecognizer>();
+  const tesseractFor = (languages: readonly string[]): TesseractRecognizer => {
+    if (!deps.tesseract) throw new LoupeError('LOUPE_ERR_NOT_READY', 'this detect service has no Tesseract engine configured');
+    const key = languages.join('+');
+    let t = tesseracts.get(key);
+    if (!t) tesseracts.set(key, (t = deps.tesseract(languages)));
+    return t;
+  };
 
   /** The canvas image fitted inside size x size, turned (and, with `region`, cut) as preprocess said. */
   const fetchFitting = (task: StageInput['task'], prepared: Prepared, size: number, use: { region: boolean }): Promise<CanvasImage> =>
     fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: { width: size, height: size } }, fetchHints(prepared, use));
 
+  /** Lines and the model that read them, from PP-OCR or from Tesseract with the job's languages. */
+  async function readLines(image: CanvasImage, ocr: OcrChoice, signal: AbortSignal) {
+    if (ocr.engine === 'ppocr') {
+      if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
+      return { model: recognizer.model, lines: await recognizer.recognize(image, { signal }) };
+    }
+    const page = await tesseractFor(ocr.languages).recognize(image, { signal });
+    // The language models belong to the model: annotations read with fra and with deu say so.
+    const model = { id: page.engine.id, version: page.engine.version, name: `${page.engine.id} ${page.languages.join('+')}` };
+    return { model, lines: page.blocks.flatMap((b) => b.lines) };
+  }
+
   /** Text lines as one result set; a page preprocess found upside down is fetched turned upright, and boxes are mapped back. */
-  async function readText(task: StageInput['task'], prepared: Prepared, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
-    if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
+  async function readText(task: StageInput['task'], prepared: Prepared, ocr: OcrChoice, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
+    if (ocr.engine === 'ppocr' && !recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
     const started = performance.now();
     // Text reads the whole page, not the object background removal may have found.
     const fetched = await fetchFitting(task, prepared, fetchSize, { region: false });
     const fetchMs = performance.now() - started;
     working();
-    const lines = await recognizer.recognize(fetched, { signal });
+    const { model, lines } = await readLines(fetched, ocr, signal);
     const findings: Finding[] = lines
       .filter((line) => line.text.trim() !== '')
       .map((line) => ({
         motivation: 'supplementing',
-        text: line.text,
+        // Composed, so that an é is one character whichever way the engine spelt it.
+        text: line.text.normalize('NFC'),
         confidence: Math.min(1, Math.max(0, line.confidence)),
         box: fetched.toCanvas(line.box),
       }));
-    return { resultSet: resultSet(task, 'text', recognizer.model, findings), ms: { fetch: fetchMs, total: performance.now() - started } };
+    return { resultSet: resultSet(task, 'text', model, findings), ms: { fetch: fetchMs, total: performance.now() - started } };
   }
 
   const text = defineHandler({
     ...SERVICE_APIS.detect.text,
-    async handler({ task, results }, ctx) {
-      return readText(task, stageResult(results, 'preprocess'), ctx.signal, () => ctx.working());
+    async handler({ task, results, options }, ctx) {
+      return readText(task, stageResult(results, 'preprocess'), ocrOf(options), ctx.signal, () => ctx.working());
     },
   });
 
@@ -131,6 +179,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     async handler({ task, results, options }, ctx) {
       const kinds = kindsOf(options);
       const minScore = minScoreOf(options);
+      const ocr = ocrOf(options);
       const prepared = stageResult(results, 'preprocess');
       const started = performance.now();
       const ms: Record<string, number> = {};
@@ -152,7 +201,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       if (kinds.includes('text')) {
         ctx.working();
         const t2 = performance.now();
-        const out = await readText(task, prepared, ctx.signal);
+        const out = await readText(task, prepared, ocr, ctx.signal);
         ms['text'] = performance.now() - t2;
         resultSets.push(out.resultSet);
       }
@@ -164,13 +213,19 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
   return {
     name: 'detect',
     version: '0.2.0',
-    description: 'Detects objects (COCO, with Wikidata URIs), faces and text (PP-OCRv4) as regions of the canvas',
+    description: 'Detects objects (COCO, with Wikidata URIs), faces and text (PP-OCRv4, or Tesseract LSTM per job) as regions of the canvas',
     handlers: [text, detect],
     async start() {
       recognizer = await deps.textRecognizer();
     },
+    async stop() {
+      const open = [...tesseracts.values()];
+      tesseracts.clear();
+      await Promise.all(open.map((t) => t.close()));
+    },
     readiness: () => ({
       text: recognizer ? recognizer.readiness() : 'loading',
+      tesseract: tesseracts.size > 0 ? [...tesseracts.keys()].join(', ') : deps.tesseract ? 'loads on first use' : 'not configured',
       objects: loaded.get('objects')?.model ?? (deps.detector ? 'loads on first use' : 'not configured'),
       faces: loaded.get('faces')?.model ?? (deps.detector ? 'loads on first use' : 'not configured'),
     }),

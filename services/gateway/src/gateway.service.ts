@@ -4,7 +4,7 @@ import { LoupeError, SERVICE_APIS, STAGES, canvasOfTarget, defineHandler, isStag
 import { createClient, decode, type Bus } from '@loupe/bus';
 import { harvest, isHttpSource, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
 import type { Job, JobStore, KeptManifest } from '@loupe/store';
-import { JobRunner, type RecoverJobs } from './jobs.js';
+import { JobRunner, stageOptionsOf, type RecoverJobs } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 import { REVIEW_PAGES } from './review/review.pages.js';
 
@@ -89,7 +89,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
       if (!deps.localSources && !isHttpSource(input.manifest)) {
         throw new LoupeError('LOUPE_ERR_SOURCE_UNSUPPORTED', 'the manifest must be an http or https URL', { details: { field: 'manifest' } });
       }
-      const id = await runner.create(input.manifest, input.pipeline, input.classify && { classify: input.classify });
+      const id = await runner.create(input.manifest, input.pipeline, stageOptionsOf(input));
       return await view(await getJob(id));
     },
   });

@@ -5,7 +5,9 @@ import {
   SUBJECTS,
   taskKey,
   toLoupeError,
+  LoupeError,
   type CanvasTask,
+  type CreateJobInput,
   type JobEvent,
   type Logger,
   type PipelineName,
@@ -25,6 +27,24 @@ interface JobStart {
   readonly pipeline: PipelineName;
   /** Options for stages by stage name, merged over the pipeline's own. */
   readonly options?: StageOptions;
+}
+
+/**
+ * The stage options a job's input asks for: `classify` goes to the classify stage; `ocr` to the
+ * stages that read text (detect.text in pipeline text, detect in enrich), under `ocr`, beside the
+ * pipeline's own options for them.
+ */
+export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr'>): StageOptions | undefined {
+  const { classify, ocr } = input;
+  if (ocr?.engine === 'ppocr' && ocr.languages) {
+    // PP-OCR has one character set for every language: a list would be silently ignored.
+    throw new LoupeError('LOUPE_ERR_VALIDATION', 'ocr.languages goes with ocr.engine tesseract: PP-OCR reads with one model', {
+      details: { errors: [{ in: 'body', path: '/ocr/languages', message: 'goes with engine tesseract' }] },
+    });
+  }
+  const reads = ocr?.engine === 'tesseract' ? { ocr } : undefined;
+  if (!classify && !reads) return undefined;
+  return { ...(classify && { classify }), ...(reads && { 'detect.text': reads, detect: reads }) };
 }
 
 /**

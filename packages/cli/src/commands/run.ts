@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type PipelineName } from '@loupe/contracts';
+import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
 import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
 import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly pipeline?: PipelineName;
   /** pipeline classify: head, vocabulary (zero-shot), mode, k. */
   readonly classify?: ClassifyOptions;
+  /** pipelines text and enrich: the engine that reads text, and its languages. */
+  readonly ocr?: OcrJobOptions;
   readonly progress?: Progress | undefined;
   readonly pollMs?: number;
   /** Continue the run interrupted in `outDir` (its images already done are not redone). */
@@ -61,7 +63,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
     const { createEmbedded } = await import('../embedded.js');
     const embedded = await createEmbedded({ ...config, recoverJobs: 'resume' }, { jobs, ...(!isUrl(source) && { localSources: [path.dirname(source)] }) });
     try {
-      return await runJob(embedded.app, config, opts, interrupted ?? { manifest: source, pipeline, ...(opts.classify && { classify: opts.classify }) });
+      return await runJob(embedded.app, config, opts, interrupted ?? { manifest: source, pipeline, ...(opts.classify && { classify: opts.classify }), ...(opts.ocr && { ocr: opts.ocr }) });
     } finally {
       await embedded.close();
     }
@@ -132,7 +134,7 @@ async function runJob(
   app: Embedded['app'],
   config: LoupeConfig,
   opts: RunOptions,
-  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions },
+  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions; ocr?: OcrJobOptions },
 ): Promise<RunReport> {
   await app.start();
   const { apiCaller } = await import('../embedded.js');
