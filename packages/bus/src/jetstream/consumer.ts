@@ -42,6 +42,8 @@ export class JetStreamConsumer {
   #slots: Promise<void>[] = [];
   /** Set after a pull failed: the durable is recreated before the next pull (the server may have lost it). */
   #suspect = false;
+  /** The newest delivery count seen per stream sequence, until that delivery settles. */
+  readonly #newest = new Map<number, number>();
   #stopped = false;
   #drained: Promise<void> | undefined;
 
@@ -106,13 +108,27 @@ export class JetStreamConsumer {
     const deliveryCount = m.info.deliveryCount;
     // The last delivery was never settled (its process died or hung past the ack wait).
     if (deliveryCount > maxDeliver) {
+      this.#newest.delete(m.info.streamSequence);
       await this.context.deadLetters.write(m, durable, notAcknowledged(ackWaitMs).toJSON(), maxDeliver);
       return;
     }
+    const seq = m.info.streamSequence;
+    this.#newest.set(seq, deliveryCount);
+    const ownership = {
+      isCurrent: () => this.#newest.get(seq) === deliveryCount,
+      release: () => void this.#newest.delete(seq),
+    };
     let settling: Promise<void> | undefined;
-    const message = jetStreamWorkMessage(this.context, this.settings, m, deliveryCount, (p) => {
-      settling = p;
-    });
+    const message = jetStreamWorkMessage(
+      this.context,
+      this.settings,
+      m,
+      deliveryCount,
+      (p) => {
+        settling = p;
+      },
+      ownership,
+    );
     try {
       await handler(message);
     } catch (err) {

@@ -6,6 +6,17 @@ import { idOf } from './dead-letters.js';
 import { userHeaders } from './names.js';
 
 /**
+ * Which delivery of a stream message is the newest this consumer has seen: a settle from an older
+ * one is late however the clocks look (the server redelivered on its own clock, which starts
+ * before this process saw the delivery).
+ */
+export interface DeliveryOwnership {
+  isCurrent(): boolean;
+  /** The current delivery settled: nothing of this message is left to own. */
+  release(): void;
+}
+
+/**
  * A delivery as the port shows it. `maxDeliver` is enforced here, not by the server (the durable
  * has `max_deliver: -1`): a failing last delivery or a term is dead-lettered through `track`, so
  * that the slot waits for the dead letter to be written.
@@ -16,6 +27,7 @@ export function jetStreamWorkMessage(
   m: JsMsg,
   deliveryCount: number,
   track: (p: Promise<void>) => void,
+  ownership: DeliveryOwnership,
 ): WorkMessage {
   const { conn, deadLetters, onError } = context;
   const { ackWaitMs, maxDeliver, durable } = settings;
@@ -24,8 +36,9 @@ export function jetStreamWorkMessage(
   // ignored, as JetStream would otherwise ack, nak or dead-letter a message another delivery now owns.
   let deadline = Date.now() + ackWaitMs;
   const settle = (): boolean => {
-    if (settled || Date.now() > deadline) return false;
+    if (settled || Date.now() > deadline || !ownership.isCurrent()) return false;
     settled = true;
+    ownership.release();
     return true;
   };
   // A settle is a publish: on a connection that is gone it is lost, and the ack wait redelivers.
@@ -55,7 +68,7 @@ export function jetStreamWorkMessage(
       if (settle()) track(deadLetters.write(m, durable, error ?? NO_ERROR_REPORTED, deliveryCount));
     },
     working() {
-      if (settled || Date.now() > deadline) return;
+      if (settled || Date.now() > deadline || !ownership.isCurrent()) return;
       deadline = Date.now() + ackWaitMs;
       send(() => m.working());
     },
