@@ -20,6 +20,7 @@ import {
 import { Value } from '@sinclair/typebox/value';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
 import type { Detector, TesseractRecognizer, TextRecognizer } from '@loupe/inference';
+import { recognizerPool } from './recognizer-pool.js';
 
 export interface DetectDeps {
   readonly fetcher: Fetcher;
@@ -89,17 +90,20 @@ function ocrOf(options: Record<string, unknown>): OcrChoice {
   return { engine: raw.engine, languages: raw.languages ?? DEFAULT_OCR_LANGUAGES };
 }
 
+/**
+ * Tesseract language sets held at once: each is a wasm worker of a few hundred MB, and a job may
+ * name any ordered subset of the installed languages.
+ */
+const MAX_TESSERACT_SETS = 2;
+
 export function createDetectService(deps: DetectDeps): ServiceDefinition {
   const fetchSize = deps.textFetchSize ?? 2048;
   let recognizer: TextRecognizer | undefined;
-  // One per language set, kept: a Tesseract worker takes ~0.5 s to load its models.
-  const tesseracts = new Map<string, TesseractRecognizer>();
+  // Kept per language set (a Tesseract worker takes ~0.5 s to load its models), a bounded few.
+  const tesseracts = deps.tesseract && recognizerPool(deps.tesseract, MAX_TESSERACT_SETS);
   const tesseractFor = (languages: readonly string[]): TesseractRecognizer => {
-    if (!deps.tesseract) throw new LoupeError('LOUPE_ERR_NOT_READY', 'this detect service has no Tesseract engine configured');
-    const key = languages.join('+');
-    let t = tesseracts.get(key);
-    if (!t) tesseracts.set(key, (t = deps.tesseract(languages)));
-    return t;
+    if (!tesseracts) throw new LoupeError('LOUPE_ERR_NOT_READY', 'this detect service has no Tesseract engine configured');
+    return tesseracts.get(languages);
   };
 
   /** The canvas image fitted inside size x size, turned (and, with `region`, cut) as preprocess said. */
@@ -219,13 +223,11 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       recognizer = await deps.textRecognizer();
     },
     async stop() {
-      const open = [...tesseracts.values()];
-      tesseracts.clear();
-      await Promise.all(open.map((t) => t.close()));
+      await tesseracts?.close();
     },
     readiness: () => ({
       text: recognizer ? recognizer.readiness() : 'loading',
-      tesseract: tesseracts.size > 0 ? [...tesseracts.keys()].join(', ') : deps.tesseract ? 'loads on first use' : 'not configured',
+      tesseract: !tesseracts ? 'not configured' : tesseracts.keys().length > 0 ? tesseracts.keys().join(', ') : 'loads on first use',
       objects: loaded.get('objects')?.model ?? (deps.detector ? 'loads on first use' : 'not configured'),
       faces: loaded.get('faces')?.model ?? (deps.detector ? 'loads on first use' : 'not configured'),
     }),

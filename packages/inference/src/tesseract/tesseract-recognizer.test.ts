@@ -93,6 +93,16 @@ t.test('an aborted page stops, and the next page still reads', async (t) => {
   t.ok(characterErrorRate(LEFT.join('\n'), pageText(page)) <= 0.01);
 });
 
+t.test('close reads the pages already accepted, then refuses new ones', async (t) => {
+  const recognizer = createTesseractRecognizer({ languages: ['eng'] });
+  const image = await rgb((await renderTextPage({ lines: LEFT, font: 'sans', sizePt: 16, width: 600 })).image);
+  const accepted = recognizer.recognize(image);
+  const closed = recognizer.close();
+  t.ok(characterErrorRate(LEFT.join('\n'), pageText(await accepted)) <= 0.01, 'the accepted page is read');
+  await closed;
+  await t.rejects(recognizer.recognize(image), /closed/);
+});
+
 t.test('refuses a language with no installed model when created', async (t) => {
   t.throws(() => createTesseractRecognizer({ languages: ['fra', 'xyz'] }), /no Tesseract model for language "xyz"/);
   t.throws(() => createTesseractRecognizer({ languages: ['../fra'] }), RangeError);

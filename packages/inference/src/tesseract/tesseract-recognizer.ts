@@ -80,7 +80,6 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
 
   const readPage = async (image: RgbImage, signal?: AbortSignal): Promise<OcrPage> => {
     signal?.throwIfAborted();
-    if (closed) throw new Error('the Tesseract recognizer is closed');
     const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
       // Speed over size: the PNG only crosses to the worker thread.
       .png({ compressionLevel: 1 })
@@ -94,6 +93,8 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
   return {
     languages,
     recognize(image, { signal } = {}) {
+      // A page accepted before close() is read; close() waits for it.
+      if (closed) return Promise.reject(new Error('the Tesseract recognizer is closed'));
       const page = queue.then(() => readPage(image, signal));
       queue = page.catch(() => {});
       return page;
