@@ -36,15 +36,32 @@ t.test('a page scanned upside down: rotation 180 from the majority of its lines'
     upright: await renderTextPage({ lines: SAMPLE_TEXTS.letter, font: 'serif', sizePt: 20, width: 1000, format: 'png' }),
     turned: await renderTextPage({ lines: SAMPLE_TEXTS.letter, font: 'serif', sizePt: 20, width: 1000, format: 'png', rotate180: true }),
   };
+  type Line = { polygon: [number, number][]; angle: number };
+  const tops: Record<string, number[]> = {};
   for (const [name, page] of Object.entries(pages)) {
     const serviceId = await server.addImage(`page-${name}`, page.image, { version: 3, level: 2 });
     const res = await embedded.app.inject({ method: 'POST', url: '/v1/preprocess', payload: { task: task(serviceId, page.width, page.height), results: {}, options: { orientation: 'text' } } });
     t.equal(res.statusCode, 200, res.body);
-    const out = res.json() as { rotation: number; orientation: { source: string; lines: number; upright: number; upsideDown: number } };
+    const out = res.json() as {
+      rotation: number;
+      width: number;
+      height: number;
+      orientation: { source: string; lines: number; upright: number; upsideDown: number };
+      text: { width: number; height: number; lines: Line[] };
+    };
     t.equal(out.orientation.source, 'text-lines');
     t.equal(out.orientation.lines, SAMPLE_TEXTS.letter.length, 'every line voted');
     t.equal(out.rotation, name === 'turned' ? 180 : 0, `${name}: rotation ${out.rotation} (${out.orientation.upright} upright, ${out.orientation.upsideDown} upside down)`);
+    // The lines are handed on, as the text stage will fetch the page: turned upright.
+    t.same([out.text.width, out.text.height], [out.width, out.height], 'in the pixels of the shared request');
+    t.equal(out.text.lines.length, SAMPLE_TEXTS.letter.length, 'every line handed on to the text stage');
+    t.ok(out.text.lines.every((l) => l.angle === 0 && l.polygon.length === 4), `${name}: every line reads upright in the frame later stages fetch`);
+    tops[name] = out.text.lines.map((l) => Math.min(...l.polygon.map((p) => p[1]))).sort((a, b) => a - b);
   }
+  // The turned page's lines, mapped through the half turn, lie where the upright page's are (within
+  // a quarter of a 20-pt line: the detector does not draw a turned line's box to the same pixel).
+  const apart = tops['upright']!.map((y, i) => Math.abs(y - tops['turned']![i]!));
+  t.ok(Math.max(...apart) <= 10, `line tops within 10 px of the upright page's (${apart.map((d) => d.toFixed(1)).join(', ')})`);
 });
 
 t.test('a coin on a backdrop becomes the coin: a IIIF region, and the mask as a PNG', async (t) => {

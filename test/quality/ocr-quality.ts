@@ -1,7 +1,9 @@
-// OCR quality on real heritage pages (a script, not a test): reads the regions that
-// test/quality/ocr-references/*.json transcribe by hand from ../shared/fixtures/images with
-// Loupe's PP-OCR path, Loupe's Tesseract (tesseract.js, wasm) and Debian's tesseract CLI (also on
-// the crop upscaled 2x), and prints CER and WER against the reference, time and peak memory.
+// OCR quality on heritage pages (a script, not a test): reads the regions that
+// test/quality/ocr-references/*.json transcribe by hand from ../shared/fixtures/images, and the
+// synthetic pages whose known text the synthetic-*.json references hold (set at run time by
+// ocr-synthetic.ts), with every reader of READERS: Loupe's PP-OCR path, Loupe's Tesseract
+// (tesseract.js, wasm) and Debian's tesseract CLI, also on the crop upscaled 2x. It prints CER and
+// WER against the reference, time and peak memory. Each page is read in its reference's language.
 //
 //   pnpm run quality:ocr [--out report.json]
 //
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { characterErrorRate, wordErrorRate } from '@loupe/datasets';
+import { renderSyntheticPage, type SyntheticSetting } from './ocr-synthetic.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,17 +31,28 @@ const imagesDir = path.resolve(here, '../../../shared/fixtures/images');
 const TESSERACT = '/usr/bin/tesseract';
 const TIME = '/usr/bin/time';
 
+/** A rectangle of the page in original pixels; none on a synthetic page, which is read whole. */
 interface Region {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
+  x?: number;
+  y?: number;
+  w?: number;
+  h?: number;
   text: string;
 }
 interface Reference {
-  image: string;
+  /** A fixture image, or `synthetic`: the page is set from the region's text. */
+  image?: string;
+  synthetic?: SyntheticSetting;
   languages: string[];
+  /** 'abbreviations': the reference types a printer's abbreviation marks, and the score drops them. */
+  fold?: 'abbreviations';
   regions: Region[];
+}
+/** One page as the readers get it: the crop, the crop upscaled 2x, the reference's languages. */
+interface Page {
+  file: string;
+  file2x: string;
+  languages: string[];
 }
 interface Reading {
   text: string;
@@ -50,42 +64,73 @@ interface Reading {
 /**
  * What the scores compare: NFC, one space for each whitespace run (characterErrorRate does that),
  * typographic quotes folded to ASCII, since the print does not tell ’ from ' and the engines pick
- * either, and no space before , ; : since compositors of the French page set one on some lines only.
+ * either, no space before , ; : since compositors of the French page set one on some lines only,
+ * and long s as s, as the references of the real pages type it.
  */
-function normalizeText(s: string): string {
-  return s
+function normalizeText(s: string, fold?: Reference['fold']): string {
+  const text = s
     .normalize('NFC')
     .replace(/[‘’ʼ]/gu, "'")
     .replace(/[“”„]/gu, '"')
+    .replace(/ſ/gu, 's')
     .replace(/\s+(?=[,;:])/gu, '');
+  if (fold !== 'abbreviations') return text;
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[ꝑꝓ]/gu, 'p')
+    .replace(/ꝗ/gu, 'q')
+    .replace(/⁊/gu, '&')
+    .normalize('NFC');
 }
 
-async function crop(ref: Reference, r: Region, scale = 1): Promise<Buffer> {
-  const img = sharp(path.join(imagesDir, ref.image)).extract({ left: r.x, top: r.y, width: r.w, height: r.h });
-  return (scale === 1 ? img : img.resize({ width: r.w * scale, kernel: 'lanczos3' })).png().toBuffer();
+async function crop(source: string, r: Region, scale = 1): Promise<Buffer> {
+  const img = sharp(source);
+  const { width, height } = await img.metadata();
+  const [w, h] = [r.w ?? width!, r.h ?? height!];
+  const cut = img.extract({ left: r.x ?? 0, top: r.y ?? 0, width: w, height: h });
+  return (scale === 1 ? cut : cut.resize({ width: w * scale, kernel: 'lanczos3' })).png().toBuffer();
 }
 
 // ---- child mode: one engine, one crop, one JSON line on stdout ----
+
+/** An engine run inside the child process: opened once, then it reads the same crop twice. */
+type InProcessEngine = (
+  file: string,
+  languages: string[],
+) => Promise<{ read: () => Promise<string>; close: () => Promise<void> }>;
+
+const IN_PROCESS: Record<string, InProcessEngine> = {
+  async ppocr(file) {
+    const { prepareImage, createTextRecognizer } = await import('@loupe/inference');
+    const image = await prepareImage(await readFile(file));
+    const recognizer = await createTextRecognizer({ intraOpNumThreads: 1 });
+    return {
+      read: async () => (await recognizer.recognize(image)).map((l) => l.text).join('\n'),
+      close: () => recognizer.close(),
+    };
+  },
+  async tesseract(file, languages) {
+    const { prepareImage, createTesseractRecognizer } = await import('@loupe/inference');
+    const image = await prepareImage(await readFile(file));
+    const recognizer = createTesseractRecognizer({ languages });
+    return {
+      read: async () => {
+        const page = await recognizer.recognize({ ...image, channels: 3 });
+        return page.blocks.map((b) => b.lines.map((l) => l.text).join('\n')).join('\n');
+      },
+      close: () => recognizer.close(),
+    };
+  },
+};
+
 async function child(engine: string, file: string, languages: string[]): Promise<void> {
-  const { prepareImage, createTextRecognizer, createTesseractRecognizer } = await import('@loupe/inference');
-  const image = await prepareImage(await readFile(file));
+  const open = IN_PROCESS[engine];
+  if (!open) throw new Error(`no in-process engine "${engine}" (known: ${Object.keys(IN_PROCESS).join(', ')})`);
   // Read twice: the first read loads the models (tesseract.js starts its worker with the first page)
   // and sizes the kernels for this crop; the second is the page time.
-  let read: () => Promise<string>;
-  let close: () => Promise<void>;
   const t0 = performance.now();
-  if (engine === 'ppocr') {
-    const recognizer = await createTextRecognizer({ intraOpNumThreads: 1 });
-    read = async () => (await recognizer.recognize(image)).map((l) => l.text).join('\n');
-    close = () => recognizer.close();
-  } else {
-    const recognizer = createTesseractRecognizer({ languages });
-    read = async () => {
-      const page = await recognizer.recognize({ ...image, channels: 3 });
-      return page.blocks.map((b) => b.lines.map((l) => l.text).join('\n')).join('\n');
-    };
-    close = () => recognizer.close();
-  }
+  const { read, close } = await open(file, languages);
   await read();
   const loadMs = performance.now() - t0;
   const t1 = performance.now();
@@ -105,6 +150,13 @@ async function inChild(engine: string, file: string, languages: string[]): Promi
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Reading;
 }
 
+/** The languages Debian's tesseract has models for, or none when the CLI or GNU time is absent. */
+async function cliLanguages(): Promise<Set<string>> {
+  if (!existsSync(TESSERACT) || !existsSync(TIME)) return new Set();
+  const { stdout } = await run(TESSERACT, ['--list-langs']);
+  return new Set(stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean));
+}
+
 async function cli(file: string, languages: string[]): Promise<Reading> {
   const t0 = performance.now();
   const { stdout, stderr } = await run(TIME, ['-v', TESSERACT, file, '-', '-l', languages.join('+')], {
@@ -116,47 +168,72 @@ async function cli(file: string, languages: string[]): Promise<Reading> {
   return { text: stdout, pageMs, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
+/**
+ * A named way to read a page; null when it cannot run here (the CLI without the page's language).
+ * Adding an engine to the table is adding one entry (and, for one run inside Node, one IN_PROCESS).
+ */
+interface Reader {
+  name: string;
+  read: (page: Page, cliLangs: Set<string>) => Promise<Reading> | null;
+}
+
+const withCli = (page: Page, cliLangs: Set<string>, file: string) =>
+  page.languages.every((l) => cliLangs.has(l)) ? cli(file, page.languages) : null;
+
+const READERS: Reader[] = [
+  { name: 'loupe ppocr-v4', read: (p) => inChild('ppocr', p.file, p.languages) },
+  { name: 'loupe tesseract.js', read: (p) => inChild('tesseract', p.file, p.languages) },
+  { name: 'loupe tesseract.js 2x', read: (p) => inChild('tesseract', p.file2x, p.languages) },
+  { name: 'tesseract 5 CLI', read: (p, langs) => withCli(p, langs, p.file) },
+  { name: 'tesseract 5 CLI 2x', read: (p, langs) => withCli(p, langs, p.file2x) },
+];
+
 async function main(): Promise<void> {
   const outArg = process.argv.indexOf('--out');
   const out = outArg > 0 ? process.argv[outArg + 1] : undefined;
-  if (!existsSync(imagesDir)) {
-    console.log(`ocr-quality: no fixture images at ${imagesDir} (../shared is absent); nothing to measure`);
-    return;
-  }
-  const haveCli = existsSync(TESSERACT) && existsSync(TIME);
-  if (!haveCli) console.log(`ocr-quality: ${TESSERACT} or ${TIME} is absent (apt-get install tesseract-ocr time); the CLI columns are skipped`);
+  const haveImages = existsSync(imagesDir);
+  if (!haveImages) console.log(`ocr-quality: no fixture images at ${imagesDir} (../shared is absent); only the synthetic pages are read`);
+  const cliLangs = await cliLanguages();
+  if (cliLangs.size === 0) console.log(`ocr-quality: ${TESSERACT} or ${TIME} is absent (apt-get install tesseract-ocr time); the CLI columns are skipped`);
   const refsDir = path.join(here, 'ocr-references');
-  const refs = await Promise.all(
-    (await readdir(refsDir)).filter((f) => f.endsWith('.json')).sort().map(async (f) => JSON.parse(await readFile(path.join(refsDir, f), 'utf8')) as Reference),
-  );
+  const refs = (
+    await Promise.all(
+      (await readdir(refsDir)).filter((f) => f.endsWith('.json')).sort().map(async (f) => JSON.parse(await readFile(path.join(refsDir, f), 'utf8')) as Reference),
+    )
+  ).filter((ref) => ref.synthetic || haveImages);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'loupe-ocr-quality-'));
   const rows: Record<string, unknown>[] = [];
   try {
     for (const ref of refs) {
       for (const [i, region] of ref.regions.entries()) {
-        const name = `${ref.image.replace(/\.[a-z]+$/, '')}#${i + 1}`;
-        const file = path.join(tmp, `crop-${rows.length}.png`);
-        const file2x = path.join(tmp, `crop-${rows.length}-2x.png`);
-        await writeFile(file, await crop(ref, region));
-        await writeFile(file2x, await crop(ref, region, 2));
-        const engines: [string, () => Promise<Reading>][] = [
-          ['loupe ppocr-v4', () => inChild('ppocr', file, ref.languages)],
-          ['loupe tesseract.js', () => inChild('tesseract', file, ref.languages)],
-          ['loupe tesseract.js 2x', () => inChild('tesseract', file2x, ref.languages)],
-          ...(haveCli
-            ? ([
-                ['tesseract 5 CLI', () => cli(file, ref.languages)],
-                ['tesseract 5 CLI 2x', () => cli(file2x, ref.languages)],
-              ] as [string, () => Promise<Reading>][])
-            : []),
-        ];
-        const reference = normalizeText(region.text);
-        for (const [engine, read] of engines) {
-          const r = await read();
-          const hyp = normalizeText(r.text);
+        const base = ref.image?.replace(/\.[a-z]+$/, '') ?? `synthetic-${ref.languages.join('+')}`;
+        const name = `${base}#${i + 1}`;
+        const source = ref.synthetic
+          ? await renderSyntheticPage(tmp, `${base}-${i + 1}`, ref.synthetic, region.text)
+          : path.join(imagesDir, ref.image!);
+        const page: Page = {
+          file: path.join(tmp, `crop-${rows.length}.png`),
+          file2x: path.join(tmp, `crop-${rows.length}-2x.png`),
+          languages: ref.languages,
+        };
+        const cropped = await crop(source, region);
+        await writeFile(page.file, cropped);
+        await writeFile(page.file2x, await crop(source, region, 2));
+        const { width, height } = await sharp(cropped).metadata();
+        const reference = normalizeText(region.text, ref.fold);
+        for (const reader of READERS) {
+          const engine = reader.name;
+          const reading = reader.read(page, cliLangs);
+          if (!reading) {
+            console.log(`${name.padEnd(44)} ${engine.padEnd(22)} not run: no CLI model for ${ref.languages.join('+')}`);
+            continue;
+          }
+          const r = await reading;
+          const hyp = normalizeText(r.text, ref.fold);
           const row = {
             region: name,
-            px: `${region.w}x${region.h}`,
+            px: `${width}x${height}`,
+            languages: ref.languages.join('+'),
             engine,
             cer: characterErrorRate(reference, hyp),
             wer: wordErrorRate(reference, hyp),

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { OcrPage } from './ocr.js';
 
 /** Loupe's JSON-LD extension context, listed before the IIIF context (IIIF last). */
 export const LOUPE_CONTEXT_PATH = '/ns/loupe/v1.jsonld';
@@ -118,6 +119,8 @@ export const ModelRef = Type.Object(
     name: Type.Optional(Type.String()),
     /** A classification head's embedding model: the head is the model, this is what it runs on. */
     embedding: Type.Optional(Type.Object({ id: Type.String(), version: Type.String() })),
+    /** What runs the model (onnxruntime, tesseract.js...): named in the annotations' generator. */
+    runtime: Type.Optional(Type.String()),
   },
   { $id: 'ModelRef' },
 );
@@ -133,6 +136,11 @@ export const ResultSet = Type.Object(
     model: ModelRef,
     generated: Type.String({ description: 'xsd:dateTime with Z' }),
     findings: Type.Array(Finding),
+    /**
+     * The page as the text engine laid it out (blocks, lines, words), in canvas coordinates: what
+     * ALTO and hOCR are written from. Only a text stage's result set has one.
+     */
+    ocr: Type.Optional(OcrPage),
   },
   { $id: 'ResultSet' },
 );

@@ -18,3 +18,4 @@ export { isRecord } from './util/records.js';
 export { canvasOfTarget } from './util/targets.js';
 export { exponentialBackoff, jittered } from './util/backoff.js';
 export * from './ocr.js';
+export { languageTag } from './language-tag.js';

@@ -13,6 +13,16 @@ export const FetchTarget = Type.Object(
 );
 export type FetchTarget = Static<typeof FetchTarget>;
 
+/**
+ * A text line preprocess found while deciding the page's orientation: its corners from the text's
+ * own top-left, clockwise as it reads, and whether it reads upside down in the frame.
+ */
+export const FoundTextLine = Type.Object({
+  polygon: Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { minItems: 4, maxItems: 4 }),
+  angle: Type.Union([Type.Literal(0), Type.Literal(180)]),
+});
+export type FoundTextLine = Static<typeof FoundTextLine>;
+
 /** What preprocess hands on: the first stage's result, which later stages read for their fetch. */
 export const PreparedImage = Type.Object(
   {
@@ -38,6 +48,12 @@ export const PreparedImage = Type.Object(
     /** The same region as a IIIF Image API region parameter (x,y,w,h). */
     iiifRegion: Type.Optional(Type.String()),
     foreground: Type.Optional(Type.Object({ coverage: Type.Number(), canvasRegion: Type.Optional(Rect) })),
+    /**
+     * The text lines of the page, found once (orientation reads them; the text stage reads their
+     * words): in the pixels of the shared request as later stages fetch it, turned by `rotation`,
+     * `width` x `height`. Absent when preprocess did not look for text; empty lines: no text.
+     */
+    text: Type.Optional(Type.Object({ width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }), lines: Type.Array(FoundTextLine) })),
     mask: Type.Optional(Type.Object({ format: Type.Literal('image/png'), width: Type.Integer(), height: Type.Integer(), data: Type.String({ contentEncoding: 'base64' }) })),
   },
   { $id: 'PreparedImage' },

@@ -88,6 +88,13 @@ export interface HandlerDeclaration<I extends TSchema = TSchema, O extends TSche
    * origin (CORS), and is public when the deployment says so (LOUPE_IIIF_PUBLIC).
    */
   readonly iiif?: boolean;
+  /**
+   * A document format (ALTO's `application/xml`, hOCR's `text/vnd.hocr+html`...) that the output
+   * is in: `output` is then a string schema, HTTP sends the string as it is with this
+   * Content-Type (charset UTF-8) and OpenAPI documents it under this media type. Absent: JSON.
+   * Over the bus the string travels as JSON, like any output.
+   */
+  readonly mediaType?: string;
   readonly handler: HandlerFn<I, O>;
 }
 

@@ -53,6 +53,11 @@ export const CanvasTask = Type.Object(
     rights: Type.Optional(Type.String()),
     /** The IIIF collections the manifest was harvested through, outermost first. */
     collections: Type.Optional(Type.Array(Type.String())),
+    /**
+     * The languages the canvas's text is in, as the manifest says (its metadata, or a language on
+     * the canvas): ISO 639-3 codes as Tesseract names its models (fra, deu, lat...), first the main one.
+     */
+    languages: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z]{3}$' }))),
   },
   { $id: 'CanvasTask' },
 );

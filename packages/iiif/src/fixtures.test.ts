@@ -465,6 +465,8 @@ t.test('Presentation 2 is read canvas by canvas as @iiif/parser upgrades it', as
       const read = readCanvas(canvas, index, manifest.id, context);
       return { ...read, images: read.images.map((image) => ({ ...image, id: unescaped(image.id) })) };
     });
-    t.same(manifest.canvases, upgraded, `${name(path)}: ${manifest.canvases.length} canvases`);
+    // Languages come from the manifest, which a canvas read on its own does not see.
+    const withoutLanguages = manifest.canvases.map(({ languages: _, ...canvas }) => canvas);
+    t.same(withoutLanguages, upgraded, `${name(path)}: ${manifest.canvases.length} canvases`);
   }
 });

@@ -4,6 +4,7 @@ import { LoupeError, isRecord } from '@loupe/contracts';
 import { asArray, firstString, serviceBase } from './image-service.js';
 import { canvasesOf, languageMap, leanCanvas, recordServices, upgradeManifest } from './presentation-2.js';
 import { idOf, labelOf, lastSegment, readCanvas, type Json, type ManifestContext, type RawService } from './presentation-3.js';
+import { canvasLanguages, manifestLanguages } from './text-language.js';
 import type { HarvestError, HarvestedCanvas, HarvestedManifest } from './types.js';
 
 const P4_CONTEXT = /^https?:\/\/iiif\.io\/api\/presentation\/4\/context\.json$/;
@@ -119,7 +120,8 @@ export function* readManifest(json: Json, version: 2 | 3, document: string, coll
   let label: string | undefined;
   try {
     label = labelOf(version === 2 ? languageMap(json.label) : json.label);
-    yield* version === 2 ? readCanvasesV2(json, id, document, canvases, problems) : readCanvasesV3(json, id, document, canvases, problems);
+    const languages = manifestLanguages(json, version);
+    yield* version === 2 ? readCanvasesV2(json, id, document, canvases, problems, languages) : readCanvasesV3(json, id, document, canvases, problems, languages);
   } catch (err) {
     unreadable.publish({ document, index: undefined, error: err });
     throw new LoupeError('LOUPE_ERR_IIIF_NOT_IIIF', `${document} is not a IIIF manifest Loupe can read: ${plainReason(err)}`, { cause: err, details: { document } });
@@ -146,7 +148,8 @@ export function* readManifest(json: Json, version: 2 | 3, document: string, coll
   }) as unknown as HarvestedManifest;
 }
 
-function* readCanvasesV3(json: Json, id: string, document: string, canvases: HarvestedCanvas[], problems: HarvestError[]): Steps<void> {
+/** `languages`: the manifest's, for the canvases that name none of their own. */
+function* readCanvasesV3(json: Json, id: string, document: string, canvases: HarvestedCanvas[], problems: HarvestError[], languages: readonly string[]): Steps<void> {
   const sharedServices = new Map<string, Json>();
   for (const service of asArray(json.services)) {
     const serviceId = isRecord(service) ? idOf(service) : undefined;
@@ -159,24 +162,28 @@ function* readCanvasesV3(json: Json, id: string, document: string, canvases: Har
       const type = firstString(item.type);
       if (type !== undefined && type !== 'Canvas') continue;
     }
-    readOne(item, index, document, canvases, problems, (canvas) => readCanvas(canvas, index, id, context));
+    readOne(item, index, document, canvases, problems, (canvas) => readCanvas(canvas, index, id, context, ownOr(canvasLanguages(canvas, 3), languages)));
     index += 1;
     yield;
   }
 }
 
-function* readCanvasesV2(json: Json, id: string, document: string, canvases: HarvestedCanvas[], problems: HarvestError[]): Steps<void> {
+function* readCanvasesV2(json: Json, id: string, document: string, canvases: HarvestedCanvas[], problems: HarvestError[], languages: readonly string[]): Steps<void> {
   const rawServices = new Map<string, RawService>();
   const context: ManifestContext = { rawServices, sharedServices: new Map() };
   let index = 0;
   for (const canvas of canvasesRecordingServices(json, rawServices)) {
     readOne(canvas, index, document, canvases, problems, (c) => {
       recordServices(c, rawServices);
-      return readCanvas(leanCanvas(c), index, id, context);
+      return readCanvas(leanCanvas(c), index, id, context, ownOr(canvasLanguages(c, 2), languages));
     });
     index += 1;
     yield;
   }
+}
+
+function ownOr(own: readonly string[], manifest: readonly string[]): readonly string[] {
+  return own.length > 0 ? own : manifest;
 }
 
 /**

@@ -9,6 +9,11 @@ export interface HarvestedCanvas {
   readonly width: number;
   readonly height: number;
   readonly images: readonly ImageRef[];
+  /**
+   * The languages of its text as ISO 639-3 codes, main one first: what the canvas says, else what
+   * its manifest says; absent when neither names a language Loupe knows (text-language.ts).
+   */
+  readonly languages?: readonly string[];
 }
 
 export interface HarvestedManifest {

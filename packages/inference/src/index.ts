@@ -60,10 +60,22 @@ export type {
   ResizeSpec,
   TensorSpec,
 } from './image-ops.js';
-export { createTextRecognizer, OCR_CHANNEL } from './ppocr/text-recognizer.js';
+export { createTextRecognizer, OCR_CHANNEL, readingOrder } from './ppocr/text-recognizer.js';
 export { builtinPpocrModels, PPOCR_CARD_IDS } from './ppocr/ppocr-cards.js';
 export type { ModelSource, PpocrModels } from './ppocr/ppocr-cards.js';
-export type { OcrTimingEvent, PageOrientation, TextLine, TextRecognizer, TextRecognizerOptions, TextRecognizerReadiness } from './ppocr/text-recognizer.js';
+export { layOutLines, type BlockRole, type LaidOutBlock } from './layout/text-layout.js';
+export type {
+  FoundLine,
+  FoundLines,
+  LineToRead,
+  OcrTimingEvent,
+  PageOrientation,
+  TextLine,
+  TextRecognizer,
+  TextRecognizerOptions,
+  TextRecognizerReadiness,
+  TextWord,
+} from './ppocr/text-recognizer.js';
 export { findForeground, maskPng, type Foreground, type ForegroundOptions, type MaskModel } from './foreground/foreground.js';
 export * from './decoders/index.js';
 export { createOrientationClassifier, type OrientationResult } from './orientation/orientation-model.js';
@@ -74,3 +86,6 @@ export { createDetector, type DetectedBox, type DetectOptions, type Detector } f
 export { createTextEmbedder, type TextEmbedder } from './embedding/text-embedder.js';
 export { openProcessModels, type OpenedModel, type ProcessModels, type ProcessModelsOptions } from './process-models.js';
 export { createTesseractRecognizer, TESSERACT_ENGINE_ID, type RgbImage, type TesseractRecognizer, type TesseractRecognizerOptions } from './tesseract/tesseract-recognizer.js';
+export { STACK_LAYOUT, type LineToStack, type StackLayout } from './tesseract/line-stack.js';
+export { tesseractEngineCard, type TesseractEngineCard, type TesseractLanguageModel } from './tesseract/tesseract-card.js';
+export { tesseractCoreVersion } from './tesseract/tessdata.js';

@@ -84,8 +84,11 @@ export function mountOperation(fastify: FastifyInstance, auth: AuthOptions | und
     operationId: `${serviceName}.${decl.name}`,
     ...(params ? { params } : {}),
     ...(rest ? (inQuery ? { querystring: rest } : { body: rest }) : {}),
-    response: { 200: decl.output, '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
+    // A document format is documented under its own media type; errors stay JSON whatever the route.
+    response: { 200: decl.mediaType ? { content: { [decl.mediaType]: { schema: decl.output } } } : decl.output, '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
   };
+  // Fastify sends a string as it is once the type is neither unset nor JSON: set before the send.
+  const contentType = decl.mediaType && `${decl.mediaType}; charset=utf-8`;
   fastify.route({
     method: route.method,
     url: route.url,
@@ -96,7 +99,9 @@ export function mountOperation(fastify: FastifyInstance, auth: AuthOptions | und
       try {
         const carried = (inQuery ? request.query : request.body) ?? {};
         const input = params ? { ...(carried as object), ...(request.params as object) } : carried;
-        return await invoke(input, request, reply);
+        const output = await invoke(input, request, reply);
+        if (contentType) reply.type(contentType);
+        return output;
       } finally {
         inFlight.leave();
       }

@@ -1,10 +1,11 @@
-import { LoupeError, REVIEW_STATES, isRecord, type Annotation, type ReviewState } from '@loupe/contracts';
+import { LoupeError, REVIEW_STATES, isRecord, type Annotation, type OcrPage, type ReviewState } from '@loupe/contracts';
 import type {
   AnnotationQuery,
   CanvasRecord,
   Concept,
   Correction,
   GroundTruthInput,
+  OcrPageFilter,
   ResultSetKey,
   ReviewInput,
   Vocabulary,
@@ -220,6 +221,20 @@ export function checkCanvas(canvas: CanvasRecord): void {
     if (image.serviceVersion !== undefined && typeof image.serviceVersion !== 'number') bad.push('image.serviceVersion');
   }
   if (bad.length > 0) throw invalid(`Invalid canvas record: ${bad.join(', ')}`, { fields: bad, canvasId: canvas.canvasId });
+}
+
+/** Enough of an OCR page that ALTO and hOCR can be written from it later; the engine's detail is its own. */
+export function checkOcrPage(page: OcrPage | undefined): void {
+  if (page === undefined) return;
+  if (!isRecord(page)) throw invalid('An OCR page must be an object');
+  const bad: string[] = (['width', 'height'] as const).filter((f) => !Number.isSafeInteger(page[f]) || page[f] < 1);
+  if (!Array.isArray(page.blocks)) bad.push('blocks');
+  if (bad.length > 0) throw invalid(`Invalid OCR page: ${bad.join(', ')}`, { fields: bad });
+}
+
+export function checkOcrPageFilter(filter: OcrPageFilter): void {
+  if (!isRecord(filter)) throw invalid('An OCR page filter must be an object');
+  for (const f of ['manifestId', 'canvasId'] as const) if (filter[f] !== undefined) checkText(f, filter[f]);
 }
 
 export function checkVocabulary(vocabulary: Vocabulary): void {

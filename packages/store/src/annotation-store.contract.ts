@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import type { Annotation, ReviewState } from '@loupe/contracts';
+import type { Annotation, OcrPage, ReviewState } from '@loupe/contracts';
 import { annotationId } from './annotation-id.js';
 import type { AnnotationStore, CanvasRecord, GroundTruthInput, ResultSetKey, Vocabulary } from './store.js';
 
@@ -659,6 +659,60 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
     await t.rejects(store.putCanvas({ ...record, image: undefined as unknown as CanvasRecord['image'] }), VALIDATION);
     await t.rejects(store.canvases({ limit: -1 }), VALIDATION);
     t.same(await store.getCanvas(canvas(1)), relabelled);
+  });
+
+  t.test('OCR pages: one per result set, replaced with it, listed by manifest or canvas', async (t) => {
+    const store = await fresh(t);
+    const text = (over: Partial<ResultSetKey> = {}): ResultSetKey => setKey({ stage: 'detect-text', modelId: 'tesseract-lstm', ...over });
+    const page = (word: string): OcrPage => ({
+      width: 2000,
+      height: 3000,
+      engine: { id: 'tesseract-lstm', version: '5.5.0' },
+      languages: ['fra'],
+      blocks: [
+        {
+          role: 'body',
+          box: { x: 10, y: 20, w: 300, h: 40 },
+          lines: [{ text: word, box: { x: 10, y: 20, w: 300, h: 40 }, confidence: 0.9, language: 'fra', words: [{ text: word, box: { x: 10, y: 20, w: 300, h: 40 }, confidence: 0.9 }] }],
+        },
+      ],
+    });
+    const read = async (filter: Parameters<AnnotationStore['ocrPages']>[0]): Promise<[string, number, string, string, string][]> =>
+      (await store.ocrPages(filter)).map((p) => [p.key.canvasId, p.key.imageIndex, p.key.modelId, p.modelVersion, p.page.blocks[0]!.lines[0]!.text]);
+
+    t.same(await store.ocrPages({}), [], 'none before a text stage wrote one');
+    await store.replaceOcrPage(text({ imageIndex: 1 }), '1', page('déjà'), T1);
+    await store.replaceOcrPage(text(), '1', page('première'), T1);
+    await store.replaceOcrPage(text({ canvasId: canvas(2) }), '1', page('seconde'), T1);
+    await store.replaceOcrPage(text({ manifestId: `${MANIFEST}-2`, canvasId: canvas(3) }), '1', page('autre'), T1);
+    t.same(await read({ manifestId: MANIFEST }), [
+      [canvas(1), 0, 'tesseract-lstm', '1', 'première'],
+      [canvas(1), 1, 'tesseract-lstm', '1', 'déjà'],
+      [canvas(2), 0, 'tesseract-lstm', '1', 'seconde'],
+    ], 'in canvas, then image order');
+    t.same(await store.ocrPages({ canvasId: canvas(1), manifestId: MANIFEST }).then((p) => p[0]!.page), page('première'), 'the page reads back as written');
+    t.same((await store.ocrPages({ canvasId: canvas(3) }))[0]!.key, text({ manifestId: `${MANIFEST}-2`, canvasId: canvas(3) }));
+    t.equal((await store.ocrPages({ canvasId: canvas(3) }))[0]!.generated, T1);
+
+    await store.replaceOcrPage(text(), '2', page('réécrite'), T2);
+    await store.replaceOcrPage(text({ modelId: 'ppocr-v4' }), '4', page('autre modèle'), T1);
+    t.same(await read({ canvasId: canvas(1) }), [
+      [canvas(1), 0, 'ppocr-v4', '4', 'autre modèle'],
+      [canvas(1), 0, 'tesseract-lstm', '2', 'réécrite'],
+      [canvas(1), 1, 'tesseract-lstm', '1', 'déjà'],
+    ], 'a re-run replaces its own page; another model keeps its own');
+    t.same((await store.ocrPages({ canvasId: canvas(1) })).map((p) => p.generated), [T1, T2, T1], 'each with when it was read');
+    await store.replaceOcrPage(text({ imageIndex: 1 }), '1', undefined, T1);
+    await store.replaceOcrPage(text({ canvasId: canvas(9) }), '1', undefined, T1);
+    t.same((await read({ canvasId: canvas(1) })).map((p) => p[1]), [0, 0], 'a set written without a page leaves none');
+
+    await t.rejects(store.replaceOcrPage(text({ canvasId: '' }), '1', page('x'), T1), VALIDATION);
+    await t.rejects(store.replaceOcrPage(text(), '', page('x'), T1), VALIDATION);
+    await t.rejects(store.replaceOcrPage(text(), '1', { ...page('x'), width: 0 }, T1), VALIDATION);
+    await t.rejects(store.replaceOcrPage(text(), '1', page('x'), ''), VALIDATION);
+    await t.rejects(store.replaceOcrPage(text(), '1', { ...page('x'), blocks: undefined } as unknown as OcrPage, T1), VALIDATION);
+    await t.rejects(store.ocrPages({ canvasId: '' }), VALIDATION);
+    t.same((await read({ canvasId: canvas(1) }))[1]![4], 'réécrite', 'a refused page changes nothing');
   });
 
   t.test('vocabularies: put, get, list, replace, find by URI or exactMatch', async (t) => {

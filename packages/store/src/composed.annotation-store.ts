@@ -13,6 +13,7 @@ export interface AnnotationRepositories {
   /** setReviewState is a review without note or correction. */
   readonly reviews: Repository<'review' | 'history' | 'reviewMany'>;
   readonly canvases: Repository<'putCanvas' | 'getCanvas' | 'canvases'>;
+  readonly ocrPages: Repository<'replaceOcrPage' | 'ocrPages'>;
   readonly vocabularies: Repository<'putVocabulary' | 'getVocabulary' | 'listVocabularies' | 'findConcept'>;
   readonly datasets: Repository<
     'createDataset' | 'getDataset' | 'listDatasets' | 'addDatasetSources' | 'addDatasetMembers' | 'removeDatasetMembers' | 'deleteDataset'
@@ -30,7 +31,7 @@ export interface StoreEdge {
 
 /** The port over an adapter's repositories: each method goes to the one repository that owns it. */
 export function composeAnnotationStore(repositories: AnnotationRepositories, edge: StoreEdge): AnnotationStore {
-  const { annotations, reviews, canvases, vocabularies, datasets } = repositories;
+  const { annotations, reviews, canvases, ocrPages, vocabularies, datasets } = repositories;
   const { run } = edge;
   return {
     replaceResultSet: (key, modelVersion, list) => run('replaceResultSet', () => annotations.replaceResultSet(key, modelVersion, list)),
@@ -47,6 +48,9 @@ export function composeAnnotationStore(repositories: AnnotationRepositories, edg
     putCanvas: (canvas) => run('putCanvas', () => canvases.putCanvas(canvas)),
     getCanvas: (canvasId) => run('getCanvas', () => canvases.getCanvas(canvasId)),
     canvases: (filter) => run('canvases', () => canvases.canvases(filter)),
+
+    replaceOcrPage: (key, modelVersion, page, generated) => run('replaceOcrPage', () => ocrPages.replaceOcrPage(key, modelVersion, page, generated)),
+    ocrPages: (filter) => run('ocrPages', () => ocrPages.ocrPages(filter)),
 
     putVocabulary: (vocabulary) => run('putVocabulary', () => vocabularies.putVocabulary(vocabulary)),
     getVocabulary: (id) => run('getVocabulary', () => vocabularies.getVocabulary(id)),

@@ -8,6 +8,7 @@ import { MongoAnnotationsRepository } from './mongo/annotations.repository.js';
 import { MongoCanvasesRepository } from './mongo/canvases.repository.js';
 import { collectionsOf, type MongoCollections } from './mongo/collections.js';
 import { MongoDatasetsRepository } from './mongo/datasets.repository.js';
+import { MongoOcrPagesRepository } from './mongo/ocr-pages.repository.js';
 import { MongoReviewsRepository } from './mongo/reviews.repository.js';
 import { MongoVocabulariesRepository } from './mongo/vocabularies.repository.js';
 import type { AnnotationStore } from './store.js';
@@ -99,6 +100,7 @@ function composedStore(client: MongoClient, collections: MongoCollections, url: 
       annotations: new MongoAnnotationsRepository(collections, filter),
       reviews: new MongoReviewsRepository(collections, filter),
       canvases: new MongoCanvasesRepository(collections, filter),
+      ocrPages: new MongoOcrPagesRepository(collections),
       vocabularies: new MongoVocabulariesRepository(collections),
       datasets,
     },

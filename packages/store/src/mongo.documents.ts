@@ -109,7 +109,21 @@ export interface SourceDoc {
   source: string;
 }
 
-export const COLLECTIONS = ['annotations', 'revisions', 'canvases', 'vocabularies', 'concepts', 'datasets', 'sources'] as const;
+/** A text stage's page, one per result set (its set key is the id); replaced with the set. */
+export interface OcrPageDoc {
+  _id: string;
+  manifestId: string;
+  canvasId: string;
+  imageIndex: number;
+  stage: string;
+  modelId: string;
+  modelVersion: string;
+  generated: string;
+  /** The OcrPage as JSON, as bodies are: a newspaper page of words stays far below the 16 MiB document limit. */
+  pageJson: string;
+}
+
+export const COLLECTIONS = ['annotations', 'revisions', 'canvases', 'vocabularies', 'concepts', 'datasets', 'sources', 'ocrPages'] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
 /**
@@ -139,6 +153,10 @@ export const INDEXES: Readonly<Record<CollectionName, readonly IndexDescription[
   ],
   datasets: [],
   sources: [{ key: { name: 1, source: 1 }, name: 'source', unique: true }],
+  ocrPages: [
+    { key: { canvasId: 1, imageIndex: 1, stage: 1, modelId: 1 }, name: 'order' },
+    { key: { manifestId: 1 }, name: 'manifest' },
+  ],
 };
 
 /** The port's order: canvas, image, stage, model, then the order the model gave (id breaks ties). */

@@ -3,6 +3,7 @@ import { openDatabase, run } from './sqlite.database.js';
 import { SqliteAnnotationsRepository } from './sqlite/annotations.repository.js';
 import { SqliteCanvasesRepository } from './sqlite/canvases.repository.js';
 import { SqliteDatasetsRepository } from './sqlite/datasets.repository.js';
+import { SqliteOcrPagesRepository } from './sqlite/ocr-pages.repository.js';
 import { SqliteReviewsRepository } from './sqlite/reviews.repository.js';
 import { SqliteVocabulariesRepository } from './sqlite/vocabularies.repository.js';
 import type { AnnotationStore } from './store.js';
@@ -23,6 +24,7 @@ export function openSqliteAnnotationStore(opts: { path: string | ':memory:' }): 
       annotations: new SqliteAnnotationsRepository(db, datasets),
       reviews: new SqliteReviewsRepository(db, datasets),
       canvases: new SqliteCanvasesRepository(db, datasets),
+      ocrPages: new SqliteOcrPagesRepository(db),
       vocabularies: new SqliteVocabulariesRepository(db),
       datasets,
     },

@@ -183,6 +183,22 @@ export const MIGRATIONS: readonly string[] = [
   // source again. NULL for jobs from before, and for manifests not kept: those are read again.
   `ALTER TABLE job_manifests ADD COLUMN document TEXT;
    ALTER TABLE job_manifests ADD COLUMN json_br BLOB;`,
+  // 6: a text stage's page as the engine laid it out, one per result set (what ALTO and hOCR are
+  // written from). Its own table, not a column of annotations: a set may have a page and no
+  // annotation, and the page is replaced with the set, never reviewed.
+  `CREATE TABLE ocr_pages (
+     set_key       TEXT PRIMARY KEY,
+     manifest_id   TEXT NOT NULL,
+     canvas_id     TEXT NOT NULL,
+     image_index   INTEGER NOT NULL,
+     stage         TEXT NOT NULL,
+     model_id      TEXT NOT NULL,
+     model_version TEXT NOT NULL,
+     generated     TEXT NOT NULL,
+     page_json     TEXT NOT NULL
+   );
+   CREATE INDEX ocr_pages_canvas ON ocr_pages (canvas_id, image_index, stage, model_id);
+   CREATE INDEX ocr_pages_manifest ON ocr_pages (manifest_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

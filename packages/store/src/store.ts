@@ -1,4 +1,4 @@
-import type { Annotation, CanvasTask, ReviewState } from '@loupe/contracts';
+import type { Annotation, CanvasTask, OcrPage, ReviewState } from '@loupe/contracts';
 import type { SkosConcept, SkosVocabulary } from '@loupe/datasets';
 
 /** Identifies one result set: everything one model said, in one stage, about one image of a canvas. */
@@ -121,6 +121,21 @@ export interface CanvasRecord {
   readonly image: { readonly id: string; readonly service?: string; readonly serviceVersion?: number; readonly width?: number; readonly height?: number };
 }
 
+/** The OCR pages of one manifest, or of one canvas (both: that canvas, if it is in that manifest). */
+export interface OcrPageFilter {
+  readonly manifestId?: string;
+  readonly canvasId?: string;
+}
+
+/** A text stage's page as stored beside its result set's annotations. */
+export interface StoredOcrPage {
+  readonly key: ResultSetKey;
+  readonly modelVersion: string;
+  /** When the model read it (its result set's `generated`): among several models' pages of a canvas, the latest is the newest reading. */
+  readonly generated: string;
+  readonly page: OcrPage;
+}
+
 /** A SKOS concept, as the vocabulary parsers of @loupe/datasets read it. */
 export type Concept = SkosConcept;
 /** A concept scheme: its id (the scheme's URI, or a name the importer chose) and its concepts. */
@@ -217,6 +232,17 @@ export interface AnnotationStore {
    * annotation id, is LOUPE_ERR_VALIDATION.
    */
   putGroundTruth(items: readonly GroundTruthInput[], opts: { readonly source: string; readonly reviewer: string }): Promise<{ inserted: number; kept: number }>;
+
+  /**
+   * Replaces the OCR page of the result set `key` (the page the text engine laid out, beside the
+   * set's annotations), read at `generated` (the set's): a re-run replaces it, and `undefined`
+   * removes it, as a set written again without a page has none. A key as replaceResultSet checks
+   * it; an empty `generated`, or a page without positive integer width and height or without a
+   * blocks list is LOUPE_ERR_VALIDATION.
+   */
+  replaceOcrPage(key: ResultSetKey, modelVersion: string, page: OcrPage | undefined, generated: string): Promise<void>;
+  /** The OCR pages the filter matches, ordered by canvas id, image index, stage, then model. */
+  ocrPages(filter: OcrPageFilter): Promise<StoredOcrPage[]>;
 
   /**
    * Records (or replaces, as a whole) what is known of a canvas. Empty canvasId or manifestId,

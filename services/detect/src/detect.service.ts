@@ -1,5 +1,4 @@
 import {
-  DEFAULT_OCR_LANGUAGES,
   DETECT_KINDS,
   LoupeError,
   OCR_ENGINES,
@@ -7,10 +6,10 @@ import {
   OcrJobOptions,
   SERVICE_APIS,
   defineHandler,
+  languageTag,
   stageResult,
   type DetectKind,
   type Finding,
-  type OcrEngine,
   type FindingsOutput,
   type ResultSet,
   type ServiceDefinition,
@@ -21,6 +20,8 @@ import { Value } from '@sinclair/typebox/value';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
 import type { Detector, TesseractRecognizer, TextRecognizer } from '@loupe/inference';
 import { recognizerPool } from './recognizer-pool.js';
+import { linesFromPreprocess, pageOnCanvas, withPixelsForText } from './text-geometry.js';
+import { chooseOcr, readPage, tesseractModel } from './text-page.js';
 
 export interface DetectDeps {
   readonly fetcher: Fetcher;
@@ -72,22 +73,17 @@ function minScoreOf(options: Record<string, unknown>): number | undefined {
   return v;
 }
 
-/** The engine that reads text and its languages: the job's `ocr` option, under `ocr` in the stage options. */
-interface OcrChoice {
-  readonly engine: OcrEngine;
-  readonly languages: readonly string[];
-}
-
-function ocrOf(options: Record<string, unknown>): OcrChoice {
+/** The job's `ocr` option (under `ocr` in the stage options), as given: absent when the job chose nothing. */
+function ocrOf(options: Record<string, unknown>): OcrJobOptions | undefined {
   const raw = options['ocr'];
-  if (raw === undefined) return { engine: 'ppocr', languages: [] };
+  if (raw === undefined) return undefined;
   if (!Value.Check(OcrJobOptions, raw)) {
     const first = Value.Errors(OcrJobOptions, raw).First();
     throw new LoupeError('LOUPE_ERR_VALIDATION', `options.ocr${first?.path ?? ''} ${first?.message ?? 'is not an ocr option'}; got ${JSON.stringify(raw)}`, {
       details: { ocr: raw, allowed: { engine: OCR_ENGINES, languages: OCR_LANGUAGES } },
     });
   }
-  return { engine: raw.engine, languages: raw.languages ?? DEFAULT_OCR_LANGUAGES };
+  return raw;
 }
 
 /**
@@ -110,37 +106,36 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
   const fetchFitting = (task: StageInput['task'], prepared: Prepared, size: number, use: { region: boolean }): Promise<CanvasImage> =>
     fetchCanvasImage(deps.fetcher, task.image, { width: task.canvasWidth, height: task.canvasHeight }, { fit: { width: size, height: size } }, fetchHints(prepared, use));
 
-  /** Lines and the model that read them, from PP-OCR or from Tesseract with the job's languages. */
-  async function readLines(image: CanvasImage, ocr: OcrChoice, signal: AbortSignal) {
-    if (ocr.engine === 'ppocr') {
-      if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
-      return { model: recognizer.model, lines: await recognizer.recognize(image, { signal }) };
-    }
-    const page = await tesseractFor(ocr.languages).recognize(image, { signal });
-    // The language models belong to the model: annotations read with fra and with deu say so.
-    const model = { id: page.engine.id, version: page.engine.version, name: `${page.engine.id} ${page.languages.join('+')}` };
-    return { model, lines: page.blocks.flatMap((b) => b.lines) };
-  }
-
-  /** Text lines as one result set; a page preprocess found upside down is fetched turned upright, and boxes are mapped back. */
-  async function readText(task: StageInput['task'], prepared: Prepared, ocr: OcrChoice, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
-    if (ocr.engine === 'ppocr' && !recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
+  /**
+   * Text lines as one result set, with the page laid out (blocks, lines, words) for ALTO and hOCR.
+   * The lines are the ones preprocess found deciding the orientation (one detection pass per page);
+   * only a caller that skipped that looks for them here. A page preprocess found upside down is
+   * fetched turned upright, and boxes are mapped back to the canvas.
+   */
+  async function readText(task: StageInput['task'], prepared: Prepared, ocr: OcrJobOptions | undefined, signal: AbortSignal, working: () => void = () => {}): Promise<FindingsOutput> {
+    if (!recognizer) throw new LoupeError('LOUPE_ERR_NOT_READY', 'the text models are still loading');
+    const ppocr = recognizer;
+    const choice = chooseOcr(ocr, task.languages);
     const started = performance.now();
     // Text reads the whole page, not the object background removal may have found.
     const fetched = await fetchFitting(task, prepared, fetchSize, { region: false });
     const fetchMs = performance.now() - started;
     working();
-    const { model, lines } = await readLines(fetched, ocr, signal);
-    const findings: Finding[] = lines
-      .filter((line) => line.text.trim() !== '')
-      .map((line) => ({
-        motivation: 'supplementing',
-        // Composed, so that an é is one character whichever way the engine spelt it.
-        text: line.text.normalize('NFC'),
-        confidence: Math.min(1, Math.max(0, line.confidence)),
-        box: fetched.toCanvas(line.box),
-      }));
-    return { resultSet: resultSet(task, 'text', model, findings), ms: { fetch: fetchMs, total: performance.now() - started } };
+    const found = linesFromPreprocess(prepared, fetched) ?? (await ppocr.findLines(fetched, { signal })).lines;
+    if (found.length === 0) {
+      const model = choice.engine === 'ppocr' ? ppocr.model : tesseractModel(choice.languages);
+      return { resultSet: resultSet(task, 'text', model, []), ms: { fetch: fetchMs, total: performance.now() - started } };
+    }
+    const sized = await withPixelsForText(deps.fetcher, task, prepared, fetched, found);
+    const { model, page } = await readPage(sized.image, sized.lines, { ppocr, tesseract: tesseractFor }, choice, signal);
+    const ocrPage = pageOnCanvas(page, sized.image, task);
+    const findings: Finding[] = ocrPage.blocks.flatMap((block) =>
+      block.lines.map((line) => {
+        const language = line.language && languageTag(line.language);
+        return { motivation: 'supplementing' as const, text: line.text, confidence: line.confidence, box: line.box, ...(language && { language }) };
+      }),
+    );
+    return { resultSet: { ...resultSet(task, 'text', model, findings), ocr: ocrPage }, ms: { fetch: fetchMs, total: performance.now() - started } };
   }
 
   const text = defineHandler({
@@ -175,7 +170,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
       confidence: Math.min(1, Math.max(0, d.score)),
       box: image.toCanvas(d.box),
     }));
-    return { model: detector.model, findings };
+    return { model: { ...detector.model, runtime: 'onnxruntime' }, findings };
   };
 
   const detect = defineHandler({

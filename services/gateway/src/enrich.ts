@@ -4,27 +4,54 @@ type Json = Record<string, unknown>;
 
 /**
  * Returns the v3 manifest with one embedded AnnotationPage of Loupe's
- * annotations on each canvas that has any. Loupe's context goes before the
- * IIIF context (IIIF last), as Presentation 3 asks of extensions.
+ * annotations on each canvas that has any, and on each canvas Loupe read text
+ * on (`ocrCanvases`), seeAlso links to its ALTO and hOCR. Loupe's context goes
+ * before the IIIF context (IIIF last), as Presentation 3 asks of extensions.
  */
-export function enrichManifest(v3: Json, annotationsByCanvas: ReadonlyMap<string, Annotation[]>, publicUrl: string): Json {
+export function enrichManifest(
+  v3: Json,
+  annotationsByCanvas: ReadonlyMap<string, Annotation[]>,
+  publicUrl: string,
+  ocrCanvases: ReadonlySet<string> = new Set(),
+): Json {
   const contexts = [v3['@context']].flat().filter((c): c is string => typeof c === 'string' && c !== IIIF_PRESENTATION_CONTEXT);
   const loupeContext = `${publicUrl}${LOUPE_CONTEXT_PATH}`;
   const items = Array.isArray(v3.items) ? (v3.items as Json[]) : [];
   return {
     ...v3,
     '@context': [...new Set([...contexts, loupeContext]), IIIF_PRESENTATION_CONTEXT],
-    items: items.map((canvas) => {
-      const annotations = annotationsByCanvas.get(String(canvas.id));
-      if (!annotations || annotations.length === 0) return canvas;
-      const existing = Array.isArray(canvas.annotations) ? (canvas.annotations as unknown[]) : [];
-      return {
-        ...canvas,
-        annotations: [...existing, annotationPage(String(canvas.id), annotations, publicUrl)],
-      };
-    }),
+    items: items.map((canvas) => withOcrLinks(withAnnotations(canvas, annotationsByCanvas.get(String(canvas.id)), publicUrl), ocrCanvases, publicUrl)),
   };
 }
+
+function withAnnotations(canvas: Json, annotations: Annotation[] | undefined, publicUrl: string): Json {
+  if (!annotations || annotations.length === 0) return canvas;
+  const existing = Array.isArray(canvas.annotations) ? (canvas.annotations as unknown[]) : [];
+  return { ...canvas, annotations: [...existing, annotationPage(String(canvas.id), annotations, publicUrl)] };
+}
+
+/**
+ * The canvas's text as documents: Presentation 3 `seeAlso` is for machine-readable resources
+ * about the resource, typed Dataset with a format and a profile (ALTO's schema, hOCR's spec, as
+ * IIIF's registry of profiles names them). Without a model the link serves the newest reading.
+ */
+function withOcrLinks(canvas: Json, ocrCanvases: ReadonlySet<string>, publicUrl: string): Json {
+  const id = String(canvas.id);
+  if (!ocrCanvases.has(id)) return canvas;
+  const query = `canvas=${encodeURIComponent(id)}`;
+  const existing = canvas.seeAlso === undefined ? [] : [canvas.seeAlso].flat();
+  return {
+    ...canvas,
+    seeAlso: [
+      ...existing,
+      { id: `${publicUrl}/v1/ocr/alto?${query}`, type: 'Dataset', format: 'application/xml', profile: ALTO_PROFILE, label: { en: ['ALTO XML (OCR)'] } },
+      { id: `${publicUrl}/v1/ocr/hocr?${query}`, type: 'Dataset', format: 'text/vnd.hocr+html', profile: HOCR_PROFILE, label: { en: ['hOCR (OCR)'] } },
+    ],
+  };
+}
+
+const ALTO_PROFILE = 'http://www.loc.gov/standards/alto/v4/alto.xsd';
+const HOCR_PROFILE = 'http://kba.github.io/hocr-spec/1.2/';
 
 export function annotationPage(canvasId: string, items: Annotation[], publicUrl: string): Json {
   return {

@@ -122,7 +122,8 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
         }
         if (page.items.length < ANNOTATION_PAGE_SIZE) break;
       }
-      return enrichManifest(v3, byCanvas, publicUrl);
+      const read = await client.request(SERVICE_APIS['ground-truth'].ocrPages, { manifest: wanted });
+      return enrichManifest(v3, byCanvas, publicUrl, new Set(read.items.map((page) => page.canvas)));
     },
   });
 

@@ -32,7 +32,7 @@ export function toAnnotations(set: ResultSet, publicUrl: string): Annotation[] {
     type: 'Software' as const,
     name: set.model.embedding
       ? `${set.model.name ?? set.model.id} ${set.model.version} (head on ${set.model.embedding.id} ${set.model.embedding.version})`
-      : `${set.model.name ?? set.model.id} ${set.model.version} (onnx)`,
+      : `${set.model.name ?? set.model.id} ${set.model.version}${set.model.runtime ? ` (${set.model.runtime})` : ''}`,
     'loupe:model': set.model.id,
     'loupe:version': set.model.version,
     ...(set.model.embedding && { 'loupe:embeddingModel': set.model.embedding.id, 'loupe:embeddingVersion': set.model.embedding.version }),

@@ -10,12 +10,13 @@ import {
   type ResultSet,
   type ServiceDefinition,
 } from '@loupe/contracts';
-import { labelOfAnnotation, parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd } from '@loupe/datasets';
+import { labelOfAnnotation, parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd, toAlto, toHocr } from '@loupe/datasets';
 import type { AnnotationStore, Vocabulary } from '@loupe/store';
 import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
+import { canvasOcrPage, ocrDocumentUrls } from './ocr-documents.js';
 import { reviewQueueOf } from './review-queue.js';
 
 export interface GroundTruthDeps {
@@ -49,6 +50,8 @@ export function reviewerOf(principal: Principal | undefined, claimed: string | u
   throw new LoupeError('LOUPE_ERR_VALIDATION', 'A review needs a reviewer');
 }
 
+const VERSION = '0.1.0';
+
 export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefinition {
   const { store, publicUrl } = deps;
   const apis = SERVICE_APIS['ground-truth'];
@@ -74,6 +77,8 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       const totals = { sets: 0, inserted: 0, kept: 0, removed: 0 };
       for (const set of resultSetsOf(input.results)) {
         const written = await store.replaceResultSet(resultSetKey(set), set.model.version, toAnnotations(set, publicUrl));
+        // Replaced with its set: a re-run that lays out no page leaves none behind.
+        await store.replaceOcrPage(resultSetKey(set), set.model.version, set.ocr, set.generated);
         totals.sets += 1;
         totals.inserted += written.inserted;
         totals.kept += written.kept;
@@ -143,6 +148,43 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       return {
         items: found.map(({ canvas, annotations }) => ({ canvas: mutable(canvas), annotations, image: imageRequest(canvas, 1200), thumbnail: imageRequest(canvas, 200) })),
       };
+    },
+  });
+
+  const ocrPages = defineHandler({
+    ...apis.ocrPages,
+    async handler({ manifest, canvas }) {
+      if (manifest === undefined && canvas === undefined) {
+        throw new LoupeError('LOUPE_ERR_VALIDATION', 'Name the manifest or the canvas whose OCR pages to list', { details: { fields: ['manifest', 'canvas'] } });
+      }
+      const found = await store.ocrPages({ ...(manifest !== undefined && { manifestId: manifest }), ...(canvas !== undefined && { canvasId: canvas }) });
+      return {
+        items: found.map(({ key, modelVersion, generated }) => ({
+          canvas: key.canvasId,
+          manifest: key.manifestId,
+          imageIndex: key.imageIndex,
+          stage: key.stage,
+          model: { id: key.modelId, version: modelVersion },
+          generated,
+          ...ocrDocumentUrls(publicUrl, key.canvasId, key.modelId),
+        })),
+      };
+    },
+  });
+
+  const software = { name: 'Loupe', version: VERSION };
+  const ocrAlto = defineHandler({
+    ...apis.ocrAlto,
+    async handler({ canvas, model }) {
+      const { page, options } = await canvasOcrPage(store, canvas, model, software);
+      return toAlto(page, options);
+    },
+  });
+  const ocrHocr = defineHandler({
+    ...apis.ocrHocr,
+    async handler({ canvas, model }) {
+      const { page, options } = await canvasOcrPage(store, canvas, model, software);
+      return toHocr(page, options);
     },
   });
 
@@ -216,7 +258,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
 
   return {
     name: 'ground-truth',
-    version: '0.1.0',
+    version: VERSION,
     description: 'The ground-truth store: W3C Web Annotations with provenance and review state',
     handlers: [
       storeResults,
@@ -226,6 +268,9 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       history,
       reviewMany,
       canvases,
+      ocrPages,
+      ocrAlto,
+      ocrHocr,
       vocabularies,
       vocabulary,
       vocabularyImport,

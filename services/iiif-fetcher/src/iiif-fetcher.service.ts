@@ -170,5 +170,7 @@ function taskOf(manifest: HarvestedManifest, canvas: Canvas, imageIndex: number,
   // Assigned, not spread into the literal: a spread there is a slow path in V8 that 100,000 tasks feel.
   if (manifest.rights) task.rights = manifest.rights;
   if (manifest.collections) task.collections = [...manifest.collections];
+  // What the text stage reads the canvas in when the job names no language.
+  if (canvas.languages) task.languages = [...canvas.languages];
   return task;
 }

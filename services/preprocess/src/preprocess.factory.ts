@@ -32,9 +32,9 @@ export function preprocessServiceFromConfig({ fetcher, models, config }: Preproc
     fetcher,
     foreground: () => openForeground(models),
     ...(orientationModel && { orientationModel: async () => createOrientationClassifier((await models.open(orientationModel)).runner) }),
-    textOrientation: async () => {
+    textLines: async () => {
       const recognizer = await models.textRecognizer();
-      return { detect: (image, opts) => recognizer.pageOrientation(image, opts) };
+      return { findLines: (image, opts) => recognizer.findLines(image, opts) };
     },
   });
 }

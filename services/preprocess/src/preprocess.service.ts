@@ -1,11 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LoupeError, PreparedImage, SERVICE_APIS, defineHandler, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, PreparedImage, SERVICE_APIS, defineHandler, type FoundTextLine, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
-import { maskPng, type Foreground, type RawImage } from '@loupe/inference';
+import { maskPng, type FoundLines, type Foreground, type RawImage } from '@loupe/inference';
 
-/** Reads whether a page is upright or upside down from its text lines (PP-OCR det + line classifier). */
-export interface TextOrientation {
-  detect(image: RawImage, opts?: { signal?: AbortSignal }): Promise<{ angle: 0 | 180; lines: number; upright: number; upsideDown: number }>;
+/**
+ * Finds the page's text lines and whether it reads upright or upside down from them (PP-OCR's
+ * detector and line classifier): the one detection pass of the page, whose lines the text stage reads.
+ */
+export interface TextLines {
+  findLines(image: RawImage, opts?: { signal?: AbortSignal }): Promise<FoundLines>;
 }
 
 /** A whole-image orientation model (a card of task `orientation`). */
@@ -22,7 +25,7 @@ export interface PreprocessDeps {
   readonly fetcher: Fetcher;
   readonly fetchSize?: number;
   /** Loaded on first use: a pipeline that never asks for it never pays for it. */
-  readonly textOrientation?: () => Promise<TextOrientation>;
+  readonly textLines?: () => Promise<TextLines>;
   /** The orientation model configured (LOUPE_ORIENTATION_MODEL), if any. */
   readonly orientationModel?: () => Promise<OrientationModel>;
   readonly foreground?: () => Promise<ForegroundFinder>;
@@ -30,8 +33,8 @@ export interface PreprocessDeps {
 
 export const PreprocessOptions = Type.Object({
   /**
-   * 'exif': EXIF only. 'text': decide 0/180 degrees from the page's text lines when EXIF says
-   * nothing. 'model': ask the configured orientation model (0/90/180/270) when EXIF says nothing.
+   * 'exif': EXIF only. 'text': find the page's text lines (handed on to the text stage) and decide
+   * 0/180 degrees from them when EXIF says nothing. 'model': ask the configured orientation model (0/90/180/270) when EXIF says nothing.
    */
   orientation: Type.Optional(Type.Union([Type.Literal('exif'), Type.Literal('text'), Type.Literal('model')])),
   /** Find the object on its backdrop and hand its region to later stages. */
@@ -54,7 +57,7 @@ export { PreparedImage };
  */
 export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition {
   const fetchSize = deps.fetchSize ?? 2048;
-  let orientation: Promise<TextOrientation> | undefined;
+  let orientation: Promise<TextLines> | undefined;
   let foreground: Promise<ForegroundFinder> | undefined;
   let orientationModel: Promise<OrientationModel> | undefined;
   const state = {
@@ -62,7 +65,7 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     orientationModel: deps.orientationModel ? 'not loaded (loads on first use)' : 'none configured',
     foreground: 'not loaded (loads on first use)',
   };
-  const names = { orientation: 'text orientation', orientationModel: 'orientation (LOUPE_ORIENTATION_MODEL)', foreground: 'background removal' };
+  const names = { orientation: 'text lines', orientationModel: 'orientation (LOUPE_ORIENTATION_MODEL)', foreground: 'background removal' };
 
   const load = <T>(what: keyof typeof state, factory: (() => Promise<T>) | undefined): Promise<T> => {
     if (!factory) return Promise.reject(new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `no ${names[what]} model is configured for preprocess`));
@@ -96,14 +99,16 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
         rotation: 0,
         orientation: { source: fetched.exifOrientation !== 1 ? 'exif' : 'none' },
       };
-      // EXIF first: a tagged photograph is already upright; only an untagged page is read for its lines.
-      if (opts.orientation === 'text' && fetched.exifOrientation === 1) {
+      if (opts.orientation === 'text') {
         ctx.working();
-        const found = await (await (orientation ??= load('orientation', deps.textOrientation))).detect(fetched, { signal: ctx.signal });
-        if (found.lines > 0) {
-          out.orientation = { source: 'text-lines', lines: found.lines, upright: found.upright, upsideDown: found.upsideDown };
-          out.rotation = found.angle;
+        const found = await (await (orientation ??= load('orientation', deps.textLines))).findLines(fetched, { signal: ctx.signal });
+        // EXIF first: a tagged photograph is already upright; only an untagged page turns by its lines.
+        if (fetched.exifOrientation === 1 && found.lines.length > 0) {
+          const { angle, lines, upright, upsideDown } = found.orientation;
+          out.orientation = { source: 'text-lines', lines, upright, upsideDown };
+          out.rotation = angle;
         }
+        out.text = { width: fetched.width, height: fetched.height, lines: found.lines.map((line) => asFetchedLater(line, out.rotation, fetched)) };
       }
       if (opts.orientation === 'model' && fetched.exifOrientation === 1) {
         ctx.working();
@@ -134,4 +139,15 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     handlers: [prepare],
     readiness: () => ({ ...state }),
   };
+}
+
+/**
+ * A line as later stages see it: they fetch the same request turned by `rotation` (0 or 180 here),
+ * so a half turn maps each corner through the image's centre and the line reads the other way up.
+ */
+function asFetchedLater(line: FoundLines['lines'][number], rotation: number, image: { width: number; height: number }): FoundTextLine {
+  const round1 = (v: number): number => Math.round(v * 10) / 10;
+  const polygon = line.polygon.map(([x, y]): [number, number] => (rotation === 180 ? [round1(image.width - x), round1(image.height - y)] : [round1(x), round1(y)]));
+  const angle = rotation === 180 ? (line.angle === 180 ? 0 : 180) : line.angle;
+  return { polygon, angle };
 }

@@ -20,7 +20,8 @@ export interface RunReport {
   stages: Record<string, { ms: number; done: number; failed: number }>;
   /** Per model: session runs, requests, time in them (total and mean, ms), batch sizes and queue time. */
   models: Record<string, NonNullable<ModelReadiness['timing']>>;
-  outputs: { manifests: string[]; annotations: string };
+  /** `ocr`: the ALTO and hOCR files, two per canvas Loupe read text on. */
+  outputs: { manifests: string[]; annotations: string; ocr: string[] };
 }
 
 export interface RunOptions {
@@ -159,7 +160,7 @@ async function runJob(
     failures: job.failures,
     stages: Object.fromEntries(Object.entries(job.stages).map(([k, s]) => [k, { ms: Math.round(s.ms), done: s.done, failed: s.failed }])),
     models: modelTimings(app),
-    outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations') },
+    outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations'), ocr: [] },
   };
   const several = job.manifests.length > 1;
   for (const [m, manifestId] of job.manifests.entries()) {
@@ -175,14 +176,40 @@ async function runJob(
       const items = pages.flatMap((p) => (p.items as AnnotationPage['items']) ?? []);
       report.annotations += items.length;
       const label = typeof canvas.label === 'object' && canvas.label ? Object.values(canvas.label as Record<string, string[]>)[0]?.[0] : undefined;
-      const name = `${several ? `${String(m + 1).padStart(3, '0')}-` : ''}${String(c + 1).padStart(4, '0')}-${slug(label ?? String(canvas.id))}.json`;
+      const stem = `${several ? `${String(m + 1).padStart(3, '0')}-` : ''}${String(c + 1).padStart(4, '0')}-${slug(label ?? String(canvas.id))}`;
+      const name = `${stem}.json`;
       const page = pages[0] ?? { id: `${config.publicUrl}/v1/annotations?canvas=${encodeURIComponent(String(canvas.id))}`, type: 'AnnotationPage' };
       await fs.writeFile(
         path.join(opts.outDir, 'annotations', name),
         JSON.stringify({ '@context': [`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, IIIF_PRESENTATION_CONTEXT], ...page, items }, null, 2),
       );
+      report.outputs.ocr.push(...(await writeOcrDocuments(app, config.publicUrl, canvas, path.join(opts.outDir, 'ocr', stem))));
     }
   }
   await fs.writeFile(path.join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2));
   return report;
+}
+
+/** The file each OCR format Loupe links from a canvas is written to, after the annotation file's stem. */
+const OCR_FILES: Readonly<Record<string, string>> = { 'application/xml': '.alto.xml', 'text/vnd.hocr+html': '.hocr.html' };
+
+/**
+ * Writes the ALTO and hOCR the enriched canvas links to (its seeAlso on Loupe's /v1/ocr/),
+ * read from the API in process. Returns the files written: none for a canvas without text.
+ */
+async function writeOcrDocuments(app: Embedded['app'], publicUrl: string, canvas: Json, stem: string): Promise<string[]> {
+  const links = [canvas.seeAlso ?? []].flat() as Json[];
+  const written: string[] = [];
+  for (const link of links) {
+    const url = String(link.id);
+    const suffix = OCR_FILES[String(link.format)];
+    if (suffix === undefined || !url.startsWith(`${publicUrl}/v1/ocr/`)) continue;
+    // apiCaller reads JSON answers; these are documents, taken as the text they are.
+    const res = await app.inject({ method: 'GET', url: url.slice(publicUrl.length), headers: { authorization: app.localAuthorization } });
+    if (res.statusCode >= 400) throw LoupeError.fromJSON(res.json());
+    await fs.mkdir(path.dirname(stem), { recursive: true });
+    await fs.writeFile(`${stem}${suffix}`, res.body);
+    written.push(`${stem}${suffix}`);
+  }
+  return written;
 }

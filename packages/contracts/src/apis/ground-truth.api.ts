@@ -31,6 +31,40 @@ import type { ApiDeclaration } from './api-declaration.js';
 /** What the store stage did with the result sets of one canvas image. */
 export const StoredResultsOutput = Type.Object({ sets: Type.Integer(), inserted: Type.Integer(), kept: Type.Integer(), removed: Type.Integer() });
 
+/** Which canvases' OCR pages to list: one manifest's, or one canvas's. */
+export const OcrPagesQuery = Type.Object(
+  {
+    manifest: Type.Optional(Type.String({ minLength: 1, description: 'Manifest URI' })),
+    canvas: Type.Optional(Type.String({ minLength: 1, description: 'Canvas URI' })),
+  },
+  { additionalProperties: false },
+);
+
+export const OcrPagesOutput = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      canvas: Type.String(),
+      manifest: Type.String(),
+      imageIndex: Type.Integer(),
+      stage: Type.String(),
+      model: Type.Object({ id: Type.String(), version: Type.String() }),
+      /** When the model read the page (the newest reading is what ALTO and hOCR serve without `model`). */
+      generated: Type.String(),
+      alto: Type.String({ description: "The canvas's ALTO XML as this model read it" }),
+      hocr: Type.String({ description: "The canvas's hOCR as this model read it" }),
+    }),
+  ),
+});
+
+/** One canvas's text as a document: the newest model's reading, or the one `model` names. */
+export const OcrDocumentQuery = Type.Object(
+  {
+    canvas: Type.String({ minLength: 1, description: 'Canvas URI' }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'The model (engine) id; default: the one that read the canvas last' })),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * A ground-truth request/reply API: every one may fail validation or at the store. Reading needs
  * `reader`; every POST changes ground truth and needs `curator`.
@@ -164,6 +198,23 @@ export const GROUND_TRUTH_API = {
     DatasetSplitsOutput,
     ['LOUPE_ERR_NOT_FOUND'],
   ),
+  ocrPages: {
+    ...gt('ocr.list', SUBJECTS.ocrList, 'GET', '/v1/ocr', 'Canvases with OCR pages (by manifest or canvas): each image and model that read one, with links to its ALTO and hOCR', OcrPagesQuery, OcrPagesOutput, []),
+    iiif: true,
+  },
+  ocrAlto: {
+    ...gt('ocr.alto', SUBJECTS.ocrAlto, 'GET', '/v1/ocr/alto', "A canvas's text as ALTO XML v4 (every image of the canvas on one page, in canvas coordinates)", OcrDocumentQuery, Type.String(), ['LOUPE_ERR_NOT_FOUND']),
+    // application/xml, not text/xml: the document carries its encoding in its XML declaration, and
+    // RFC 7303 prefers application/xml for that reason; ALTO has no media type of its own.
+    mediaType: 'application/xml',
+    iiif: true,
+  },
+  ocrHocr: {
+    ...gt('ocr.hocr', SUBJECTS.ocrHocr, 'GET', '/v1/ocr/hocr', "A canvas's text as hOCR 1.2 (HTML; every image of the canvas on one page, in canvas coordinates)", OcrDocumentQuery, Type.String(), ['LOUPE_ERR_NOT_FOUND']),
+    // The media type the hOCR specification registers for itself.
+    mediaType: 'text/vnd.hocr+html',
+    iiif: true,
+  },
   reviewQueue: gt(
     'review-queue',
     SUBJECTS.reviewQueue,

@@ -1,5 +1,4 @@
-import type { OcrBlock, OcrPage, Rect } from '@loupe/contracts';
-import { languageTag } from './language-tag.js';
+import { languageTag, type OcrBlock, type OcrPage, type Rect } from '@loupe/contracts';
 
 /** Integer pixel corners, x1 and y1 exclusive: what ALTO and hOCR both write. */
 export interface PixelBox {

@@ -1,4 +1,4 @@
-import { cropQuad, toTensor, type InputTensorSpec, type Quad, type RawImage } from '../image-ops.js';
+import { cropQuad, toTensor, type InputTensorSpec, type Point, type Quad, type RawImage } from '../image-ops.js';
 import type { Tensor } from '../session.js';
 
 /**
@@ -23,11 +23,23 @@ export interface LineGeometry {
  * a horizontal strip.
  */
 export function lineGeometry(quad: Quad): LineGeometry {
+  const { width, height } = quadSize(quad);
   const [tl, tr, br, bl] = quad;
-  const width = Math.max(dist(tl, tr), dist(bl, br));
-  const height = Math.max(dist(tl, bl), dist(tr, br));
   if (height / Math.max(width, 1e-6) >= 1.5) return { quad: [tr, br, bl, tl], width: height, height: width };
   return { quad, width, height };
+}
+
+/** Length along the quad's top edge (width) and across it (height), the longer of each pair of sides. */
+export function quadSize(quad: Quad): { width: number; height: number } {
+  const [tl, tr, br, bl] = quad;
+  return { width: Math.max(dist(tl, tr), dist(bl, br)), height: Math.max(dist(tl, bl), dist(tr, br)) };
+}
+
+/** The part of a line's quad between two fractions of its length, full height: where a word sits in it. */
+export function subQuad(quad: Quad, from: number, to: number): Quad {
+  const [tl, tr, br, bl] = quad;
+  const at = (a: Point, b: Point, f: number): Point => [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+  return [at(tl, tr, from), at(tl, tr, to), at(bl, br, to), at(bl, br, from)];
 }
 
 /** The same quad read upside down: what was bottom-right becomes the start of the line. */
@@ -45,7 +57,7 @@ function dist(a: readonly number[], b: readonly number[]): number {
  */
 export function lineTensor(image: RawImage, quad: Quad, aspect: number, spec: InputTensorSpec, width: number): Tensor {
   const height = spec.height ?? 48;
-  const w = Math.max(1, Math.min(width, Math.ceil(height * aspect)));
+  const w = cropWidth(height, aspect, width);
   const crop = cropQuad(image, quad, w, height);
   const t = toTensor(crop, {
     mean: spec.mean ?? [0, 0, 0],
@@ -58,6 +70,11 @@ export function lineTensor(image: RawImage, quad: Quad, aspect: number, spec: In
   const out = new Float32Array(3 * height * width);
   for (let row = 0; row < 3 * height; row++) out.set(t.subarray(row * w, (row + 1) * w), row * width);
   return { data: out, dims: [3, height, width] };
+}
+
+/** How many of a line tensor's `width` columns the line itself fills; the rest is padding. */
+export function cropWidth(height: number, aspect: number, width: number): number {
+  return Math.max(1, Math.min(width, Math.ceil(height * aspect)));
 }
 
 /** The quad grown outward by `by` pixels on every side, along its own axes. */

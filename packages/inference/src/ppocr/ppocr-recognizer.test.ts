@@ -12,5 +12,10 @@ t.test('CTC greedy decoding merges repeats, drops blanks and averages kept proba
   const out = ctcGreedy(probs, 0, best.length, classes);
   t.equal(out.text, 'aab ');
   t.ok(Math.abs(out.confidence - (0.9 + 0.8 + 0.6 + 0.5) / 4) < 1e-6);
-  t.same(ctcGreedy(new Float32Array([1, 0, 0, 0]), 0, 1, classes), { text: '', confidence: 0 }, 'all blank');
+  t.same(
+    out.chars.map((c) => [c.text, c.start, c.end]),
+    [['a', 0, 2], ['a', 3, 4], ['b', 4, 5], [' ', 5, 6]],
+    'each character spans the steps of its run, from its first step to just after its last',
+  );
+  t.same(ctcGreedy(new Float32Array([1, 0, 0, 0]), 0, 1, classes), { text: '', confidence: 0, chars: [] }, 'all blank');
 });

@@ -99,5 +99,5 @@ t.test('full-width punctuation becomes ASCII only in Latin lines', async (t) => 
 });
 
 // Keeps the TextLine type honest for consumers.
-const sample: TextLine = { text: 'x', confidence: 1, box: { x: 0, y: 0, w: 1, h: 1 }, polygon: rect(0, 0, 1, 1), angle: 0 };
+const sample: TextLine = { text: 'x', confidence: 1, box: { x: 0, y: 0, w: 1, h: 1 }, polygon: rect(0, 0, 1, 1), angle: 0, words: [] };
 void sample;

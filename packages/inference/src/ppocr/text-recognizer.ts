@@ -4,34 +4,65 @@ import { LoupeError, type Rect } from '@loupe/contracts';
 import { createEngine, type Engine, type ModelRunner } from '../engine/model-runner.js';
 import type { Quad, RawImage } from '../image-ops.js';
 import type { ExecutionProvider, InferenceLogger } from '../session.js';
-import { lineGeometry, padQuad, turnQuad180 } from './line-crop.js';
+import { lineGeometry, padQuad, quadSize, subQuad, turnQuad180, type LineGeometry } from './line-crop.js';
 import { builtinPpocrModels, type ModelSource, type PpocrModels } from './ppocr-cards.js';
 import { PpocrClassifier, type LineOrientation } from './ppocr-classifier.js';
 import { PpocrDetector } from './ppocr-detector.js';
-import { PpocrRecognizer, REC_PADDING } from './ppocr-recognizer.js';
+import { PpocrRecognizer, REC_PADDING, type RecognizedChar, type RecognizedText } from './ppocr-recognizer.js';
 
-export interface TextLine {
-  text: string;
-  /** Mean character probability, 0-1. */
-  confidence: number;
-  /** Axis-aligned bounding box in input-image pixels, integers. */
-  box: Rect;
+/** A text line as detection finds it, before it is read. */
+export interface FoundLine {
   /** The line's corners in input-image pixels, starting at the text's own top-left and going clockwise as the text reads. */
   polygon: [number, number][];
-  /** How far the line is turned in the image: 180 when it was read upside down. */
+  /** Axis-aligned bounding box in input-image pixels, integers. */
+  box: Rect;
+  /** How far the line is turned in the image: 180 when it reads upside down. */
   angle: 0 | 180;
 }
 
+export interface FoundLines {
+  /** In detection order, not reading order: the caller lays them out (readingOrder). */
+  lines: FoundLine[];
+  orientation: PageOrientation;
+}
+
+/** What readLines needs of a line: findLines' own lines, or ones carried between stages without their box. */
+export type LineToRead = Pick<FoundLine, 'polygon' | 'angle'>;
+
+export interface TextWord {
+  text: string;
+  /**
+   * Where the recogniser read the word, as an axis-aligned box in input-image pixels (integers),
+   * the line's full height; its ends are good to about a character.
+   */
+  box: Rect;
+  /** Mean probability of its characters, 0-1. */
+  confidence: number;
+}
+
+export interface TextLine extends FoundLine {
+  text: string;
+  /** Mean character probability, 0-1. */
+  confidence: number;
+  /** The words of `text` (split on spaces), left to right as the line reads. */
+  words: TextWord[];
+}
+
 /**
- * Published on the `loupe:inference:ocr` diagnostics channel after each page,
- * so telemetry and benchmarks can watch the stages without a tracer dependency.
+ * Published on the `loupe:inference:ocr` diagnostics channel after each call, so telemetry and
+ * benchmarks can watch the stages without a tracer dependency. A recognize call publishes one
+ * event for the page (its findLines and readLines publish nothing of their own); findLines and
+ * readLines called apart publish one each, with zero for the stages they do not run, so sums over
+ * events stay sums over work done.
  */
 export interface OcrTimingEvent {
   model: 'ppocr-v4';
+  call: 'recognize' | 'findLines' | 'readLines';
   width: number;
   height: number;
-  /** Lines detected, before low-confidence ones are dropped. */
+  /** Lines detected (recognize, findLines) or handed in to be read (readLines). */
   detected: number;
+  /** Lines returned: all of them for findLines and readLines, those with text passing minConfidence for recognize. */
   lines: number;
   detectMs: number;
   classifyMs: number;
@@ -61,7 +92,10 @@ export interface TextRecognizerOptions {
   boxThreshold?: number;
   intraOpNumThreads?: number;
   logger?: InferenceLogger;
-  /** Lines read with a lower confidence are dropped as noise (default 0.5). */
+  /**
+   * recognize drops lines read with a lower confidence (default 0: every line with text is kept,
+   * with its confidence, for the caller to judge). readLines never drops a line.
+   */
   minConfidence?: number;
   /** Probability the orientation classifier needs before a line alone is turned (default 0.9). */
   angleThreshold?: number;
@@ -93,12 +127,22 @@ export interface TextRecognizerReadiness {
 
 export interface TextRecognizer {
   readonly model: { id: 'ppocr-v4'; version: string; name: string };
-  /** Lines in reading order: top to bottom, then left to right, of the page as it reads (turned back when upside down). */
+  /**
+   * findLines then readLines: the lines with text, in reading order (top to bottom, then left to
+   * right, of the page as it reads, turned back when upside down).
+   */
   recognize(image: RawImage, opts?: { signal?: AbortSignal }): Promise<TextLine[]>;
   /**
-   * Whether the page is upright or upside down, by majority of its text lines' 0/180 degree
-   * classification: detection and the line classifier only, no recognition.
+   * The page's text lines and each one's 0/180 degree angle, and the page's orientation by
+   * majority of them: detection and the line classifier only, no recognition.
    */
+  findLines(image: RawImage, opts?: { signal?: AbortSignal }): Promise<FoundLines>;
+  /**
+   * Reads the lines given, on the image they were found in: one TextLine for each, in the same
+   * order, none dropped (text is '' where nothing could be read).
+   */
+  readLines(image: RawImage, lines: readonly LineToRead[], opts?: { signal?: AbortSignal }): Promise<TextLine[]>;
+  /** findLines' orientation, for callers that want nothing else. */
   pageOrientation(image: RawImage, opts?: { signal?: AbortSignal }): Promise<PageOrientation>;
   readiness(): TextRecognizerReadiness;
   close(): Promise<void>;
@@ -179,82 +223,125 @@ class PpocrTextRecognizer implements TextRecognizer {
     });
     this.#classifier = cls && new PpocrClassifier(cls);
     this.#recognizer = new PpocrRecognizer(rec, keys);
-    this.#minConfidence = opts.minConfidence ?? 0.5;
+    this.#minConfidence = opts.minConfidence ?? 0;
     this.#angleThreshold = opts.angleThreshold ?? 0.9;
     this.#cropPadding = opts.cropPadding ?? 0.25;
   }
 
   async recognize(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<TextLine[]> {
-    const { signal } = opts;
-    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', 'The text recogniser is closed');
-    checkImage(image);
-    signal?.throwIfAborted();
-
-    const t0 = performance.now();
-    const found = await this.#detector.detect(image, signal);
-    const t1 = performance.now();
-    if (found.length === 0) {
-      this.#publish(image, 0, 0, [t0, t1, t1, t1]);
-      return [];
-    }
-    const upright = found.map((f) => lineGeometry(f.quad));
-    const padded = upright.map((g) => {
-      const by = g.height * this.#cropPadding;
-      return { quad: padQuad(g.quad, by), width: g.width + 2 * by, height: g.height + 2 * by };
-    });
-
-    const orientations = this.#classifier ? await this.#classifier.classify(image, padded, signal) : undefined;
-    const t2 = performance.now();
-    const angles = decideAngles(orientations, padded.length, this.#angleThreshold);
-    const turn = (q: Quad, i: number) => (angles[i] === 180 ? turnQuad180(q) : q);
-    const texts = await this.#recognizer.recognize(image, padded.map((g, i) => ({ ...g, quad: turn(g.quad, i) })), signal);
-    const t3 = performance.now();
-
-    const lines: TextLine[] = [];
-    upright.forEach((g, i) => {
-      const text = latinForms(texts[i]!.text).trim();
-      const { confidence } = texts[i]!;
-      if (text === '' || confidence < this.#minConfidence) return;
-      const quad = turn(g.quad, i);
-      lines.push({
-        text,
-        confidence,
-        box: boundingBox(quad, image.width, image.height),
-        polygon: quad.map(([x, y]) => [round1(x), round1(y)]),
-        angle: angles[i]!,
-      });
-    });
-    this.#publish(image, found.length, lines.length, [t0, t1, t2, t3]);
+    const found = await this.#find(image, opts.signal);
+    const read = await this.#read(image, found.lines, opts.signal);
+    const lines = read.lines.filter((l) => l.text !== '' && l.confidence >= this.#minConfidence);
+    this.#publish('recognize', image, found.lines.length, lines.length, { ...found.ms, recognize: read.ms });
     return readingOrder(lines);
   }
 
-  async pageOrientation(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<PageOrientation> {
-    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', 'The text recogniser is closed');
-    checkImage(image);
-    const found = await this.#detector.detect(image, opts.signal);
-    if (found.length === 0 || !this.#classifier) return { angle: 0, lines: found.length, upright: found.length, upsideDown: 0 };
-    const padded = found.map((f) => {
-      const g = lineGeometry(f.quad);
-      const by = g.height * this.#cropPadding;
-      return { quad: padQuad(g.quad, by), width: g.width + 2 * by, height: g.height + 2 * by };
-    });
-    const orientations = await this.#classifier.classify(image, padded, opts.signal);
-    const upsideDown = orientations.filter((o) => o.angle === 180).length;
-    const upright = orientations.length - upsideDown;
-    return { angle: upsideDown > upright ? 180 : 0, lines: orientations.length, upright, upsideDown };
+  async findLines(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<FoundLines> {
+    const { lines, orientation, ms } = await this.#find(image, opts.signal);
+    this.#publish('findLines', image, lines.length, lines.length, { ...ms, recognize: 0 });
+    return { lines, orientation };
   }
 
-  #publish(image: RawImage, detected: number, lines: number, [t0, t1, t2, t3]: number[]): void {
+  async readLines(image: RawImage, lines: readonly LineToRead[], opts: { signal?: AbortSignal } = {}): Promise<TextLine[]> {
+    const read = await this.#read(image, lines, opts.signal);
+    this.#publish('readLines', image, lines.length, read.lines.length, { detect: 0, classify: 0, recognize: read.ms });
+    return read.lines;
+  }
+
+  async pageOrientation(image: RawImage, opts: { signal?: AbortSignal } = {}): Promise<PageOrientation> {
+    return (await this.findLines(image, opts)).orientation;
+  }
+
+  async #find(image: RawImage, signal: AbortSignal | undefined): Promise<FoundLines & { ms: { detect: number; classify: number } }> {
+    this.#checkUsable(image, signal);
+    const t0 = performance.now();
+    const upright = (await this.#detector.detect(image, signal)).map((f) => lineGeometry(f.quad));
+    const t1 = performance.now();
+    const orientations =
+      this.#classifier && upright.length > 0 ? await this.#classifier.classify(image, upright.map((g) => this.#padded(g)), signal) : undefined;
+    const t2 = performance.now();
+    const angles = decideAngles(orientations, upright.length, this.#angleThreshold);
+    const lines = upright.map((g, i): FoundLine => {
+      const quad = angles[i] === 180 ? turnQuad180(g.quad) : g.quad;
+      return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: boundingBox(quad, image.width, image.height), angle: angles[i]! };
+    });
+    return { lines, orientation: orientationOf(orientations, upright.length), ms: { detect: t1 - t0, classify: t2 - t1 } };
+  }
+
+  async #read(image: RawImage, lines: readonly LineToRead[], signal: AbortSignal | undefined): Promise<{ lines: TextLine[]; ms: number }> {
+    this.#checkUsable(image, signal);
+    const t0 = performance.now();
+    // The polygon already starts where the text does, upside down or not: read it as it stands.
+    const quads = lines.map((l, i) => lineQuad(l, i));
+    const padded = quads.map((quad) => this.#padded({ quad, ...quadSize(quad) }));
+    const texts = quads.length > 0 ? await this.#recognizer.recognize(image, padded, signal) : [];
+    const read = lines.map((l, i): TextLine => {
+      const quad = quads[i]!;
+      return {
+        text: latinForms(texts[i]!.text).trim(),
+        confidence: texts[i]!.confidence,
+        box: boundingBox(quad, image.width, image.height),
+        polygon: quad.map(([x, y]) => [x, y]),
+        angle: l.angle,
+        words: this.#words(image, quad, texts[i]!),
+      };
+    });
+    return { lines: read, ms: performance.now() - t0 };
+  }
+
+  /** The line's quad grown by the crop padding: the strip the recogniser and the classifier see. */
+  #padded(g: LineGeometry): LineGeometry {
+    const by = g.height * this.#cropPadding;
+    return { quad: padQuad(g.quad, by), width: g.width + 2 * by, height: g.height + 2 * by };
+  }
+
+  /**
+   * Words from the characters' places along the padded crop, carried back onto the line's own
+   * quad: the padding is taken off, so a word never reaches past its line.
+   */
+  #words(image: RawImage, quad: Quad, read: RecognizedText): TextWord[] {
+    const { width, height } = quadSize(quad);
+    const by = height * this.#cropPadding;
+    const onLine = (f: number) => Math.min(1, Math.max(0, (f * (width + 2 * by) - by) / Math.max(width, 1e-6)));
+    const words: TextWord[] = [];
+    let current: RecognizedChar[] = [];
+    const flush = () => {
+      if (current.length === 0) return;
+      const from = onLine(current[0]!.start);
+      const to = onLine(current.at(-1)!.end);
+      words.push({
+        text: current.map((c) => c.text).join(''),
+        box: boundingBox(subQuad(quad, from, to), image.width, image.height),
+        confidence: current.reduce((sum, c) => sum + c.confidence, 0) / current.length,
+      });
+      current = [];
+    };
+    for (const c of latinChars(read.chars)) {
+      if (/^\s+$/.test(c.text)) flush();
+      else current.push(c);
+    }
+    flush();
+    return words;
+  }
+
+  #checkUsable(image: RawImage, signal: AbortSignal | undefined): void {
+    if (this.#closed) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN', 'The text recogniser is closed');
+    checkImage(image);
+    signal?.throwIfAborted();
+  }
+
+  #publish(call: OcrTimingEvent['call'], image: RawImage, detected: number, lines: number, ms: { detect: number; classify: number; recognize: number }): void {
     if (!ocrChannel.hasSubscribers) return;
     const event: OcrTimingEvent = {
       model: 'ppocr-v4',
+      call,
       width: image.width,
       height: image.height,
       detected,
       lines,
-      detectMs: t1! - t0!,
-      classifyMs: t2! - t1!,
-      recognizeMs: t3! - t2!,
+      detectMs: ms.detect,
+      classifyMs: ms.classify,
+      recognizeMs: ms.recognize,
     };
     ocrChannel.publish(event);
   }
@@ -287,6 +374,22 @@ function checkImage(image: RawImage): void {
       details: { width, height, bytes: data.length },
     });
   }
+}
+
+/** The page's angle by majority of the classifier's own calls; upright without a classifier. */
+function orientationOf(orientations: readonly LineOrientation[] | undefined, count: number): PageOrientation {
+  if (!orientations) return { angle: 0, lines: count, upright: count, upsideDown: 0 };
+  const upsideDown = orientations.filter((o) => o.angle === 180).length;
+  const upright = orientations.length - upsideDown;
+  return { angle: upsideDown > upright ? 180 : 0, lines: orientations.length, upright, upsideDown };
+}
+
+function lineQuad(line: LineToRead, index: number): Quad {
+  const p = line.polygon;
+  if (p.length !== 4 || !p.every((c) => c.length === 2 && c.every(Number.isFinite))) {
+    throw new LoupeError('LOUPE_ERR_VALIDATION', `Line ${index} needs a polygon of 4 [x, y] corners`, { details: { index } });
+  }
+  return p.map(([x, y]) => [x, y]) as Quad;
 }
 
 /**
@@ -323,6 +426,12 @@ const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hang
 export function latinForms(text: string): string {
   if (CJK.test(text)) return text;
   return text.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
+}
+
+/** latinForms character by character: the line decides (CJK or not), each character is folded alone. */
+function latinChars(chars: readonly RecognizedChar[]): RecognizedChar[] {
+  if (CJK.test(chars.map((c) => c.text).join(''))) return [...chars];
+  return chars.map((c) => ({ ...c, text: latinForms(c.text) }));
 }
 
 function round1(v: number): number {

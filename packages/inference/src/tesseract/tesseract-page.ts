@@ -57,6 +57,6 @@ function rect(b: Tesseract.Bbox): Rect {
 }
 
 /** Tesseract's 0..100 as the contract's 0..1; it reports -1 for what it did not score. */
-function unit(confidence: number): number {
+export function unit(confidence: number): number {
   return Math.min(1, Math.max(0, confidence / 100));
 }

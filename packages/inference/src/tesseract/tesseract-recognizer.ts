@@ -1,6 +1,7 @@
-import type { OcrPage } from '@loupe/contracts';
+import type { OcrLine, OcrPage, OcrWord } from '@loupe/contracts';
 import sharp from 'sharp';
 import type Tesseract from 'tesseract.js';
+import { boxOf, collectWords, drawStack, planStacks, STACK_LAYOUT, toLine, type LineToStack, type StackLayout } from './line-stack.js';
 import { languageFolder, tessdataFolder, tesseractCoreVersion, type LanguageFolder } from './tessdata.js';
 import { toOcrPage } from './tesseract-page.js';
 
@@ -12,6 +13,8 @@ import { toOcrPage } from './tesseract-page.js';
 export interface TesseractRecognizerOptions {
   /** Tesseract language codes (fra, deu, frk...), in the order Tesseract should try them. */
   languages: readonly string[];
+  /** How readLines lays the lines out for Tesseract (STACK_LAYOUT unless given). */
+  stack?: Partial<StackLayout>;
 }
 
 export interface RgbImage {
@@ -25,6 +28,13 @@ export interface TesseractRecognizer {
   readonly languages: readonly string[];
   /** One page at a time: calls wait for the page before them. */
   recognize(image: RgbImage, opts?: { signal?: AbortSignal }): Promise<OcrPage>;
+  /**
+   * Reads lines another detector found (PP-OCR's, found once per page) instead of Tesseract's own
+   * layout analysis, which misses small print: exactly one OcrLine per given line, in the given
+   * order, words in the image's pixels inside the line's box; text '' when nothing was read.
+   * Queued with the pages.
+   */
+  readLines(image: RgbImage, lines: readonly LineToStack[], opts?: { signal?: AbortSignal }): Promise<OcrLine[]>;
   close(): Promise<void>;
 }
 
@@ -33,6 +43,12 @@ export const TESSERACT_ENGINE_ID = 'tesseract-lstm';
 interface Loaded {
   worker: Tesseract.Worker;
   folder: LanguageFolder;
+  /**
+   * Pages need the layout analysis for columns; stacked lines are one uniform block: on the
+   * newspaper column's stack PSM 4 (a column of lines of any size) misread two of eight lines that
+   * PSM 6 read right.
+   */
+  psm: { page: Tesseract.PSM; lines: Tesseract.PSM };
 }
 
 export function createTesseractRecognizer(opts: TesseractRecognizerOptions): TesseractRecognizer {
@@ -41,6 +57,9 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
   // A missing model is a configuration error: say so now, not on the first page.
   languages.forEach(tessdataFolder);
   const engine = { id: TESSERACT_ENGINE_ID, version: tesseractCoreVersion() };
+  const layout = { ...STACK_LAYOUT, ...opts.stack };
+  // Tesseract does not say which of several models read a word, only the set that read the page.
+  const language = languages.join('+');
   // Started on the first page and kept for the next; dropped when a page is aborted, since
   // terminating the worker is the only way to stop the wasm mid-page.
   let loaded: Promise<Loaded> | undefined;
@@ -60,9 +79,7 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
           // into the working directory, or into the package folder if pointed there.
           cacheMethod: 'none',
         });
-        // tesseract.js defaults to one uniform block; pages need the layout analysis for columns.
-        await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO });
-        return { worker, folder };
+        return { worker, folder, psm: { page: PSM.AUTO, lines: PSM.SINGLE_BLOCK } };
       } catch (err) {
         await folder.dispose();
         throw err;
@@ -84,21 +101,46 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
       // Speed over size: the PNG only crosses to the worker thread.
       .png({ compressionLevel: 1 })
       .toBuffer();
-    const { worker } = await load();
+    const { worker, psm } = await load();
     signal?.throwIfAborted();
+    await worker.setParameters({ tessedit_pageseg_mode: psm.page, user_defined_dpi: '0' });
     const result = await untilAborted(worker.recognize(png, {}, { blocks: true, text: false }), signal, unload);
     return toOcrPage(result.data.blocks, { width: image.width, height: image.height, engine, languages });
   };
 
+  const readLines = async (image: RgbImage, lines: readonly LineToStack[], signal?: AbortSignal): Promise<OcrLine[]> => {
+    signal?.throwIfAborted();
+    const boxes = lines.map(boxOf);
+    const words: OcrWord[][] = lines.map(() => []);
+    const stacks = planStacks(lines, image, layout);
+    if (stacks.length > 0) {
+      const { worker, psm } = await load();
+      // A stack has no resolution of its own; at 300 dpi a 40 px line is the 10-point print Tesseract
+      // was trained on, and it stops guessing one from the strips.
+      await worker.setParameters({ tessedit_pageseg_mode: psm.lines, user_defined_dpi: '300' });
+      for (const stack of stacks) {
+        const drawn = await drawStack(image, stack);
+        signal?.throwIfAborted();
+        const png = await sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+        const result = await untilAborted(worker.recognize(png, {}, { blocks: true, text: false }), signal, unload);
+        collectWords(wordsOf(result.data.blocks), stack, boxes, words);
+      }
+    }
+    return lines.map((line, i) => toLine(line, boxes[i]!, words[i]!, language));
+  };
+
+  /** A page accepted before close() is read; close() waits for it. */
+  const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new Error('the Tesseract recognizer is closed'));
+    const done = queue.then(job);
+    queue = done.catch(() => {});
+    return done;
+  };
+
   return {
     languages,
-    recognize(image, { signal } = {}) {
-      // A page accepted before close() is read; close() waits for it.
-      if (closed) return Promise.reject(new Error('the Tesseract recognizer is closed'));
-      const page = queue.then(() => readPage(image, signal));
-      queue = page.catch(() => {});
-      return page;
-    },
+    recognize: (image, { signal } = {}) => enqueue(() => readPage(image, signal)),
+    readLines: (image, lines, { signal } = {}) => enqueue(() => readLines(image, lines, signal)),
     async close() {
       closed = true;
       await queue;
@@ -118,4 +160,8 @@ function untilAborted<T>(job: Promise<T>, signal: AbortSignal | undefined, onAbo
     signal.addEventListener('abort', abort, { once: true });
     job.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
   });
+}
+
+function wordsOf(blocks: readonly Tesseract.Block[] | null): Tesseract.Word[] {
+  return (blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines.flatMap((l) => l.words)));
 }

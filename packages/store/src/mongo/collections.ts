@@ -6,6 +6,7 @@ import {
   type CollectionName,
   type ConceptDoc,
   type DatasetDoc,
+  type OcrPageDoc,
   type RevisionDoc,
   type SourceDoc,
   type VocabularyDoc,
@@ -21,6 +22,7 @@ export interface MongoCollections {
   readonly concepts: Collection<ConceptDoc>;
   readonly datasets: Collection<DatasetDoc>;
   readonly sources: Collection<SourceDoc>;
+  readonly ocrPages: Collection<OcrPageDoc>;
 }
 
 export function collectionsOf(db: Db, prefix: string): MongoCollections {
@@ -34,5 +36,6 @@ export function collectionsOf(db: Db, prefix: string): MongoCollections {
     concepts: db.collection<ConceptDoc>(names.concepts),
     datasets: db.collection<DatasetDoc>(names.datasets),
     sources: db.collection<SourceDoc>(names.sources),
+    ocrPages: db.collection<OcrPageDoc>(names.ocrPages),
   };
 }
