@@ -85,11 +85,35 @@ t.test('loupe iiif plan prints the request, then the scale', async (t) => {
   t.match(wrong.stderr, /--fit "big": expected WxH/);
 });
 
-t.test('usage errors exit 2 with the usage', async (t) => {
+t.test('usage errors exit 2 with the help of the command they were for', async (t) => {
   const ran = await loupe(['run']);
   t.equal(ran.code, 2);
-  t.match(ran.stderr, 'loupe run needs a manifest');
-  t.match(ran.stderr, 'Usage:');
+  t.match(ran.stderr, 'loupe run needs <source>: a IIIF manifest or collection');
+  t.match(ran.stderr, 'loupe run <source>', "run's own help follows");
+  const typo = await loupe(['rnu', manifestFile]);
+  t.equal(typo.code, 2);
+  t.match(typo.stderr, 'Did you mean run?');
+  const option = await loupe(['run', manifestFile, '--pipelin', 'text']);
+  t.equal(option.code, 2);
+  t.match(option.stderr, 'loupe run has no option --pipelin');
+  const choice = await loupe(['run', manifestFile, '--pipeline', 'everything']);
+  t.equal(choice.code, 2);
+  t.match(choice.stderr, /Given: "everything", Choices: "text", "objects", "embed", "enrich", "classify"/, 'the allowed values');
+  const words = await loupe(['run', manifestFile, '--pipeline', 'embed', '--words']);
+  t.equal(words.code, 2);
+  t.match(words.stderr, '--words go with --pipeline text or enrich');
+  const none = await loupe([]);
+  t.equal(none.code, 2);
+  t.match(none.stderr, 'loupe needs a command');
+});
+
+t.test('loupe completion prints a completion script', async (t) => {
+  const ran = await loupe(['completion']);
+  t.equal(ran.code, 0, ran.stderr);
+  t.match(ran.stdout, /complete .*-F _loupe_yargs_completions loupe/);
+  const words = await loupe(['--get-yargs-completions', 'loupe', 'iiif', '']);
+  t.equal(words.code, 0, words.stderr);
+  t.same(words.stdout.trim().split('\n').slice(0, 3), ['harvest', 'plan', 'serve'], 'the subcommands complete');
 });
 
 t.test('loupe run writes the enriched manifest, the pages and the report', async (t) => {

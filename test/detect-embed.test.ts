@@ -200,7 +200,7 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
   t.equal(report.images, 3);
   t.same(Object.keys(report.stages).sort(), ['detect', 'embed', 'preprocess', 'store']);
   t.equal(report.failures.length, 1, 'only the missing image fails');
-  t.match(report.failures[0], { stage: 'preprocess', code: 'LOUPE_ERR_FETCH_HTTP' });
+  t.match(report.failures[0], { stage: 'preprocess', code: 'LOUPE_ERR_FETCH_NOT_FOUND' });
   t.ok(report.annotations >= 2, `the letter's lines are annotations (${report.annotations})`);
   // Both good images are searchable by their canvas, each finding the other.
   const run2 = await createEmbedded(loadConfig({ LOUPE_FETCH_ALLOW: '127.0.0.1' }, { logLevel: 'silent', dataDir: runDir, services: ['embed'] }));

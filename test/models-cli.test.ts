@@ -62,6 +62,19 @@ t.test('loupe models list shows the offline pack as installed and the rest as mi
   t.match(ran.stdout, new RegExp(`models folder: ${modelsDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
+t.test('loupe models list shows the Tesseract engine with its languages, and verify checks them', async (t) => {
+  const ran = await loupe(['models', 'list']);
+  t.equal(ran.code, 0, ran.stderr);
+  t.match(ran.stdout, /^tesseract-lstm\s+text-recognition\s+installed\s+builtin\s+Apache-2\.0/m);
+  t.match(ran.stdout, /^ {2}tesseract\.js \S+, languages: deu \(Latin\), eng \(Latin\), fra \(Latin\), frk \(Fraktur\), ita \(Latin\), lat \(Latin\)$/m);
+  const listed = (await loupe(['models', 'list', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string });
+  t.match(listed.find((m) => m.id === 'tesseract-lstm'), { kind: 'engine', engine: { runtime: 'tesseract.js', languages: [{ code: 'deu', script: 'Latin' }] } });
+  t.match(listed.find((m) => m.id === 'ppocr-v4-rec'), { kind: 'model' });
+  const verified = await loupe(['models', 'verify', 'tesseract-lstm']);
+  t.equal(verified.code, 0, verified.stderr);
+  t.equal(verified.stdout, 'tesseract-lstm: ok\n');
+});
+
 t.test('loupe models add refuses an invalid card, listing every problem, and installs a valid one', async (t) => {
   const bad = await loupe(['models', 'add', 'bad.json']);
   t.equal(bad.code, 1);
@@ -105,10 +118,11 @@ t.test('loupe models pull refuses a corrupted download and leaves nothing behind
 });
 
 t.test('loupe models with no or an unknown action says what it takes', async (t) => {
+  // A usage error: exit 2, and the command's own help.
   const ran = await loupe(['models', 'fetch']);
-  t.equal(ran.code, 1);
-  t.match(ran.stderr, /list, verify \[id\], prepare, pull <id>, add <card\.json> or import-tfjs <model\.json> --card <card\.json>/);
+  t.equal(ran.code, 2);
+  t.match(ran.stderr, /loupe models has no command "fetch": list, verify, prepare, pull, add, import-tfjs/);
   const nothing = await loupe(['models', 'pull']);
-  t.equal(nothing.code, 1);
-  t.match(nothing.stderr, /needs a model id/);
+  t.equal(nothing.code, 2);
+  t.match(nothing.stderr, /loupe models pull needs <id>/);
 });

@@ -6,6 +6,17 @@ export const LOUPE_CONTEXT_PATH = '/ns/loupe/v1.jsonld';
 export const IIIF_PRESENTATION_CONTEXT = 'http://iiif.io/api/presentation/3/context.json';
 export const W3C_ANNO_CONTEXT = 'http://www.w3.org/ns/anno.jsonld';
 export const MEDIA_FRAGMENTS = 'http://www.w3.org/TR/media-frags/';
+/** The IIIF Text Granularity extension: `textGranularity` says whether a text annotation is a line, a word... */
+export const TEXT_GRANULARITY_CONTEXT = 'http://iiif.io/api/extension/text-granularity/context.json';
+
+/**
+ * The JSON-LD contexts of a document holding these annotations: Loupe's, the text granularity
+ * extension's when one uses it, and IIIF Presentation 3 last, as Presentation 3 asks of extensions.
+ */
+export function annotationContexts(loupeContext: string, annotations: readonly { textGranularity?: string }[]): string[] {
+  const granular = annotations.some((a) => a.textGranularity !== undefined);
+  return [loupeContext, ...(granular ? [TEXT_GRANULARITY_CONTEXT] : []), IIIF_PRESENTATION_CONTEXT];
+}
 
 export const REVIEW_STATES = ['unreviewed', 'accepted', 'rejected', 'corrected'] as const;
 export type ReviewState = (typeof REVIEW_STATES)[number];
@@ -63,6 +74,8 @@ export const Annotation = Type.Object(
     generated: Type.Optional(Type.String()),
     modified: Type.Optional(Type.String({ description: 'When a curator last reviewed it' })),
     'loupe:confidence': Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** Text annotations: the IIIF Text Granularity extension's unit (line, word...). */
+    textGranularity: Type.Optional(Type.String()),
     'loupe:reviewState': Type.Optional(Type.Union(REVIEW_STATES.map((s) => Type.Literal(s)))),
     'loupe:revision': Type.Optional(Type.Integer({ minimum: 0, description: '0 as produced or imported; one more with each review' })),
     'loupe:margin': Type.Optional(Type.Number({ description: "Classifications: 1 - (p1 - p2) over the head's whole distribution" })),
@@ -101,6 +114,8 @@ export const Finding = Type.Object(
     box: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number(), w: Type.Number(), h: Type.Number() })),
     text: Type.Optional(Type.String()),
     language: Type.Optional(Type.String()),
+    /** Text: what the text is a unit of (the IIIF Text Granularity extension's line, word...). */
+    granularity: Type.Optional(Type.Union([Type.Literal('page'), Type.Literal('block'), Type.Literal('line'), Type.Literal('word')])),
     label: Type.Optional(Type.String()),
     concept: Type.Optional(Type.String({ description: 'URI of a controlled-vocabulary concept' })),
     confidence: Type.Number({ minimum: 0, maximum: 1 }),

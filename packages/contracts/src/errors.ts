@@ -33,8 +33,12 @@ export const ERRORS = {
 
   LOUPE_ERR_FETCH_TIMEOUT: { status: 504, retryable: true, title: 'The remote server did not answer in time' },
   LOUPE_ERR_FETCH_NETWORK: { status: 502, retryable: true, title: 'The remote server could not be reached' },
+  LOUPE_ERR_FETCH_DNS: { status: 502, retryable: false, title: 'The host name does not exist (DNS answered: no such host)' },
+  LOUPE_ERR_FETCH_TLS: { status: 502, retryable: false, title: "The server's TLS certificate is not valid (expired, self-signed, or for another host)" },
+  LOUPE_ERR_FETCH_NOT_FOUND: { status: 502, retryable: false, title: 'The remote server has no such resource (404 or 410)' },
+  LOUPE_ERR_FETCH_AUTH_REQUIRED: { status: 502, retryable: false, title: 'The remote resource needs authentication (401 or 403); Loupe does not support IIIF Auth' },
   LOUPE_ERR_FETCH_HTTP: { status: 502, retryable: false, title: 'The remote server answered with an error status' },
-  LOUPE_ERR_FETCH_HTTP_RETRYABLE: { status: 502, retryable: true, title: 'The remote server is overloaded or failing (429 or 5xx)' },
+  LOUPE_ERR_FETCH_HTTP_RETRYABLE: { status: 502, retryable: true, title: 'The remote server is overloaded or failing (408, 425, 429 or 5xx)' },
   LOUPE_ERR_FETCH_REDIRECTS: { status: 502, retryable: false, title: 'Too many redirects' },
   LOUPE_ERR_FETCH_TOO_LARGE: { status: 422, retryable: false, title: 'The response exceeds the byte limit' },
   LOUPE_ERR_FETCH_EGRESS_REFUSED: { status: 403, retryable: false, title: 'Refused by egress policy: the address is not one Loupe may fetch' },

@@ -19,16 +19,21 @@ export const DEFAULT_OCR_LANGUAGES: readonly string[] = ['eng'];
 
 export const OcrJobOptions = Type.Object(
   {
-    engine: Type.Union(OCR_ENGINES.map((e) => Type.Literal(e)), { default: 'ppocr', description: 'ppocr (PP-OCRv4, no Latin diacritics) or tesseract (LSTM, European print)' }),
+    engine: Type.Optional(
+      Type.Union(OCR_ENGINES.map((e) => Type.Literal(e)), {
+        description: 'tesseract (LSTM, European print, per language) or ppocr (PP-OCRv4, no Latin diacritics); absent: chosen per canvas (docs/pipelines.md)',
+      }),
+    ),
     languages: Type.Optional(
       Type.Array(Type.Union(OCR_LANGUAGES.map((l) => Type.Literal(l))), {
         minItems: 1,
         uniqueItems: true,
-        description: `tesseract: language models in the order to try them (default ${DEFAULT_OCR_LANGUAGES.join(', ')})`,
+        description: `tesseract: language models in the order to try them (absent: the manifest's languages, else ${DEFAULT_OCR_LANGUAGES.join(', ')})`,
       }),
     ),
+    words: Type.Optional(Type.Boolean({ description: 'Annotate each word too, not only each line (ALTO and hOCR always have the words)' })),
   },
-  { additionalProperties: false, description: 'pipelines text and enrich: the engine that reads text, and its languages' },
+  { additionalProperties: false, description: 'pipelines text and enrich: the engine that reads text, its languages, and whether words are annotated' },
 );
 export type OcrJobOptions = Static<typeof OcrJobOptions>;
 

@@ -19,6 +19,7 @@ export const SUBJECTS = {
   ocrList: 'loupe.ground-truth.ocr.list.v1',
   ocrAlto: 'loupe.ground-truth.ocr.alto.v1',
   ocrHocr: 'loupe.ground-truth.ocr.hocr.v1',
+  modelGet: 'loupe.ground-truth.model.get.v1',
   annotationReview: 'loupe.ground-truth.annotation.review.v1',
   annotationHistory: 'loupe.ground-truth.annotation.history.v1',
   annotationsReview: 'loupe.ground-truth.annotations.review.v1',

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { type ImageProfile, infoJson, type ResolvedProfile, resolveProfile } from './image-profile.js';
 import { planRender, RequestRefused, type RenderSpec } from './image-request.js';
 
-/** A source image: its encoded bytes, or the path of a file holding them. */
+/** A source image: its encoded bytes, or the path of a file holding them (read on each request, never held in memory). */
 export type ImageSource = Buffer | string;
 
 /** A source with its own profile (otherwise the server's `defaults` apply). */
@@ -77,7 +76,7 @@ export interface IiifImageServer {
 }
 
 interface Registered {
-  readonly source: Buffer;
+  readonly source: ImageSource;
   readonly profile: ResolvedProfile;
 }
 
@@ -112,10 +111,10 @@ export async function startIiifImageServer(options: IiifImageServerOptions = {})
   const serviceId = (id: string): string => `${base}${prefix === '' ? '' : `/${prefix}`}/${encodeURIComponent(id)}`;
 
   async function addImage(id: string, source: ImageSource, profile: ImageProfile = options.defaults ?? {}): Promise<string> {
-    const bytes = typeof source === 'string' ? await readFile(source) : source;
-    const meta = await sharp(bytes).metadata();
+    // A file is left on disk: a folder of 100 MB TIFF masters is served without holding them.
+    const meta = await sharp(source).metadata();
     if (!meta.width || !meta.height) throw new Error(`Image ${id}: cannot read its size`);
-    images.set(id, { source: bytes, profile: resolveProfile(profile, meta.width, meta.height) });
+    images.set(id, { source, profile: resolveProfile(profile, meta.width, meta.height) });
     return serviceId(id);
   }
 
@@ -279,7 +278,7 @@ function text(status: number, message: string): Answer {
   return { status, body: Buffer.from(message), headers: { 'content-type': 'text/plain; charset=utf-8' } };
 }
 
-async function render(source: Buffer, spec: RenderSpec): Promise<Buffer> {
+async function render(source: ImageSource, spec: RenderSpec): Promise<Buffer> {
   const { region } = spec;
   // Two passes so the order is the spec's (region, size, then mirror and rotation), not sharp's.
   const scaled = await sharp(source)

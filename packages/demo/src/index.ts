@@ -23,3 +23,4 @@ export {
   manifestV3,
 } from './manifest.builders.js';
 export { type PageFont, type TextPage, type TextPageLine, type TextPageOptions, renderTextPage, SAMPLE_TEXTS } from './text-pages.js';
+export { FOLDER_IMAGE_EXTENSIONS, type ImageFolderServer, type ImageFolderServerOptions, type ServedImage, serveImageFolder } from './image-folder.server.js';

@@ -1,7 +1,8 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { BUILTIN_MODELS, builtinModel, loadBuiltinDictionary, resolveBuiltinFile, sha256File, verifyFile } from './builtin-models.js';
+import { BUILTIN_MODELS, builtinEngineCard, builtinModel, loadBuiltinDictionary, resolveBuiltinFile, sha256File, verifyFile } from './builtin-models.js';
+import { tesseractCoreVersion } from './tesseract/tessdata.js';
 
 t.test('every built-in OCR file is present with the bytes its card pins', async (t) => {
   t.same(BUILTIN_MODELS.map((m) => m.id), ['ppocr-v4-det', 'ppocr-v4-rec', 'ppocr-mobile-v2-cls']);
@@ -35,4 +36,13 @@ t.test('verifyFile names the file and both hashes on a mismatch', async (t) => {
   await t.resolves(verifyFile(copy, model.sha256));
   await writeFile(copy, 'tampered');
   await t.rejects(verifyFile(copy, model.sha256), { code: 'LOUPE_ERR_MODEL_CHECKSUM' });
+});
+
+t.test('the built-in engine card describes the installed Tesseract build, and a model card is not an engine', async (t) => {
+  const card = builtinEngineCard('tesseract-lstm');
+  t.equal(card.version, tesseractCoreVersion(), 'pinned to the build the generator names; re-pin the card when tesseract.js-core moves');
+  t.equal(card.engine.runtime, 'tesseract.js');
+  t.ok(Object.values(card.files).every((f) => f.package?.startsWith('@tesseract.js-data/') && f.path?.startsWith('4.0.0_best_int/')));
+  t.throws(() => builtinEngineCard('ppocr-v4-rec'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /is a model, not an engine/ });
+  t.throws(() => builtinEngineCard('nope'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED' });
 });

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoupeError } from '@loupe/contracts';
-import { loadCardSync } from './cards/card.loader.js';
+import { loadBuiltinCardSync, loadCardSync } from './cards/card.loader.js';
+import { isEngineCard, type EngineCard } from './cards/engine-card.js';
 import type { ModelCard } from './cards/model-card.js';
 import { packageDir, verifyFile } from './registry/model-files.js';
 import { BUILTIN_CARDS_DIR } from './registry/registry.js';
@@ -38,6 +39,18 @@ export function builtinCard(id: string): ModelCard {
   } catch (cause) {
     throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `No built-in model ${id}`, { cause, details: { id } });
   }
+}
+
+/** The card of a built-in engine (cards/tesseract-lstm.json), validated. */
+export function builtinEngineCard(id: string): EngineCard {
+  let card;
+  try {
+    card = loadBuiltinCardSync(join(BUILTIN_CARDS_DIR, `${id}.json`));
+  } catch (cause) {
+    throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `No built-in engine ${id}`, { cause, details: { id } });
+  }
+  if (!isEngineCard(card)) throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `Built-in card ${id} is a model, not an engine`, { details: { id } });
+  return card;
 }
 
 export function builtinModel(id: BuiltinModelId): BuiltinModel {

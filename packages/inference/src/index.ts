@@ -25,15 +25,17 @@ export { DynamicBatcher } from './engine/dynamic-batcher.js';
 export type { BatchRequest, BatcherClock, BatcherLimits, BatcherObserver } from './engine/dynamic-batcher.js';
 export type { ModelMetrics, Percentiles } from './engine/model-metrics.js';
 export type { PadSpec } from './engine/tensor-batch.js';
-export { BUILTIN_MODELS, builtinCard, builtinModel, loadBuiltinDictionary, loadBuiltinModel, resolveBuiltinFile } from './builtin-models.js';
+export { BUILTIN_MODELS, builtinCard, builtinEngineCard, builtinModel, loadBuiltinDictionary, loadBuiltinModel, resolveBuiltinFile } from './builtin-models.js';
 export type { BuiltinFile, BuiltinModel, BuiltinModelId } from './builtin-models.js';
 export { InputSpec, Label, MODEL_TASKS, ModelCard, ModelFile, OutputSpec, type ModelTask } from './cards/model-card.js';
-export { loadCard, loadCardSync, parseCard, storedName, type CardProblem } from './cards/card.loader.js';
+export { loadBuiltinCardSync, loadCard, loadCardSync, parseCard, parseEngineCard, storedName, type CardProblem } from './cards/card.loader.js';
+export { ENGINE_RUNTIMES, EngineCard, EngineLanguage, isEngineCard, type AnyCard, type EngineRuntime } from './cards/engine-card.js';
 export {
   BUILTIN_CARDS_DIR,
   openRegistry,
   type FileState,
   type InvalidCard,
+  type EngineEntry,
   type ModelEntry,
   type InstallState,
   type ModelFileStatus,
@@ -41,12 +43,13 @@ export {
   type PullProgress,
   type PullResult,
   type Registry,
+  type RegistryEntry,
   type RegistryOptions,
   type ResolvedModel,
   type VerifyResult,
 } from './registry/registry.js';
 export { sha256File, verifyFile, type ExpectedBytes } from './registry/model-files.js';
-export { describeModels, findModel, requireInstalledModel, type ModelRegistryLike } from './registry/installed-model.js';
+export { describeModels, findModel, requireInstalledModel, type CardReadiness, type ModelRegistryLike } from './registry/installed-model.js';
 export { cropQuad, inputSize, mapPoint, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor } from './image-ops.js';
 export type {
   InputTensor,

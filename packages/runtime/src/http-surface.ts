@@ -6,6 +6,7 @@ import { ERRORS, LoupeError, type ApiDeclaration, type ServiceDefinition, type S
 import { HEALTH_URLS, accessOf, operationSecurity, registerHttpAuth, securitySchemes, type AuthOptions } from './auth/http-auth.js';
 import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import type { InFlight } from './in-flight.js';
+import { PROCESS_TAG, pageRouteSchema, withDefaultsOptional } from './openapi-document.js';
 import { routeInputSchemas } from './route-schema.js';
 import type { ServiceAppOptions } from './service-app.js';
 import { compileValidator, type InputPart } from './validation.js';
@@ -21,7 +22,7 @@ export async function createHttpSurface(
   services: readonly ServiceDefinition[],
   opts: ServiceAppOptions,
   isClosing: () => boolean,
-): Promise<{ fastify: FastifyInstance; localAuthorization: string }> {
+): Promise<{ fastify: FastifyInstance; localAuthorization: string; routes: readonly MountedRoute[] }> {
   const fastify = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: withRedaction(opts.logger ?? true) }),
     return503OnClosing: false,
@@ -29,6 +30,10 @@ export async function createHttpSurface(
     bodyLimit: 12 * 1024 * 1024,
   }) as unknown as FastifyInstance;
   fastify.setValidatorCompiler(({ schema, httpPart }) => compileValidator(schema, (httpPart ?? 'body') as InputPart));
+  const routes: MountedRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
 
   // Registered before any route: @fastify/swagger documents the routes added after it.
   await fastify.register(swagger, {
@@ -36,9 +41,10 @@ export async function createHttpSurface(
       openapi: '3.1.0',
       info: { title: 'Loupe', version: opts.version ?? services[0]?.version ?? '0.0.0' },
       servers: opts.publicUrl ? [{ url: opts.publicUrl }] : [],
-      tags: services.map((s) => ({ name: s.name, description: s.description })),
+      tags: [...services.map((s) => ({ name: s.name, description: s.description })), PROCESS_TAG],
       ...(opts.auth && { components: { securitySchemes: securitySchemes(opts.auth)! } }),
     },
+    transformObject: (document) => withDefaultsOptional(('openapiObject' in document ? document.openapiObject : document.swaggerObject) as Record<string, unknown>),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
@@ -62,7 +68,13 @@ export async function createHttpSurface(
   fastify.addHook('onRequest', async (request) => {
     if (isClosing() && !HEALTH_URLS.has(request.routeOptions.url ?? '')) throw new LoupeError('LOUPE_ERR_SHUTTING_DOWN');
   });
-  return { fastify, localAuthorization };
+  return { fastify, localAuthorization, routes };
+}
+
+/** A route as Fastify holds it (HEAD and OPTIONS included), for checks that every route is documented. */
+export interface MountedRoute {
+  readonly method: string;
+  readonly url: string;
 }
 
 /** What serves an operation: its handler here, or a request over the bus to the process that runs it. */
@@ -110,11 +122,11 @@ export function mountOperation(fastify: FastifyInstance, auth: AuthOptions | und
 }
 
 /** Static pages answer before the services are ready: a page shows the API's 503 itself. */
-export function mountPages(fastify: FastifyInstance, services: readonly ServiceDefinition[], routeOptions: object): void {
+export function mountPages(fastify: FastifyInstance, services: readonly ServiceDefinition[], routeOptions: object, auth: AuthOptions | undefined): void {
   for (const service of services) {
     for (const page of service.pages ?? []) {
       const headers = pageHeaders(page);
-      fastify.get(page.url, routeOptions, async (request, reply) => {
+      fastify.get(page.url, { ...routeOptions, schema: pageRouteSchema(service.name, page, operationSecurity('public', auth)) }, async (request, reply) => {
         reply.headers(headers);
         const known = request.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
         if (known?.includes(headers.etag!) || known?.includes('*')) return reply.code(304).send();

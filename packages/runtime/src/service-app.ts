@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createClient, type Bus, type Subscription } from '@loupe/bus';
 import { LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
-import type { AuthOptions } from './auth/http-auth.js';
 import { bindServiceBus } from './bus-bindings.js';
 import { FORWARDED_HEADERS, PRINCIPAL_HEADER, httpContext } from './handler-context.js';
-import { createHttpSurface, mountOperation, mountPages } from './http-surface.js';
+import { operationSecurity, type AuthOptions } from './auth/http-auth.js';
+import { createHttpSurface, mountOperation, mountPages, type MountedRoute } from './http-surface.js';
 import { inFlightCounter } from './in-flight.js';
+import { processRouteSchemas } from './openapi-document.js';
 import type { QueueBindingOptions } from './pipeline.js';
 import { checkDeclarations } from './service-app.checks.js';
 
@@ -66,6 +67,8 @@ export interface LoupeApp {
    * principal, admin): a random secret held in memory only, for the CLI's in-process calls.
    */
   readonly localAuthorization: string;
+  /** Every route mounted, as Fastify holds them (HEAD and OPTIONS included): what a check of the documentation walks. */
+  readonly routes: readonly MountedRoute[];
   /**
    * Listens (when a port is given), then starts every service in parallel and binds its bus
    * handlers once its start() resolved. Resolves when every start() has settled; a service whose
@@ -100,17 +103,18 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
   let starting: Promise<{ url: string | undefined }> | undefined;
   let closed: Promise<void> | undefined;
 
-  const { fastify, localAuthorization } = await createHttpSurface(services, opts, () => closing);
+  const { fastify, localAuthorization, routes } = await createHttpSurface(services, opts, () => closing);
   const log = fastify.log;
   const readiness = (): Readiness => readinessOf(entries, closing, opts.readiness);
-  const quiet = { schema: { hide: true }, logLevel: 'warn' as const, config: { access: 'public' as const } };
-  fastify.get('/healthz', quiet, async () => ({ status: 'ok' }));
-  fastify.get('/readyz', quiet, async (_request, reply) => {
+  const quiet = { logLevel: 'warn' as const, config: { access: 'public' as const } };
+  const documented = processRouteSchemas(operationSecurity('public', opts.auth));
+  fastify.get('/healthz', { ...quiet, schema: documented.health }, async () => ({ status: 'ok' }));
+  fastify.get('/readyz', { ...quiet, schema: documented.readiness }, async (_request, reply) => {
     const state = readiness();
     return reply.code(state.status === 'ready' ? 200 : 503).send(state);
   });
-  fastify.get('/openapi.json', quiet, async () => fastify.swagger());
-  mountPages(fastify, services, quiet);
+  fastify.get('/openapi.json', { ...quiet, schema: documented.openapi }, async () => fastify.swagger());
+  mountPages(fastify, services, quiet, opts.auth);
 
   for (const entry of entries.values()) {
     for (const decl of entry.service.handlers) {
@@ -175,6 +179,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     log,
     inject: fastify.inject.bind(fastify) as FastifyInstance['inject'],
     localAuthorization,
+    routes,
     readiness,
 
     start(listen = {}) {

@@ -1,6 +1,7 @@
 import type { Test } from 'tap';
 import type { Annotation, OcrPage, ReviewState } from '@loupe/contracts';
 import { annotationId } from './annotation-id.js';
+import { localAnnotation, publicAnnotation, withPublicUrl } from './public-url.annotation-store.js';
 import type { AnnotationStore, CanvasRecord, GroundTruthInput, ResultSetKey, Vocabulary } from './store.js';
 
 const BASE = 'https://loupe.example/v1/annotations/';
@@ -257,6 +258,48 @@ export function annotationStoreContract(t: Test, name: string, open: () => Promi
     });
 
     curationCases(t, fresh);
+    publicUrlCases(t, fresh);
+  });
+}
+
+/** Ids kept without the public URL (withPublicUrl): what lets a store be served under another URL. */
+function publicUrlCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): void {
+  const A = 'http://localhost:8080';
+  const B = 'https://loupe.example.org/collections';
+
+  t.test('written under one public URL, read, reviewed and filtered under another', async (t) => {
+    const raw = await fresh(t);
+    const [underA, underB] = [withPublicUrl(raw, A), withPublicUrl(raw, B)];
+    const [cat, dog] = said(setKey(), [{ label: 'cat' }, { label: 'dog' }]);
+    await underA.replaceResultSet(setKey(), '1', [cat!, dog!].map((a) => publicAnnotation(localAnnotation(a), A)));
+    const keyOf = (a: Annotation): string => a.id.slice(BASE.length);
+    const [k1, k2] = [keyOf(cat!), keyOf(dog!)];
+    t.same(ids(await raw.query({})), [k1, k2], 'the store keeps the keys');
+    t.equal((await raw.get(k1))?.generator?.id, '/v1/models/loupe/clip', 'and the generator without the URL');
+
+    t.same(ids(await underB.query({})), [`${B}/v1/annotations/${k1}`, `${B}/v1/annotations/${k2}`], 'shown under the URL in force');
+    t.equal((await underB.get(k1))?.generator?.id, `${B}/v1/models/loupe/clip`);
+    t.equal((await underB.get(`${A}/v1/annotations/${k1}`))?.id, `${B}/v1/annotations/${k1}`, 'an id made under the old URL still finds it');
+    const accepted = await underB.review(`${B}/v1/annotations/${k1}`, { state: 'accepted', reviewer: 'ann' });
+    t.match(accepted, { id: `${B}/v1/annotations/${k1}`, 'loupe:reviewState': 'accepted' });
+    t.same((await underB.history(k1)).map((r) => r.annotation.id), [accepted.id, accepted.id]);
+    t.same(ids(await underB.query({ ids: [`${A}/v1/annotations/${k2}`] })), [`${B}/v1/annotations/${k2}`], 'ids filters take either');
+    await underB.createDataset({ name: 'moved' });
+    t.same(await underB.addDatasetMembers('moved', [`${A}/v1/annotations/${k2}`]), { added: 1 });
+    t.same(ids(await underB.query({ dataset: 'moved' })), [`${B}/v1/annotations/${k2}`]);
+
+    // The model says the same under the new URL: one copy of each, and the review stays.
+    t.same(await underB.replaceResultSet(setKey(), '2', [cat!, dog!]), { inserted: 0, kept: 2, removed: 0 });
+    t.equal((await underA.get(k1))?.['loupe:reviewState'], 'accepted');
+  });
+
+  t.test('ids that are not Loupe annotation URLs are kept as they are', async (t) => {
+    const raw = await fresh(t);
+    const store = withPublicUrl(raw, B);
+    const external = { ...said(setKey({ stage: 'ground-truth' }), [{ label: 'owl' }])[0]!, id: 'urn:uuid:4b1e0c7e-2b1c-4c55-9a53-0f0c1d2e3f40' };
+    await store.putGroundTruth([{ manifestId: MANIFEST, canvasId: canvas(1), annotation: external }], { source: 'import', reviewer: 'ann' });
+    t.same(ids(await store.query({})), [external.id]);
+    t.equal((await store.get(external.id))?.id, external.id);
   });
 }
 

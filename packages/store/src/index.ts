@@ -3,3 +3,4 @@ export { annotationId } from './annotation-id.js';
 export { openSqliteAnnotationStore } from './sqlite.annotation-store.js';
 export { openSqliteJobStore } from './sqlite.job-store.js';
 export { integrityCheck } from './sqlite.database.js';
+export { localAnnotation, localAnnotationId, localGeneratorId, publicAnnotation, withPublicUrl } from './public-url.annotation-store.js';

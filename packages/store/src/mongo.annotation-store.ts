@@ -9,6 +9,7 @@ import { MongoCanvasesRepository } from './mongo/canvases.repository.js';
 import { collectionsOf, type MongoCollections } from './mongo/collections.js';
 import { MongoDatasetsRepository } from './mongo/datasets.repository.js';
 import { MongoOcrPagesRepository } from './mongo/ocr-pages.repository.js';
+import { stripPublicUrls } from './mongo/public-url.migration.js';
 import { MongoReviewsRepository } from './mongo/reviews.repository.js';
 import { MongoVocabulariesRepository } from './mongo/vocabularies.repository.js';
 import type { AnnotationStore } from './store.js';
@@ -57,7 +58,9 @@ export async function openMongoAnnotationStore(opts: MongoStoreOptions): Promise
     await Promise.all(
       COLLECTIONS.filter((name) => INDEXES[name].length > 0).map((name) => db.collection(prefix + name).createIndexes([...INDEXES[name]])),
     );
-    return composedStore(client, collectionsOf(db, prefix), url, owned);
+    const collections = collectionsOf(db, prefix);
+    await stripPublicUrls(collections);
+    return composedStore(client, collections, url, owned);
   } catch (err) {
     if (owned) await client.close().catch(() => undefined);
     throw mongoStoreError('connect', err, url);

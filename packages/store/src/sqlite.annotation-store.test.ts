@@ -8,7 +8,7 @@ import { annotationStoreContract } from './annotation-store.contract.js';
 import { indexedBody } from './annotation-checks.js';
 import { annotationId } from './annotation-id.js';
 import { openSqliteAnnotationStore } from './sqlite.annotation-store.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './sqlite.database.js';
+import { MIGRATIONS, SCHEMA_VERSION, applyMigration } from './sqlite.database.js';
 import { openSqliteJobStore } from './sqlite.job-store.js';
 import type { ResultSetKey } from './store.js';
 
@@ -77,8 +77,8 @@ t.test('a path that cannot be opened is LOUPE_ERR_STORE', async (t) => {
 t.test('a schema 2 database gains concept, label and revisions without losing a review', async (t) => {
   const path = join(dir, 'schema-2.db');
   const old = new Database(path);
-  old.exec(MIGRATIONS[0]!);
-  old.exec(MIGRATIONS[1]!);
+  applyMigration(old, MIGRATIONS[0]!);
+  applyMigration(old, MIGRATIONS[1]!);
   old.pragma('user_version = 2');
   // The insert schema 2's store made: the annotation without review fields in body_json.
   const insert = old.prepare(
@@ -179,4 +179,56 @@ t.test('reopening a migrated file applies nothing twice', async (t) => {
   const second = openSqliteAnnotationStore({ path });
   t.teardown(() => second.close());
   t.match(await second.listDatasets(), [{ name: 'kept' }]);
+});
+
+t.test('a schema 6 database keeps its annotations under their keys, without the public URL', async (t) => {
+  const path = join(dir, 'schema-6.db');
+  const old = new Database(path);
+  for (const step of MIGRATIONS.slice(0, 6)) applyMigration(old, step);
+  old.pragma('user_version = 6');
+  const insert = old.prepare(
+    `INSERT INTO annotations (id, manifest_id, canvas_id, image_index, stage, model_id, model_version, motivation, review_state,
+                              reviewer, reviewed_at, created, generated, body_json, set_key, position, revision)
+     VALUES (@id, 'https://example.org/m', 'https://example.org/c/1', 0, 'classify', 'clip', '1', 'tagging', @state,
+             @reviewer, @at, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', @body, 'set', @position, @revision)`,
+  );
+  const made = (base: string, id: string, value: string): Annotation => ({
+    id: `${base}/v1/annotations/${id}`,
+    type: 'Annotation',
+    motivation: 'tagging',
+    body: { type: 'TextualBody', value, purpose: 'tagging' },
+    target: 'https://example.org/c/1',
+    generator: { id: `${base}/v1/models/clip/1`, type: 'Software', name: 'clip 1', 'loupe:model': 'clip', 'loupe:version': '1' },
+  });
+  const row = (a: Annotation, position: number, reviewed = false) =>
+    insert.run({ id: a.id, state: reviewed ? 'accepted' : 'unreviewed', reviewer: reviewed ? 'ann' : null, at: reviewed ? '2025-01-02T00:00:00Z' : null, body: JSON.stringify(a), position, revision: reviewed ? 1 : 0 });
+  const run = made('http://localhost:8080', 'k1', 'cat');
+  const served = made('https://loupe.example.org/prefix', 'k1', 'cat');
+  const other = made('http://localhost:8080', 'k2', 'dog');
+  const imported = { ...made('', 'x', 'owl'), id: 'urn:uuid:0d4a7f43-5d37-4b0b-8f1f-1a8a4a0f7a11' };
+  row(run, 0);
+  row(served, 1, true); // the same annotation, written again under another URL and reviewed there
+  row(other, 2);
+  row(imported, 3);
+  const revision = old.prepare('INSERT INTO annotation_revisions (annotation_id, revision, state, reviewer, at, body_json) VALUES (?, ?, ?, ?, ?, ?)');
+  revision.run(served.id, 0, 'unreviewed', null, '2025-01-01T00:00:00Z', JSON.stringify(served));
+  revision.run(served.id, 1, 'accepted', 'ann', '2025-01-02T00:00:00Z', JSON.stringify(served));
+  old.prepare("INSERT INTO datasets (name, created) VALUES ('set-a', '2025-01-01T00:00:00Z'), ('set-b', '2025-01-01T00:00:00Z')").run();
+  old.prepare('INSERT INTO dataset_members (name, annotation_id) VALUES (?, ?)').run('set-a', run.id);
+  old.prepare('INSERT INTO dataset_members (name, annotation_id) VALUES (?, ?)').run('set-b', other.id);
+  old.close();
+
+  const store = openSqliteAnnotationStore({ path });
+  t.teardown(() => store.close());
+  t.same((await store.query({})).map((a) => a.id), ['k1', 'k2', imported.id], 'keys; one copy of the annotation served twice; an id not Loupe\'s kept');
+  t.match(await store.get('k1'), { 'loupe:reviewState': 'accepted', 'loupe:revision': 1, generator: { id: '/v1/models/clip/1' } }, 'the reviewed copy kept');
+  t.same((await store.history('k1')).map((r) => [r.revision, r.annotation.id, r.annotation.generator?.id]), [
+    [0, 'k1', '/v1/models/clip/1'],
+    [1, 'k1', '/v1/models/clip/1'],
+  ]);
+  t.same((await store.query({ dataset: 'set-a' })).map((a) => a.id), ['k1'], "the dropped copy's membership moved to the kept one");
+  t.same((await store.query({ dataset: 'set-b' })).map((a) => a.id), ['k2']);
+  const check = new Database(path, { readonly: true });
+  t.teardown(() => check.close());
+  t.same(check.pragma('foreign_key_check'), [], 'no revision or membership left pointing at an old id');
 });

@@ -2,14 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LoupeError } from '@loupe/contracts';
+import { stripPublicUrls } from './sqlite/public-url.migration.js';
 
 export type SqliteDatabase = Database.Database;
+
+/** A schema step: SQL, or a function for what SQL alone cannot say (it runs in the same transaction). */
+export type Migration = string | ((db: SqliteDatabase) => void);
 
 /**
  * One schema for the whole Loupe database file, because both stores may share a file and
  * `PRAGMA user_version` is one number per file. Append only: a released step never changes.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1: the ground-truth store.
   `CREATE TABLE annotations (
      id            TEXT PRIMARY KEY,
@@ -199,6 +203,9 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX ocr_pages_canvas ON ocr_pages (canvas_id, image_index, stage, model_id);
    CREATE INDEX ocr_pages_manifest ON ocr_pages (manifest_id);`,
+  // 7: annotation ids without the public URL (`<key>`, not `<url>/v1/annotations/<key>`), so a
+  // store can be served under another URL; the URL is put back when an annotation is read.
+  stripPublicUrls,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -256,6 +263,12 @@ export function integrityCheck(path: string): string[] {
   }
 }
 
+/** Runs one schema step (tests build databases of an earlier schema with it). */
+export function applyMigration(db: SqliteDatabase, step: Migration): void {
+  if (typeof step === 'string') db.exec(step);
+  else step(db);
+}
+
 function migrate(db: SqliteDatabase): void {
   // IMMEDIATE takes the write lock before reading the version, so two processes opening a new
   // file at once cannot both apply the same step.
@@ -266,7 +279,7 @@ function migrate(db: SqliteDatabase): void {
         details: { schemaVersion: current, supported: SCHEMA_VERSION },
       });
     }
-    for (const step of MIGRATIONS.slice(current)) db.exec(step);
+    for (const step of MIGRATIONS.slice(current)) applyMigration(db, step);
     if (current < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

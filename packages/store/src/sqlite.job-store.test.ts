@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { jobStoreContract } from './job-store.contract.js';
-import { integrityCheck, MIGRATIONS } from './sqlite.database.js';
+import { applyMigration, integrityCheck, MIGRATIONS } from './sqlite.database.js';
 import { openSqliteJobStore } from './sqlite.job-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loupe-store-'));
@@ -35,7 +35,7 @@ t.test('a file keeps jobs and their progress across reopening', async (t) => {
 function oldDatabase(version: number, state: string): { path: string; old: Database.Database } {
   const path = join(dir, `schema-${version}.db`);
   const old = new Database(path);
-  for (const step of MIGRATIONS.slice(0, version)) old.exec(step);
+  for (const step of MIGRATIONS.slice(0, version)) applyMigration(old, step);
   old.pragma(`user_version = ${version}`);
   old.prepare(`INSERT INTO jobs (id, source, state, created, stages_json) VALUES ('old', 'https://example.org/m', ?, '2025-01-01T00:00:00Z', '["store"]')`).run(state);
   return { path, old };

@@ -11,6 +11,7 @@ import {
   type DetectKind,
   type Finding,
   type FindingsOutput,
+  type OcrPage,
   type ResultSet,
   type ServiceDefinition,
   type StageInput,
@@ -87,6 +88,23 @@ function ocrOf(options: Record<string, unknown>): OcrJobOptions | undefined {
 }
 
 /**
+ * One annotation per line in reading order, each followed by its words' when the job asks for
+ * words (a viewer that highlights search hits wants them; most want only the lines).
+ */
+function textFindings(page: OcrPage, words: boolean): Finding[] {
+  return page.blocks.flatMap((block) =>
+    block.lines.flatMap((line) => {
+      const tag = line.language && languageTag(line.language);
+      const language = tag ? { language: tag } : {};
+      const said: Finding = { motivation: 'supplementing', text: line.text, granularity: 'line', confidence: line.confidence, box: line.box, ...language };
+      if (!words) return [said];
+      const inLine = line.words.map((w): Finding => ({ motivation: 'supplementing', text: w.text, granularity: 'word', confidence: w.confidence, box: w.box, ...language }));
+      return [said, ...inLine];
+    }),
+  );
+}
+
+/**
  * Tesseract language sets held at once: each is a wasm worker of a few hundred MB, and a job may
  * name any ordered subset of the installed languages.
  */
@@ -129,12 +147,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     const sized = await withPixelsForText(deps.fetcher, task, prepared, fetched, found);
     const { model, page } = await readPage(sized.image, sized.lines, { ppocr, tesseract: tesseractFor }, choice, signal);
     const ocrPage = pageOnCanvas(page, sized.image, task);
-    const findings: Finding[] = ocrPage.blocks.flatMap((block) =>
-      block.lines.map((line) => {
-        const language = line.language && languageTag(line.language);
-        return { motivation: 'supplementing' as const, text: line.text, confidence: line.confidence, box: line.box, ...(language && { language }) };
-      }),
-    );
+    const findings = textFindings(ocrPage, ocr?.words === true);
     return { resultSet: { ...resultSet(task, 'text', model, findings), ocr: ocrPage }, ms: { fetch: fetchMs, total: performance.now() - started } };
   }
 

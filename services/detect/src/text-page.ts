@@ -12,15 +12,17 @@ export interface OcrChoice {
 
 /**
  * The engine and languages a canvas is read with. The job's choice wins; languages it does not
- * name come from the manifest (those Loupe has models for), then the default. A job that chose no
- * engine reads a manifest in a language other than English with Tesseract, whose models know its
- * accents, and anything else with PP-OCR.
+ * name come from the manifest (those Loupe has models for), then the default (eng). A job that
+ * chose no engine reads with Tesseract, PP-OCR on request: on the lines PP-OCR's detector found,
+ * Tesseract read every synthetic page at CER 0.002 or less where PP-OCR's recogniser misread 6 to
+ * 20 % of the characters, and read the real pages as well or better but for the incunable
+ * (docs/benchmarks.md, "OCR on real pages"); PP-OCR's character set has no Latin accents.
  */
 export function chooseOcr(job: OcrJobOptions | undefined, manifestLanguages: readonly string[] | undefined): OcrChoice {
   const installed: readonly string[] = OCR_LANGUAGES;
   const fromManifest = (manifestLanguages ?? []).filter((l) => installed.includes(l));
   const languages = job?.languages ?? (fromManifest.length > 0 ? fromManifest : DEFAULT_OCR_LANGUAGES);
-  const engine = job?.engine ?? (fromManifest.some((l) => l !== 'eng') ? 'tesseract' : 'ppocr');
+  const engine = job?.engine ?? 'tesseract';
   return { engine, languages: engine === 'ppocr' ? [] : languages };
 }
 

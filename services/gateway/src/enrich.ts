@@ -1,4 +1,4 @@
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, type Annotation } from '@loupe/contracts';
+import { annotationContexts, IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, type Annotation } from '@loupe/contracts';
 
 type Json = Record<string, unknown>;
 
@@ -15,11 +15,11 @@ export function enrichManifest(
   ocrCanvases: ReadonlySet<string> = new Set(),
 ): Json {
   const contexts = [v3['@context']].flat().filter((c): c is string => typeof c === 'string' && c !== IIIF_PRESENTATION_CONTEXT);
-  const loupeContext = `${publicUrl}${LOUPE_CONTEXT_PATH}`;
+  const ours = annotationContexts(`${publicUrl}${LOUPE_CONTEXT_PATH}`, [...annotationsByCanvas.values()].flat());
   const items = Array.isArray(v3.items) ? (v3.items as Json[]) : [];
   return {
     ...v3,
-    '@context': [...new Set([...contexts, loupeContext]), IIIF_PRESENTATION_CONTEXT],
+    '@context': [...new Set([...contexts, ...ours])],
     items: items.map((canvas) => withOcrLinks(withAnnotations(canvas, annotationsByCanvas.get(String(canvas.id)), publicUrl), ocrCanvases, publicUrl)),
   };
 }
@@ -76,6 +76,14 @@ export function loupeContext(publicUrl: string): Json {
       'loupe:embeddingVersion': { '@id': 'loupe:embeddingVersion' },
       'loupe:model': { '@id': 'loupe:model' },
       'loupe:version': { '@id': 'loupe:version' },
+      // A model card (GET /v1/models/<id>/<version>, what generator ids dereference to).
+      version: 'http://schema.org/softwareVersion',
+      license: 'http://schema.org/license',
+      description: 'http://schema.org/description',
+      'loupe:task': { '@id': 'loupe:task' },
+      'loupe:source': { '@id': 'loupe:source' },
+      'loupe:citation': { '@id': 'loupe:citation' },
+      'loupe:labels': { '@id': 'loupe:labels', '@container': '@list' },
       unreviewed: 'loupe:unreviewed',
       accepted: 'loupe:accepted',
       rejected: 'loupe:rejected',

@@ -42,7 +42,7 @@ export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr'>):
       details: { errors: [{ in: 'body', path: '/ocr/languages', message: 'goes with engine tesseract' }] },
     });
   }
-  const reads = ocr?.engine === 'tesseract' ? { ocr } : undefined;
+  const reads = ocr ? { ocr } : undefined;
   if (!classify && !reads) return undefined;
   return { ...(classify && { classify }), ...(reads && { 'detect.text': reads, detect: reads }) };
 }

@@ -64,6 +64,7 @@ export function toAnnotations(set: ResultSet, publicUrl: string): Annotation[] {
       created: set.generated,
       generated: set.generated,
       'loupe:confidence': Math.round(finding.confidence * 10_000) / 10_000,
+      ...(finding.granularity && { textGranularity: finding.granularity }),
       ...(finding.margin !== undefined && { 'loupe:margin': Math.round(finding.margin * 10_000) / 10_000 }),
       ...(finding.entropy !== undefined && { 'loupe:entropy': Math.round(finding.entropy * 10_000) / 10_000 }),
       'loupe:reviewState': 'unreviewed',

@@ -11,11 +11,12 @@ import {
   type ServiceDefinition,
 } from '@loupe/contracts';
 import { labelOfAnnotation, parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd, toAlto, toHocr } from '@loupe/datasets';
-import type { AnnotationStore, Vocabulary } from '@loupe/store';
+import { withPublicUrl, type AnnotationStore, type Vocabulary } from '@loupe/store';
 import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
+import { modelCardOf, type ModelCards } from './model-card.js';
 import { canvasOcrPage, ocrDocumentUrls } from './ocr-documents.js';
 import { reviewQueueOf } from './review-queue.js';
 
@@ -25,6 +26,8 @@ export interface GroundTruthDeps {
   readonly publicUrl: string;
   /** Shown by /readyz: 'embedded' or 'mongodb'. */
   readonly storeKind?: string;
+  /** The model registry: generator ids (`/v1/models/<id>/<version>`) dereference to its cards. */
+  readonly models?: ModelCards;
 }
 
 /** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
@@ -53,7 +56,10 @@ export function reviewerOf(principal: Principal | undefined, claimed: string | u
 const VERSION = '0.1.0';
 
 export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefinition {
-  const { store, publicUrl } = deps;
+  const { publicUrl } = deps;
+  // Ids are kept without the public URL and shown under the one in force: a store made under
+  // another URL (`loupe run` before `loupe serve`) is served and reviewed as if made here.
+  const store = withPublicUrl(deps.store, publicUrl);
   const apis = SERVICE_APIS['ground-truth'];
 
   const storeResults = defineHandler({
@@ -255,6 +261,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   const splits = defineHandler({ ...apis.datasetSplits, handler: (q) => datasetSplits(store, q) });
   const evaluation = defineHandler({ ...apis.evaluation, handler: (q) => evaluateModel(store, q) });
   const reviewQueue = defineHandler({ ...apis.reviewQueue, handler: (q) => reviewQueueOf(store, q) });
+  const modelCard = defineHandler({ ...apis.modelCard, handler: async ({ id, version }) => modelCardOf(deps.models, publicUrl, id, version) });
 
   return {
     name: 'ground-truth',
@@ -282,6 +289,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       splits,
       evaluation,
       reviewQueue,
+      modelCard,
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };

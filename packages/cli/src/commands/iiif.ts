@@ -1,6 +1,7 @@
 import type { ImageServiceRef } from '@loupe/contracts';
 import { LoupeError } from '@loupe/contracts/core';
 import { createDocumentLoader, parseImageInfo, planImageRequest, type DocumentLoader, type PlanTarget } from '@loupe/iiif/plan';
+import type { ImageFolderServer } from '@loupe/demo';
 import type { Fetcher } from '@loupe/iiif';
 import type { LoupeConfig } from '../config.js';
 import { resolveSource } from '../source-path.js';
@@ -86,4 +87,26 @@ export async function planCommand(config: LoupeConfig, infoRef: string, target: 
   }
   write(`scale: ${plan.scale} (image pixels per result pixel); result ${plan.width}x${plan.height}; region ${plan.region.x},${plan.region.y},${plan.region.w},${plan.region.h}`);
   write(`why: ${plan.reason}${plan.resizeLocally ? '; resize locally to reach the target' : ''}`);
+}
+
+export interface FolderServeOptions {
+  readonly folder: string;
+  readonly port?: number | undefined;
+  readonly host?: string | undefined;
+}
+
+/**
+ * `loupe iiif serve <folder>`: the folder's images as IIIF (an Image API 3 level-2 service each
+ * and a manifest, @loupe/demo's server) until the returned server is closed. A folder that cannot
+ * be served is the user's to fix, so it is a validation error naming the folder, not a crash.
+ */
+export async function serveFolder(opts: FolderServeOptions): Promise<ImageFolderServer> {
+  const { serveImageFolder } = await import('@loupe/demo');
+  try {
+    return await serveImageFolder({ folder: opts.folder, ...(opts.port !== undefined && { port: opts.port }), ...(opts.host !== undefined && { host: opts.host }) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new LoupeError('LOUPE_ERR_VALIDATION', `cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0} (${code}): choose another --port`, { cause: err });
+    throw new LoupeError('LOUPE_ERR_VALIDATION', `cannot serve ${opts.folder}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { createEgressPolicy } from '@loupe/iiif';
-import { openRegistry, type ModelEntry, type PullProgress } from '@loupe/inference';
+import { openRegistry, type PullProgress, type RegistryEntry } from '@loupe/inference';
 import { importTfjs } from '@loupe/tfjs-onnx';
 import type { LoupeConfig } from '../config.js';
 
@@ -36,7 +36,11 @@ export async function modelsCommand(
         for (const e of entries) write(JSON.stringify(summary(e)));
       } else {
         write(row(['ID', 'TASK', 'STATE', 'ORIGIN', 'LICENCE', 'NAME']));
-        for (const e of entries) write(row([e.id, e.card.task, e.state, e.origin, e.card.licence, e.card.name]));
+        for (const e of entries) {
+          write(row([e.id, e.card.task, e.state, e.origin, e.card.licence, e.card.name]));
+          // An engine reads what its language models read: the list says which are here.
+          if (e.kind === 'engine') write(`  ${e.card.engine.runtime} ${e.card.version}, languages: ${e.card.engine.languages.map((l) => `${l.code} (${l.script})`).join(', ')}`);
+        }
         write(`models folder: ${registry.modelsDir}`);
       }
       for (const bad of registry.invalidCards()) warn(`skipped invalid card ${bad.path}: ${bad.message}`);
@@ -120,9 +124,10 @@ export async function modelsCommand(
   }
 }
 
-function summary(e: ModelEntry): Record<string, unknown> {
+function summary(e: RegistryEntry): Record<string, unknown> {
   return {
     id: e.id,
+    kind: e.kind,
     task: e.card.task,
     state: e.state,
     origin: e.origin,
@@ -131,6 +136,7 @@ function summary(e: ModelEntry): Record<string, unknown> {
     licence: e.card.licence,
     card: e.cardPath,
     files: e.files.map((f) => ({ role: f.role, state: f.state, path: f.path, source: f.source })),
+    ...(e.kind === 'engine' && { engine: e.card.engine }),
   };
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
+import { annotationContexts, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
 import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
 import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
@@ -181,7 +181,7 @@ async function runJob(
       const page = pages[0] ?? { id: `${config.publicUrl}/v1/annotations?canvas=${encodeURIComponent(String(canvas.id))}`, type: 'AnnotationPage' };
       await fs.writeFile(
         path.join(opts.outDir, 'annotations', name),
-        JSON.stringify({ '@context': [`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, IIIF_PRESENTATION_CONTEXT], ...page, items }, null, 2),
+        JSON.stringify({ '@context': annotationContexts(`${config.publicUrl}${LOUPE_CONTEXT_PATH}`, items), ...page, items }, null, 2),
       );
       report.outputs.ocr.push(...(await writeOcrDocuments(app, config.publicUrl, canvas, path.join(opts.outDir, 'ocr', stem))));
     }

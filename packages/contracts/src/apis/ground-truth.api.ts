@@ -65,6 +65,32 @@ export const OcrDocumentQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** A model as a generator id names it: `/v1/models/<id>/<version>`. */
+export const ModelCardParams = Type.Object(
+  { id: Type.String({ minLength: 1, description: 'Model id' }), version: Type.String({ minLength: 1, description: 'Model version' }) },
+  { additionalProperties: false },
+);
+
+/** A model's card as JSON-LD: what an annotation's generator id dereferences to. */
+export const ModelCardView = Type.Object(
+  {
+    '@context': Type.Array(Type.String()),
+    id: Type.String(),
+    type: Type.Literal('Software'),
+    name: Type.String(),
+    version: Type.String(),
+    description: Type.Optional(Type.String()),
+    license: Type.String({ description: 'SPDX identifier' }),
+    'loupe:model': Type.String(),
+    'loupe:version': Type.String(),
+    'loupe:task': Type.String(),
+    'loupe:source': Type.String({ description: 'Where the weights come from' }),
+    'loupe:citation': Type.Optional(Type.String()),
+    'loupe:labels': Type.Optional(Type.Array(Type.Object({ name: Type.String(), uri: Type.Optional(Type.String()) }))),
+  },
+  { $id: 'ModelCardView' },
+);
+
 /**
  * A ground-truth request/reply API: every one may fail validation or at the store. Reading needs
  * `reader`; every POST changes ground truth and needs `curator`.
@@ -235,4 +261,17 @@ export const GROUND_TRUTH_API = {
     EvaluationReport,
     ['LOUPE_ERR_NOT_FOUND'],
   ),
+  modelCard: {
+    ...gt(
+      'model.get',
+      SUBJECTS.modelGet,
+      'GET',
+      '/v1/models/:id/:version',
+      "A model's card as JSON-LD (type Software): what an annotation's generator id dereferences to",
+      ModelCardParams,
+      ModelCardView,
+      ['LOUPE_ERR_NOT_FOUND'],
+    ),
+    iiif: true,
+  },
 } as const satisfies Record<string, ApiDeclaration>;

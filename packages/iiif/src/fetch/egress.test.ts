@@ -187,7 +187,7 @@ t.test('allow list: a host entry matches the URL host exactly, a CIDR matches th
   });
 });
 
-t.test('a name that does not resolve and a closed port read alike: "could not fetch"', async (t) => {
+t.test('a closed port reads like a dead host: "could not fetch"; a name that does not exist says so', async (t) => {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const closedPort = (probe.address() as AddressInfo).port;
@@ -195,16 +195,16 @@ t.test('a name that does not resolve and a closed port read alike: "could not fe
   const log = recordingLog();
   const lookup = fakeDns({ 'closed.example': '127.0.0.1' });
   const fetcher = createFetcher({ retries: 0, log, egress: createEgressPolicy({ denyPrivate: false, lookup, log }) });
-  const errors: LoupeError[] = [];
-  for (const url of ['http://nowhere.example/m.json', `http://closed.example:${closedPort}/m.json`]) {
-    const err = (await fetcher.getJson(url).catch((e: unknown) => e)) as LoupeError;
-    t.equal(err.code, 'LOUPE_ERR_FETCH_NETWORK', url);
-    t.equal(err.message, `could not fetch ${url}`, `${url}: no low-level reason in the message`);
-    t.same(err.details, { url }, `${url}: nor in the details`);
-    errors.push(err);
-  }
-  t.notMatch(JSON.stringify(errors), /ENOTFOUND|ECONNREFUSED|getaddrinfo/, 'what reaches a caller names no errno');
-  t.match(log.lines, [{ msg: 'lookup failed', cause: /ENOTFOUND/ }, { msg: 'fetch failed', cause: /ECONNREFUSED/ }], 'the causes are in the log');
+  const closed = `http://closed.example:${closedPort}/m.json`;
+  const refused = (await fetcher.getJson(closed).catch((e: unknown) => e)) as LoupeError;
+  t.same([refused.code, refused.message, refused.details], ['LOUPE_ERR_FETCH_NETWORK', `could not fetch ${closed}`, { url: closed }], 'no low-level reason in the message or the details');
+  t.notMatch(JSON.stringify(refused), /ECONNREFUSED/, 'what reaches a caller names no errno: a job cannot scan ports');
+  // Whether a name exists is no secret (anyone can ask DNS), and a user must know to fix the URL.
+  const nowhere = 'http://nowhere.example/m.json';
+  const missing = (await fetcher.getJson(nowhere).catch((e: unknown) => e)) as LoupeError;
+  t.match(missing, { code: 'LOUPE_ERR_FETCH_DNS', retryable: false, message: /nowhere\.example does not exist/, details: { url: nowhere, host: 'nowhere.example' } });
+  t.notMatch(JSON.stringify(missing), /ENOTFOUND|getaddrinfo/);
+  t.match(log.lines, [{ msg: 'fetch failed', cause: /ECONNREFUSED/ }, { msg: 'lookup failed', cause: /ENOTFOUND/ }], 'the causes are in the log');
 });
 
 t.test('TLS verifies the certificate against the URL host name while connecting to the checked address', async (t) => {
@@ -221,6 +221,6 @@ t.test('TLS verifies the certificate against the URL host name while connecting 
   t.same(await fetcher.getJson(`https://iiif.test:${port}/info.json`), { ok: true }, 'the certificate for iiif.test is accepted');
   t.same(servernames, ['iiif.test'], 'SNI names the host, not the address');
   const err = (await fetcher.getJson(`https://impostor.test:${port}/info.json`).catch((e: unknown) => e)) as LoupeError;
-  t.equal(err.code, 'LOUPE_ERR_FETCH_NETWORK', 'a certificate for another name is refused');
+  t.match(err, { code: 'LOUPE_ERR_FETCH_TLS', retryable: false }, 'a certificate for another name is refused, for good');
   t.match(log.lines, [{ cause: 'ERR_TLS_CERT_ALTNAME_INVALID' }], 'because its names do not match');
 });

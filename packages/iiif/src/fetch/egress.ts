@@ -2,6 +2,7 @@ import { promises as dns, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { LoupeError, type Logger } from '@loupe/contracts';
 import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { connectionError, lowLevelCode } from './fetch-errors.js';
 
 /** One address a host name resolves to. */
 export interface ResolvedAddress {
@@ -43,7 +44,7 @@ export type EgressFetch = (input: string | URL, init?: Parameters<typeof undiciF
  */
 export interface EgressPolicy {
   readonly denyPrivate: boolean;
-  /** Resolves and checks the URL's host; throws LOUPE_ERR_FETCH_EGRESS_REFUSED or LOUPE_ERR_FETCH_NETWORK. */
+  /** Resolves and checks the URL's host; throws LOUPE_ERR_FETCH_EGRESS_REFUSED, LOUPE_ERR_FETCH_DNS (no such host) or LOUPE_ERR_FETCH_NETWORK. */
   admit(url: URL): Promise<EgressLease>;
   /** An undici dispatcher whose every new connection goes to a checked address (redirect hops included). */
   readonly dispatcher: Dispatcher;
@@ -227,8 +228,8 @@ export function createEgressPolicy(options: EgressOptions): EgressPolicy {
       try {
         addresses = ipv4First(await lookup(host));
       } catch (err) {
-        options.log?.warn({ url: shown, host, cause: (err as { code?: string }).code ?? String(err) }, 'lookup failed');
-        throw new LoupeError('LOUPE_ERR_FETCH_NETWORK', `could not fetch ${shown}`, { cause: err, details: { url: shown } });
+        options.log?.warn({ url: shown, host, cause: lowLevelCode(err) ?? String(err) }, 'lookup failed');
+        throw connectionError(shown, host, err);
       }
       if (addresses.length === 0) throw new LoupeError('LOUPE_ERR_FETCH_NETWORK', `could not fetch ${shown}`, { details: { url: shown } });
     }

@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
  * | `maxJsonBytes`       | 20 MiB         | Largest JSON body (manifest, collection, info.json). |
  * | `maxPixels`          | 100 000 000    | Largest decoded image (width x height), checked from the header before decoding. |
  * | `maxRedirects`       | 5              | Redirect hops followed (301, 302, 303, 307, 308), each checked for http(s). |
- * | `retries`            | 3              | Further attempts after a 429, 502, 503, 504 or a network error. |
+ * | `retries`            | 3              | Further attempts after a 408, 425, 429, 502, 503, 504 or a transient network error (never after a host that does not exist, a bad certificate or another 4xx). |
  * | `retryBaseMs`        | 500            | First backoff; doubles per attempt, with jitter. |
  * | `maxRetryDelayMs`    | 60000          | Cap on one wait, `Retry-After` (seconds or HTTP date) included. |
  * | `perHostConcurrency` | 4              | Requests in flight at once to one server: its resolved address and port, however the URL spells it. |
@@ -27,7 +27,7 @@ const MiB = 1024 * 1024;
  * | `cacheDir`           | none           | On-disk cache; a hit makes no request. Entries never expire: IIIF image URLs name fixed content. |
  * | `userAgent`          | `Loupe/0.1 (+https://github.com/loupe-iiif/loupe)` | Sent on every request. |
  * | `egress`             | allow all      | The {@link EgressPolicy} every request and redirect hop passes. Without one nothing is refused: fine for a library on a person's machine, never for a server (the servers always pass `createEgressPolicy(config.egress)`). |
- * | `log`                | none           | Where the low-level cause of a network failure goes; callers only see "could not fetch <url>". |
+ * | `log`                | none           | Where the low-level cause of a network failure goes; callers only see "could not fetch <url>" (and, for the permanent causes, no such host or a bad certificate). |
  *
  * A timeout fails the call at once rather than being retried here: a server that hangs tends to
  * keep hanging, and a work queue's redelivery (LOUPE_ERR_FETCH_TIMEOUT is retryable) spaces the

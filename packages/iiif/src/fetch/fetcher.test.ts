@@ -83,7 +83,7 @@ t.test('getImage returns the encoded bytes with their size and format', async (t
 t.test('a 404 fails at once with the status', async (t) => {
   const fetcher = createFetcher(quick);
   const url = `${server.serviceId('missing')}/full/max/0/default.jpg`;
-  const err = await rejectsWith(t, fetcher.getImage(url), 'LOUPE_ERR_FETCH_HTTP', url);
+  const err = await rejectsWith(t, fetcher.getImage(url), 'LOUPE_ERR_FETCH_NOT_FOUND', url);
   t.same(err.details, { url, status: 404 });
   t.equal(server.requests.length, 1, 'a 4xx is not retried');
 });
@@ -223,7 +223,7 @@ t.test('redirects are followed up to the limit, and no further', async (t) => {
   t.ok(target);
 
   const image = await fetcher.getImage(`${server.url}/hop/to-image`).catch((e: unknown) => e);
-  t.match(image, { code: 'LOUPE_ERR_FETCH_HTTP' }, 'a path with no fault and nothing served is a plain 404');
+  t.match(image, { code: 'LOUPE_ERR_FETCH_NOT_FOUND' }, 'a path with no fault and nothing served is a plain 404');
 
   server.fail('/elsewhere', { status: 307, headers: { location: 'ftp://example.org/x' } });
   await rejectsWith(t, fetcher.getJson(`${server.url}/elsewhere`), 'LOUPE_ERR_FETCH_REDIRECTS', 'ftp://example.org/x');

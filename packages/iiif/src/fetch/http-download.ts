@@ -3,7 +3,8 @@ import { LoupeError } from '@loupe/contracts';
 import type { EgressPolicy } from './egress.js';
 import type { ResolvedFetcherOptions } from './fetcher-options.js';
 import type { HostGates } from './host-gate.js';
-import { isRetryableStatus, parseRetryAfter, RETRY_STATUSES, retryDelay } from './retry-policy.js';
+import { connectionError, lowLevelCode, statusError } from './fetch-errors.js';
+import { parseRetryAfter, RETRY_STATUSES, retryDelay } from './retry-policy.js';
 import { TransferWatch } from './transfer-watch.js';
 
 export interface Want {
@@ -94,16 +95,11 @@ export function parseHttpUrl(url: string, from?: string): URL {
   return parsed;
 }
 
-/** The low-level reason (ECONNREFUSED, ENOTFOUND...), for the log only. */
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
-}
-
 /**
  * Downloads one URL over http(s), hop by hop: each hop is checked by the egress policy before it
  * is connected to, waits for a slot on its host, runs under the transfer's time and rate limits,
- * and is retried on 429/502/503/504 and network errors; redirects are followed up to the limit.
+ * and is retried on 408/425/429/502/503/504 and network errors; redirects are followed up to the
+ * limit. Permanent failures (no such host, a bad certificate, 401/403/404/410) are not retried.
  */
 export function createDownloader(
   opts: ResolvedFetcherOptions,
@@ -111,14 +107,11 @@ export function createDownloader(
   gates: HostGates,
   log: { warn(obj: object, msg: string): void } | undefined,
 ): (url: string, want: Want) => Promise<Downloaded> {
-  /**
-   * What outside callers learn of a failed connection: that it failed. Refused, reset, unknown
-   * host and unreachable all read alike, so a job's error cannot map someone's network; the
-   * cause goes to the log.
-   */
+  /** A failed connection, named by cause where the cause is permanent (see connectionError); the errno goes to the log. */
   function couldNotFetch(url: URL, err: unknown): LoupeError {
-    log?.warn({ url: url.href, cause: describeNetworkError(err) }, 'fetch failed');
-    return new LoupeError('LOUPE_ERR_FETCH_NETWORK', `could not fetch ${url.href}`, { cause: err, details: { url: url.href } });
+    const reason = lowLevelCode(err) ?? (err as { cause?: Error }).cause?.message ?? (err as Error).message ?? String(err);
+    log?.warn({ url: url.href, cause: reason }, 'fetch failed');
+    return connectionError(url.href, url.hostname, err);
   }
 
   /**
@@ -196,7 +189,7 @@ export function createDownloader(
     }
   }
 
-  /** One hop with its retries: 429/502/503/504 and network errors wait and try again. */
+  /** One hop with its retries: the RETRY_STATUSES and transient network errors wait and try again. */
   async function exchangeWithRetries(url: URL, want: Want): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       let answer: Answer;
@@ -216,13 +209,7 @@ export function createDownloader(
         await sleep(retryDelay(attempt, retryAfterMs, opts.retryBaseMs, opts.maxRetryDelayMs));
         continue;
       }
-      const attempts = attempt + 1;
-      if (isRetryableStatus(status)) {
-        throw new LoupeError('LOUPE_ERR_FETCH_HTTP_RETRYABLE', `${url.href}: HTTP ${status} after ${attempts} attempt${attempts === 1 ? '' : 's'}`, {
-          details: { url: url.href, status, attempts, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-        });
-      }
-      throw new LoupeError('LOUPE_ERR_FETCH_HTTP', `${url.href}: HTTP ${status}`, { details: { url: url.href, status } });
+      throw statusError(url.href, status, attempt + 1, retryAfterMs);
     }
   }
 

@@ -103,7 +103,7 @@ t.test('a failing tile fails the plan, naming the tile', async (t) => {
   const plan = tilePlan(server.serviceId('photo'), 1, 3);
   const bad = plan.tiles![4]!.url;
   server.fail(bad, { status: 404 });
-  await t.rejects(fetcher.getPlanned(plan), { code: 'LOUPE_ERR_FETCH_HTTP', details: { url: bad, status: 404 } });
+  await t.rejects(fetcher.getPlanned(plan), { code: 'LOUPE_ERR_FETCH_NOT_FOUND', details: { url: bad, status: 404 } });
 });
 
 t.test('the cache serves a whole plan the second time', async (t) => {

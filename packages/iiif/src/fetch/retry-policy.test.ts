@@ -27,6 +27,6 @@ t.test('backoff doubles and is jittered within half its ceiling', async (t) => {
 });
 
 t.test('which statuses another delivery might get past', async (t) => {
-  for (const s of [429, 500, 502, 503, 504]) t.ok(isRetryableStatus(s), String(s));
-  for (const s of [400, 401, 403, 404, 410, 501, 505]) t.notOk(isRetryableStatus(s), String(s));
+  for (const s of [408, 425, 429, 500, 502, 503, 504]) t.ok(isRetryableStatus(s), String(s));
+  for (const s of [400, 401, 403, 404, 405, 406, 410, 414, 422, 451, 501, 505]) t.notOk(isRetryableStatus(s), String(s));
 });

@@ -1,14 +1,15 @@
 import { exponentialBackoff } from '@loupe/contracts';
 
 /** Statuses worth another attempt in-process: the server said "not now", not "never". */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 502, 503, 504]);
 
 /**
- * A status that a later delivery might get past. 501 (an Image API feature the server lacks) and 505
- * will answer the same every time, so they count as permanent like a 4xx.
+ * A status that a later delivery might get past: 408 (the server timed the request out), 425 (too
+ * early), 429 and the 5xx. 501 (an Image API feature the server lacks) and 505 will answer the
+ * same every time, so they count as permanent like every other 4xx.
  */
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || (status >= 500 && status !== 501 && status !== 505);
+  return status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
 
 /** Parses `Retry-After` (delay seconds or an HTTP date) into milliseconds from `now`; undefined if absent or invalid. */

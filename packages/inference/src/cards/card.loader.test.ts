@@ -4,7 +4,8 @@ import t from 'tap';
 import { COCO_CLASSES } from '../coco.js';
 import { LoupeError } from '@loupe/contracts';
 import { BUILTIN_CARDS_DIR } from '../registry/registry.js';
-import { loadCard, parseCard, storedName } from './card.loader.js';
+import { loadBuiltinCardSync, loadCard, parseCard, parseEngineCard, storedName } from './card.loader.js';
+import { isEngineCard } from './engine-card.js';
 
 const SHA = 'a'.repeat(64);
 
@@ -48,12 +49,14 @@ t.test('every built-in card is valid, named after its id, with real hashes', asy
     'ppocr-mobile-v2-cls.json',
     'ppocr-v4-det.json',
     'ppocr-v4-rec.json',
+    'tesseract-lstm.json',
     'vit-gpt2-captioning.json',
     'yolov8n-coco.json',
   ]);
   for (const name of names) {
-    const card = await loadCard(join(BUILTIN_CARDS_DIR, name));
+    const card = loadBuiltinCardSync(join(BUILTIN_CARDS_DIR, name));
     t.equal(`${card.id}.json`, name);
+    t.equal(isEngineCard(card), name === 'tesseract-lstm.json', `${card.id} is ${isEngineCard(card) ? 'an engine' : 'a model'}`);
     t.ok(card.licence && card.source && card.citation, `${card.id} says its licence, source and citation`);
   }
   const yolo = await loadCard(join(BUILTIN_CARDS_DIR, 'yolov8n-coco.json'));
@@ -136,4 +139,37 @@ t.test('a card file that is not JSON, or not there, is refused by name', async (
   await t.rejects(loadCard(join(dir, 'gone.json')), { code: 'LOUPE_ERR_MODEL_CARD_INVALID', message: /gone\.json cannot be read/ });
   await writeFile(join(dir, 'ok.json'), JSON.stringify(validCard()));
   t.equal((await loadCard(join(dir, 'ok.json'))).id, 'test-model');
+});
+
+function engineCard(): Record<string, unknown> {
+  return {
+    id: 'test-engine',
+    version: '7.0.0',
+    task: 'text-recognition',
+    name: 'A test engine',
+    engine: { runtime: 'tesseract.js', languages: [{ code: 'fra', name: 'French', script: 'Latin', file: 'fra' }] },
+    files: { fra: { package: '@tesseract.js-data/fra', path: '4.0.0_best_int/fra.traineddata.gz', sha256: SHA, size: 10 } },
+    licence: 'Apache-2.0',
+    source: 'made by the test',
+  };
+}
+
+t.test('an engine card is validated like a model card, and its languages must name its files', async (t) => {
+  const card = parseEngineCard(engineCard(), 'engine.json');
+  t.ok(Object.isFrozen(card.engine.languages[0]));
+  t.same(
+    problems(() => parseEngineCard({ ...engineCard(), engine: { runtime: 'onnxruntime', languages: [] }, input: { width: 1 } }, 'engine.json')),
+    [
+      { path: '/input', message: 'is not a card field (misspelt?)' },
+      { path: '/engine/runtime', message: "expected 'tesseract.js'" },
+      { path: '/engine/languages', message: 'expected array length to be greater or equal to 1' },
+    ],
+  );
+  const stray = { ...engineCard(), engine: { runtime: 'tesseract.js', languages: [{ code: 'deu', name: 'German', script: 'Latin', file: 'deu' }] } };
+  t.same(problems(() => parseEngineCard(stray, 'engine.json')), [{ path: '/engine/languages/0/file', message: 'names no file of the card (files: fra)' }]);
+  t.same(
+    problems(() => parseCard(engineCard(), 'engine.json')).map((p) => p.path),
+    ['/input', '/output', '/engine'],
+    'a model card may not carry an engine: LOUPE_MODELS_DIR holds models only',
+  );
 });

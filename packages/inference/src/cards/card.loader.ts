@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LoupeError, isRecord } from '@loupe/contracts';
+import { EngineCard, type AnyCard } from './engine-card.js';
 import { InputSpec, ModelCard, type ModelFile } from './model-card.js';
 
 /** One thing wrong with a card, where a JSON pointer says where. */
@@ -30,17 +31,37 @@ if (!FormatRegistry.Has('uri')) {
  */
 export function parseCard(json: unknown, source: string): ModelCard {
   const card = withInputDefaults(json);
-  const problems = [...schemaProblems(card), ...(Value.Check(ModelCard, card) ? crossFieldProblems(card as ModelCard) : [])];
-  if (problems.length > 0) {
-    throw new LoupeError(
-      'LOUPE_ERR_MODEL_CARD_INVALID',
-      `Model card ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
-        .map((p) => `  ${p.path || '/'}: ${p.message}`)
-        .join('\n')}`,
-      { details: { source, errors: problems } },
-    );
-  }
+  const problems = [...schemaProblems(ModelCard, card), ...(Value.Check(ModelCard, card) ? fileProblems(card as ModelCard) : [])];
+  if (problems.length > 0) throw invalidCard(source, problems);
   return deepFreeze(card as ModelCard);
+}
+
+/** Validates an engine card (engine-card.ts) the same way: every problem in one error, frozen. */
+export function parseEngineCard(json: unknown, source: string): EngineCard {
+  const problems = schemaProblems(EngineCard, json);
+  if (problems.length === 0) {
+    const card = json as EngineCard;
+    problems.push(...fileProblems(card));
+    card.engine.languages.forEach((lang, i) => {
+      if (!card.files[lang.file]) problems.push({ path: `/engine/languages/${i}/file`, message: `names no file of the card (files: ${Object.keys(card.files).join(', ')})` });
+    });
+  }
+  if (problems.length > 0) throw invalidCard(source, problems);
+  return deepFreeze(structuredClone(json) as EngineCard);
+}
+
+/** A built-in card file: an engine card where it has an `engine`, else a model card. */
+export function loadBuiltinCardSync(path: string): AnyCard {
+  const json = parseJson(readSync(path), path);
+  return isRecord(json) && 'engine' in json ? parseEngineCard(json, path) : parseCard(json, path);
+}
+
+function invalidCard(source: string, problems: readonly CardProblem[]): LoupeError {
+  return new LoupeError(
+    'LOUPE_ERR_MODEL_CARD_INVALID',
+    `Model card ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`,
+    { details: { source, errors: problems } },
+  );
 }
 
 /** Reads and validates a card file (JSON). */
@@ -50,13 +71,15 @@ export async function loadCard(path: string): Promise<ModelCard> {
 
 /** The same, synchronously: for start-up paths that cannot await (built-in cards). */
 export function loadCardSync(path: string): ModelCard {
-  let text: string;
+  return parseCard(parseJson(readSync(path), path), path);
+}
+
+function readSync(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (cause) {
     throw unreadable(path, cause);
   }
-  return parseCard(parseJson(text, path), path);
 }
 
 /**
@@ -115,10 +138,10 @@ function withInputDefaults(json: unknown): unknown {
   return card;
 }
 
-function schemaProblems(card: unknown): CardProblem[] {
+function schemaProblems(schema: TSchema, card: unknown): CardProblem[] {
   const problems: CardProblem[] = [];
   const missing = new Set<string>();
-  for (const error of Value.Errors(ModelCard, card)) {
+  for (const error of Value.Errors(schema, card)) {
     // A missing property is also "not a string"; the first says it better.
     if (missing.has(error.path)) continue;
     if (error.message === 'Expected required property') missing.add(error.path);
@@ -141,7 +164,7 @@ function describe(error: ValueError): string {
 }
 
 /** Rules JSON Schema cannot say simply: where each file comes from, and names that must not collide. */
-function crossFieldProblems(card: ModelCard): CardProblem[] {
+function fileProblems(card: Pick<AnyCard, 'files'>): CardProblem[] {
   const problems: CardProblem[] = [];
   const stored = new Map<string, string>();
   for (const [role, file] of Object.entries(card.files)) {

@@ -77,6 +77,18 @@ export const ModelFile = Type.Object(
 );
 export type ModelFile = Static<typeof ModelFile>;
 
+/** What every card says of itself, model or engine (engine-card.ts). */
+export const CARD_HEAD = {
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 100 }),
+  version: Type.String({ minLength: 1 }),
+  task: Type.Union(MODEL_TASKS.map((t) => Type.Literal(t))),
+  name: Type.String({ minLength: 1 }),
+  description: Type.Optional(Type.String()),
+};
+
+/** A card's files by role. */
+export const CARD_FILES = Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_-]*$' }), ModelFile, { minProperties: 1, additionalProperties: false });
+
 export const InputSpec = Type.Object(
   {
     /** Input tensor name (the first input when absent). */
@@ -123,13 +135,9 @@ export type Label = Static<typeof Label>;
 
 export const ModelCard = Type.Object(
   {
-    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 100 }),
-    version: Type.String({ minLength: 1 }),
-    task: Type.Union(MODEL_TASKS.map((t) => Type.Literal(t))),
-    name: Type.String({ minLength: 1 }),
-    description: Type.Optional(Type.String()),
+    ...CARD_HEAD,
     /** Files by role: `model` (the ONNX graph), or `encoder`/`decoder`, `vocab`, `merges`, `tokenizer`, `keys`... */
-    files: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_-]*$' }), ModelFile, { minProperties: 1, additionalProperties: false }),
+    files: CARD_FILES,
     input: InputSpec,
     output: OutputSpec,
     /** Output classes in index order. */

@@ -2,12 +2,13 @@ import { readdirSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
-import { loadCardSync, parseCard, type CardProblem } from '../cards/card.loader.js';
-import type { ModelCard } from '../cards/model-card.js';
+import { loadBuiltinCardSync, loadCardSync, parseCard, type CardProblem } from '../cards/card.loader.js';
+import type { AnyCard } from '../cards/engine-card.js';
 
 /** A card the registry knows, and where it came from. */
 export interface CardRecord {
-  readonly card: ModelCard;
+  /** An engine card only among the built-in ones: LOUPE_MODELS_DIR holds model cards. */
+  readonly card: AnyCard;
   readonly origin: 'builtin' | 'installed';
   readonly cardPath: string;
 }
@@ -145,7 +146,7 @@ function loadBuiltinCards(dir: string): Map<string, CardRecord> {
   }
   for (const name of names) {
     const cardPath = join(dir, name);
-    const card = loadCardSync(cardPath);
+    const card = loadBuiltinCardSync(cardPath);
     if (`${card.id}.json` !== name) {
       throw new LoupeError('LOUPE_ERR_MODEL_CARD_INVALID', `Built-in card ${cardPath} has id ${card.id}; the file must be named ${card.id}.json`, {
         details: { source: cardPath, errors: [{ path: '/id', message: `must match the file name ${name}` }] },

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { storedName } from '../cards/card.loader.js';
 import type { ModelCard, ModelFile } from '../cards/model-card.js';
+
+/** What the layout needs of a card, model or engine: its id names its folders. */
+type CardId = Pick<ModelCard, 'id'>;
 import { chunksPresent, convertFromPackage, joinChunks, knownSha256, packageDir, verifyFile } from './model-files.js';
 
 export type FileState = 'ok' | 'unverified' | 'missing' | 'corrupt';
@@ -25,11 +28,11 @@ export interface ModelFileStatus {
  * package ships (joined chunks, converted TF.js models) under the cache, the rest in its package.
  */
 export interface FileLayout {
-  localPath(card: ModelCard, file: ModelFile): string;
+  localPath(card: CardId, file: ModelFile): string;
   /** Presence and size, plus a hash verdict where one is already known: no file is read. */
-  quickStatus(card: ModelCard, role: string, file: ModelFile): ModelFileStatus;
+  quickStatus(card: CardId, role: string, file: ModelFile): ModelFileStatus;
   /** The verified local path of one file: chunks are joined and models converted on first use. */
-  ensureFile(card: ModelCard, role: string, file: ModelFile): Promise<string>;
+  ensureFile(card: CardId, role: string, file: ModelFile): Promise<string>;
 }
 
 export function sourceOf(file: ModelFile): ModelFileStatus['source'] {
@@ -42,14 +45,14 @@ function derived(file: ModelFile): boolean {
 }
 
 export function fileLayout(modelsDir: string, cacheDir: string): FileLayout {
-  function localPath(card: ModelCard, file: ModelFile): string {
+  function localPath(card: CardId, file: ModelFile): string {
     if (file.url) return join(modelsDir, card.id, storedName(file)!);
     if (derived(file)) return join(cacheDir, card.id, file.path!);
     if (file.package === undefined) return join(modelsDir, card.id, file.path!);
     return join(packageDir(file.package), file.path!);
   }
 
-  function quickStatus(card: ModelCard, role: string, file: ModelFile): ModelFileStatus {
+  function quickStatus(card: CardId, role: string, file: ModelFile): ModelFileStatus {
     const base = { role, source: sourceOf(file), expectedSha256: file.sha256 };
     let path: string;
     try {
@@ -74,7 +77,7 @@ export function fileLayout(modelsDir: string, cacheDir: string): FileLayout {
     return { ...base, path, state: derived(file) ? 'unverified' : 'corrupt', actualSha256: known, problem: `sha256 ${known}, expected ${file.sha256}` };
   }
 
-  async function ensureFile(card: ModelCard, role: string, file: ModelFile): Promise<string> {
+  async function ensureFile(card: CardId, role: string, file: ModelFile): Promise<string> {
     const path = localPath(card, file);
     const label = `${card.id}/${role} (${file.path ?? storedName(file) ?? path})`;
     if (file.chunks) {
@@ -104,7 +107,7 @@ export function fileLayout(modelsDir: string, cacheDir: string): FileLayout {
 }
 
 /** A file that is not on disk: fine when Loupe can still make it from its package (chunks, a TF.js model). */
-function notMadeYet(card: ModelCard, file: ModelFile): { state: FileState; problem?: string } {
+function notMadeYet(card: CardId, file: ModelFile): { state: FileState; problem?: string } {
   if (file.chunks) {
     try {
       const manifest = JSON.parse(readFileSync(join(packageDir(file.package!), file.chunks.manifest), 'utf8')) as Record<string, { chunks?: { hash: string; offsets: [number, number] }[] }>;

@@ -3,7 +3,8 @@ import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import type { LoupeError } from '@loupe/contracts';
-import { requireInstalledModel } from './installed-model.js';
+import { tessdataFolder } from '../tesseract/tessdata.js';
+import { describeModels, findModel, requireInstalledModel } from './installed-model.js';
 import { joinChunks, sha256File } from './model-files.js';
 import { BUILTIN_CARDS_DIR, openRegistry } from './registry.js';
 
@@ -33,7 +34,7 @@ t.test('the built-in pack resolves offline, ISNet joined from its chunks and che
   const offline = registry.list().filter((m) => m.state === 'installed').map((m) => m.id);
   t.same(
     offline,
-    ['blazeface-back', 'centernet-coco', 'faceres-embedding', 'isnet-general-medium', 'mobilenet-v2-features', 'nanodet-coco', 'ppocr-mobile-v2-cls', 'ppocr-v4-det', 'ppocr-v4-rec'],
+    ['blazeface-back', 'centernet-coco', 'faceres-embedding', 'isnet-general-medium', 'mobilenet-v2-features', 'nanodet-coco', 'ppocr-mobile-v2-cls', 'ppocr-v4-det', 'ppocr-v4-rec', 'tesseract-lstm'],
     'present after pnpm install, nothing to pull',
   );
   t.same(
@@ -172,4 +173,47 @@ t.test('requireInstalledModel says what is missing, refuses changed bytes, and n
   await mkdir(join(modelsDir, 'present'), { recursive: true });
   await writeFile(join(modelsDir, 'present', 'model.onnx'), 'a different captioner');
   await t.rejects(requireInstalledModel(registry, 'captioning', 'present'), { code: 'LOUPE_ERR_MODEL_CHECKSUM' });
+});
+
+t.test('the Tesseract engine is a built-in card: listed, verified against the installed files, never resolved for onnxruntime', async (t) => {
+  const registry = openRegistry({ modelsDir: t.testdir() });
+  const entry = registry.get('tesseract-lstm');
+  t.match(entry, { kind: 'engine', origin: 'builtin', state: 'installed', card: { task: 'text-recognition', engine: { runtime: 'tesseract.js' } } });
+  if (entry?.kind !== 'engine') return;
+  const codes = entry.card.engine.languages.map((l) => l.code);
+  t.same(codes, ['deu', 'eng', 'fra', 'frk', 'ita', 'lat'], 'every language Loupe installs, osd left out');
+  t.equal(entry.card.engine.languages.find((l) => l.code === 'frk')?.script, 'Fraktur');
+  t.ok(registry.list({ task: 'text-recognition' }).some((m) => m.id === 'tesseract-lstm'), 'beside PP-OCR among the recognisers');
+
+  for (const code of codes) {
+    const pinned = entry.card.files[code]!;
+    const installed = join(tessdataFolder(code), `${code}.traineddata.gz`);
+    t.equal(sha(await readFile(installed)), pinned.sha256, `${code}: the card pins the bytes Tesseract loads`);
+  }
+  const [report] = await registry.verify('tesseract-lstm');
+  t.equal(report?.state, 'installed');
+  t.ok(report?.files.every((f) => f.state === 'ok' && f.source === 'package'));
+
+  await t.rejects(registry.resolve('tesseract-lstm'), { code: 'LOUPE_ERR_MODEL_LOAD', message: /tesseract-lstm is an engine card \(run by tesseract\.js\), not an ONNX model: onnxruntime cannot load it/ });
+  t.throws(() => findModel(registry, 'text-recognition', 'tesseract-lstm'), { code: 'LOUPE_ERR_MODEL_LOAD', message: /is an engine \(tesseract\.js\), not an ONNX model/ });
+  t.equal(findModel(registry, 'text-recognition', 'ppocr-v4-rec').kind, 'model');
+  t.same(
+    describeModels(registry, 'text-recognition').models.find((m) => m.id === 'tesseract-lstm'),
+    { id: 'tesseract-lstm', state: 'installed', version: entry.card.version, engine: { runtime: 'tesseract.js', languages: codes } },
+    'what /readyz can show',
+  );
+});
+
+t.test('a changed language model fails verify with both hashes', async (t) => {
+  const dir = t.testdir();
+  const cards = join(dir, 'cards');
+  await mkdir(cards);
+  const card = JSON.parse(await readFile(join(BUILTIN_CARDS_DIR, 'tesseract-lstm.json'), 'utf8')) as { files: Record<string, { sha256: string }> };
+  card.files['fra']!.sha256 = 'f'.repeat(64);
+  await writeFile(join(cards, 'tesseract-lstm.json'), JSON.stringify(card));
+  const registry = openRegistry({ modelsDir: join(dir, 'models'), builtinCardsDir: cards });
+  const [report] = await registry.verify('tesseract-lstm');
+  t.equal(report?.state, 'corrupt');
+  t.match(report?.files.find((f) => f.role === 'fra'), { state: 'corrupt', expectedSha256: 'f'.repeat(64), actualSha256: /^[0-9a-f]{64}$/ });
+  t.ok(report?.files.filter((f) => f.role !== 'fra').every((f) => f.state === 'ok'));
 });

@@ -1,8 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toLoupeError } from '@loupe/contracts';
+import { LoupeError, toLoupeError } from '@loupe/contracts';
 import { storedName } from '../cards/card.loader.js';
+import { isEngineCard, type AnyCard, type EngineCard } from '../cards/engine-card.js';
 import type { ModelCard, ModelFile, ModelTask } from '../cards/model-card.js';
 import { openCardCatalog, type CardRecord, type InvalidCard } from './card-catalog.js';
 import { fileLayout, sourceOf, type FileLayout, type FileState, type ModelFileStatus } from './file-layout.js';
@@ -20,9 +21,8 @@ export type InstallState = 'installed' | 'missing' | 'corrupt';
 export type { FileState, ModelFileStatus };
 export type { InvalidCard };
 
-export interface ModelEntry {
+interface EntryBase {
   readonly id: string;
-  readonly card: ModelCard;
   /** Built-in cards ship with Loupe; installed ones were added to LOUPE_MODELS_DIR. */
   readonly origin: 'builtin' | 'installed';
   readonly cardPath: string;
@@ -30,6 +30,20 @@ export interface ModelEntry {
   readonly state: InstallState;
   readonly files: readonly ModelFileStatus[];
 }
+
+/** A model onnxruntime loads. */
+export interface ModelEntry extends EntryBase {
+  readonly kind: 'model';
+  readonly card: ModelCard;
+}
+
+/** An engine (Tesseract): listed and verified like a model, never resolved for onnxruntime. */
+export interface EngineEntry extends EntryBase {
+  readonly kind: 'engine';
+  readonly card: EngineCard;
+}
+
+export type RegistryEntry = ModelEntry | EngineEntry;
 
 export interface ResolvedModel {
   readonly card: ModelCard;
@@ -76,12 +90,15 @@ export interface RegistryOptions {
 export interface Registry {
   readonly modelsDir: string;
   readonly builtinCardsDir: string;
-  /** Built-in and installed models, each with its state; `task` narrows the list. */
-  list(filter?: { task?: ModelTask }): ModelEntry[];
+  /** Built-in and installed models and the built-in engines, each with its state; `task` narrows the list. */
+  list(filter?: { task?: ModelTask }): RegistryEntry[];
   /** Cards in LOUPE_MODELS_DIR that were skipped because they are invalid. */
   invalidCards(): InvalidCard[];
-  get(id: string): ModelEntry | undefined;
-  /** Local paths of the model's files, each checked against its sha256 and size first. */
+  get(id: string): RegistryEntry | undefined;
+  /**
+   * Local paths of the model's files, each checked against its sha256 and size first, for
+   * onnxruntime: an engine's id is refused (LOUPE_ERR_MODEL_LOAD), as nothing here can load it.
+   */
   resolve(id: string): Promise<ResolvedModel>;
   /** Hashes every file of one model (or of all) and reports, without throwing on a bad file. */
   verify(id?: string): Promise<VerifyResult[]>;
@@ -97,9 +114,10 @@ export function openRegistry(opts: RegistryOptions): Registry {
   const catalog = openCardCatalog(modelsDir, builtinCardsDir);
   const layout = fileLayout(modelsDir, opts.cacheDir ?? join(modelsDir, '.cache'));
 
-  const entryOf = (r: CardRecord): ModelEntry => {
+  const entryOf = (r: CardRecord): RegistryEntry => {
     const files = Object.entries(r.card.files).map(([role, file]) => layout.quickStatus(r.card, role, file));
-    return { id: r.card.id, card: r.card, origin: r.origin, cardPath: r.cardPath, state: modelState(files), files };
+    const base = { id: r.card.id, origin: r.origin, cardPath: r.cardPath, state: modelState(files), files };
+    return isEngineCard(r.card) ? { ...base, kind: 'engine', card: r.card } : { ...base, kind: 'model', card: r.card };
   };
 
   return {
@@ -118,6 +136,13 @@ export function openRegistry(opts: RegistryOptions): Registry {
     },
     async resolve(id) {
       const { card } = catalog.require(id);
+      if (isEngineCard(card)) {
+        throw new LoupeError(
+          'LOUPE_ERR_MODEL_LOAD',
+          `${id} is an engine card (run by ${card.engine.runtime}), not an ONNX model: onnxruntime cannot load it; its files are checked by loupe models verify ${id}`,
+          { details: { model: id, runtime: card.engine.runtime } },
+        );
+      }
       const files: Record<string, string> = {};
       for (const [role, file] of Object.entries(card.files)) files[role] = await layout.ensureFile(card, role, file);
       return { card, files };
@@ -132,7 +157,7 @@ export function openRegistry(opts: RegistryOptions): Registry {
       }
       return results;
     },
-    add: async (cardPath) => entryOf(await catalog.add(cardPath)),
+    add: async (cardPath) => entryOf(await catalog.add(cardPath)) as ModelEntry,
     async pull(id, pullOpts = {}) {
       const { card } = catalog.require(id);
       const done: PullResult['files'][number][] = [];
@@ -143,7 +168,7 @@ export function openRegistry(opts: RegistryOptions): Registry {
 }
 
 /** Hashes one file (making it first when Loupe derives it) and says what is wrong, without throwing. */
-async function verifyOne(layout: FileLayout, card: ModelCard, role: string, file: ModelFile): Promise<ModelFileStatus> {
+async function verifyOne(layout: FileLayout, card: AnyCard, role: string, file: ModelFile): Promise<ModelFileStatus> {
   const base = { role, source: sourceOf(file), expectedSha256: file.sha256 };
   let path = '';
   try {
@@ -170,7 +195,7 @@ interface PullContext {
 }
 
 /** One file of a pull: a packaged file is made ready, a good download kept, a bad one replaced, a cut one resumed. */
-async function pullFile(ctx: PullContext, card: ModelCard, role: string, file: ModelFile, pullOpts: PullOptions): Promise<PullResult['files'][number]> {
+async function pullFile(ctx: PullContext, card: AnyCard, role: string, file: ModelFile, pullOpts: PullOptions): Promise<PullResult['files'][number]> {
   if (!file.url) return { role, path: await ctx.layout.ensureFile(card, role, file), action: 'builtin' };
   const path = ctx.layout.localPath(card, file);
   const label = `${card.id}/${role} (${storedName(file)})`;

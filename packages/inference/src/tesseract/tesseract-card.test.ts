@@ -5,7 +5,7 @@ import t from 'tap';
 import { tesseractEngineCard } from './tesseract-card.js';
 import { tessdataFolder, tesseractCoreVersion } from './tessdata.js';
 
-t.test('the engine card names the engine and every installed language model with its checksum', async (t) => {
+t.test('the engine card names the engine and every installed language model, its bytes checked against the pinned checksum', async (t) => {
   const card = await tesseractEngineCard();
   t.equal(card.id, 'tesseract-lstm');
   t.equal(card.version, tesseractCoreVersion(), "the version pages name as their engine's");
@@ -24,6 +24,9 @@ t.test('the engine card names the engine and every installed language model with
   const bytes = await readFile(join(tessdataFolder('fra'), 'fra.traineddata.gz'));
   t.equal(fra.sha256, createHash('sha256').update(bytes).digest('hex'), 'the sha256 of the file Tesseract loads');
   t.equal(fra.size, bytes.length);
+
+  t.equal(fra.path, '4.0.0_best_int/fra.traineddata.gz');
+  t.equal(fra.package.licence, 'MIT', 'the packaging; the models stay Apache-2.0');
 
   t.equal(await tesseractEngineCard(), card, 'computed once');
 });

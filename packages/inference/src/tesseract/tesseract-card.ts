@@ -1,24 +1,26 @@
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { sha256File } from '../registry/model-files.js';
-import { TESSDATA_SET, tessdataFolder, tesseractCoreVersion } from './tessdata.js';
+import { LoupeError } from '@loupe/contracts';
+import { builtinEngineCard } from '../builtin-models.js';
+import type { EngineCard, EngineLanguage } from '../cards/engine-card.js';
+import { verifyFile } from '../registry/model-files.js';
+import { tessdataFolder, tesseractCoreVersion } from './tessdata.js';
 import { TESSERACT_ENGINE_ID } from './tesseract-recognizer.js';
 
 /**
- * The Tesseract engine described as a model card is: what runs, which language models are
- * installed, where each comes from, under what licence, and the sha256 of the bytes Loupe loads.
- * Not a ModelCard: that schema describes one ONNX graph with its tensors and has no languages or
- * scripts, and the registry would offer to load it with onnxruntime.
+ * The Tesseract engine's built-in card (cards/tesseract-lstm.json, an engine card: see
+ * engine-card.ts) as this installation has it: the languages whose packages are installed, each
+ * with its package's version and licence, after checking its bytes against the card's sha256.
+ * The registry lists and verifies the same card; this is the view the OCR output cites.
  */
 export interface TesseractEngineCard {
   id: typeof TESSERACT_ENGINE_ID;
   /** The wasm build of Tesseract (tesseract.js-core), which decides what the models read. */
   version: string;
-  task: 'text-recognition';
+  task: EngineCard['task'];
   name: string;
   runtime: { name: 'tesseract.js'; version: string };
-  licence: 'Apache-2.0';
+  licence: string;
   source: string;
   /** The language models installed beside Loupe, in code order. */
   languages: TesseractLanguageModel[];
@@ -28,35 +30,21 @@ export interface TesseractLanguageModel {
   /** Tesseract's code, as jobs name it. */
   code: string;
   name: string;
-  script: 'Latin' | 'Fraktur';
+  script: string;
   /** The npm package that ships the file, its version and the licence of the packaging. */
   package: { name: string; version: string; licence: string };
-  /** The models themselves: Google's tessdata, under Apache-2.0 whatever the packaging says. */
-  licence: 'Apache-2.0';
+  /** The models themselves: Google's tessdata, under the card's licence whatever the packaging says. */
+  licence: string;
   /** Inside the package. */
   path: string;
   size: number;
   sha256: string;
 }
 
-/**
- * The language models Loupe knows how to name. osd (orientation and script) is left out: it needs
- * Tesseract's legacy engine, and the LSTM engine reads none of it.
- */
-const KNOWN: Record<string, Pick<TesseractLanguageModel, 'name' | 'script'>> = {
-  deu: { name: 'German', script: 'Latin' },
-  eng: { name: 'English', script: 'Latin' },
-  fra: { name: 'French', script: 'Latin' },
-  frk: { name: 'German Fraktur', script: 'Fraktur' },
-  ita: { name: 'Italian', script: 'Latin' },
-  lat: { name: 'Latin', script: 'Latin' },
-  nld: { name: 'Dutch', script: 'Latin' },
-};
-
 const require = createRequire(import.meta.url);
 let card: Promise<TesseractEngineCard> | undefined;
 
-/** The engine's card, its checksums computed from the installed files once per process. */
+/** The engine's card, its installed files checked against the card's checksums once per process. */
 export function tesseractEngineCard(): Promise<TesseractEngineCard> {
   card ??= describe().catch((err: unknown) => {
     card = undefined;
@@ -66,9 +54,17 @@ export function tesseractEngineCard(): Promise<TesseractEngineCard> {
 }
 
 async function describe(): Promise<TesseractEngineCard> {
-  const installed = Object.keys(KNOWN).filter((code) => {
+  const pinned = builtinEngineCard(TESSERACT_ENGINE_ID);
+  // Annotations name the installed build in their generator: a card of another build would cite the wrong engine.
+  const core = tesseractCoreVersion();
+  if (core !== pinned.version) {
+    throw new LoupeError('LOUPE_ERR_MODEL_LOAD', `tesseract.js-core ${core} is installed but the ${TESSERACT_ENGINE_ID} card describes ${pinned.version}: pin the card again (docs/models.md)`, {
+      details: { model: TESSERACT_ENGINE_ID, installed: core, card: pinned.version },
+    });
+  }
+  const installed = pinned.engine.languages.filter((lang) => {
     try {
-      return Boolean(tessdataFolder(code));
+      return Boolean(tessdataFolder(lang.code));
     } catch {
       return false;
     }
@@ -76,29 +72,31 @@ async function describe(): Promise<TesseractEngineCard> {
   const tesseractJs = require('tesseract.js/package.json') as { version: string };
   return {
     id: TESSERACT_ENGINE_ID,
-    version: tesseractCoreVersion(),
-    task: 'text-recognition',
-    name: "Tesseract's LSTM engine (wasm)",
+    version: pinned.version,
+    task: pinned.task,
+    name: pinned.name,
     runtime: { name: 'tesseract.js', version: tesseractJs.version },
-    licence: 'Apache-2.0',
-    source: 'https://github.com/naptha/tesseract.js-core (Tesseract 5), models from https://github.com/tesseract-ocr/tessdata_best as packaged in @tesseract.js-data',
-    languages: await Promise.all(installed.map(languageModel)),
+    licence: pinned.licence,
+    source: pinned.source,
+    languages: await Promise.all([...installed].sort((a, b) => a.code.localeCompare(b.code)).map((lang) => languageModel(pinned, lang))),
   };
 }
 
-async function languageModel(code: string): Promise<TesseractLanguageModel> {
-  const name = `@tesseract.js-data/${code}`;
+async function languageModel(pinned: EngineCard, lang: EngineLanguage): Promise<TesseractLanguageModel> {
+  const file = pinned.files[lang.file]!;
+  const name = file.package!;
   const pkg = require(`${name}/package.json`) as { version: string; license?: string };
-  const path = `${TESSDATA_SET}/${code}.traineddata.gz`;
-  const file = join(tessdataFolder(code), `${code}.traineddata.gz`);
-  const [{ size }, sha256] = await Promise.all([stat(file), sha256File(file)]);
+  // tessdataFolder is where the recogniser reads from: the card's path must name the same file.
+  const path = join(tessdataFolder(lang.code), '..', file.path!);
+  await verifyFile(path, file, `${pinned.id}/${lang.file} (${file.path})`);
   return {
-    code,
-    ...KNOWN[code]!,
+    code: lang.code,
+    name: lang.name,
+    script: lang.script,
     package: { name, version: pkg.version, licence: pkg.license ?? 'UNKNOWN' },
-    licence: 'Apache-2.0',
-    path,
-    size,
-    sha256,
+    licence: pinned.licence,
+    path: file.path!,
+    size: file.size!,
+    sha256: file.sha256,
   };
 }
