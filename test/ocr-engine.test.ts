@@ -89,7 +89,7 @@ t.test('a text job read with Tesseract fra keeps the accents, and says which eng
   t.ok(Math.abs(x! - truth.x * 2) < 30 && Math.abs(y! - truth.y * 2) < 30, `box ${x},${y} in canvas coordinates (truth ${truth.x * 2},${truth.y * 2})`);
 });
 
-t.test('a manifest that says its text is French is read with Tesseract fra when the job names no engine', async (t) => {
+t.test('a manifest that says its text is French is read with Tesseract fra, words on request', async (t) => {
   const described = `${server.url}/m/french-described.json`;
   const base = manifestV3({
     id: described,
@@ -97,12 +97,24 @@ t.test('a manifest that says its text is French is read with Tesseract fra when 
     canvases: [{ label: 'page', width: page.width, height: page.height, image: { width: page.width, height: page.height, serviceId, version: 3, level: 2 } }],
   });
   server.addDocument('/m/french-described.json', { ...base, metadata: [{ label: { fr: ['Langue'] }, value: { fr: ['français'] } }] });
-  const report = await runPipeline(config, { source: described, outDir: path.join(dataDir, 'out-described') });
+  const report = await runPipeline(config, { source: described, outDir: path.join(dataDir, 'out-described'), ocr: { words: true } });
   t.equal(report.state, 'done', JSON.stringify(report.failures));
   const enriched = JSON.parse(await fs.readFile(report.outputs.manifests[0]!, 'utf8'));
-  const lines = enriched.items[0].annotations[0].items as Line[];
-  t.match(lines[0]!.generator.name, /^tesseract-lstm fra /, 'the manifest chose the language, and the language the engine');
+  const items = enriched.items[0].annotations[0].items as (Line & { textGranularity: string })[];
+  const lines = items.filter((a) => a.textGranularity === 'line');
+  t.equal(lines.length, FRENCH.length, 'the lines, each a line');
+  t.match(lines[0]!.generator.name, /^tesseract-lstm fra /, 'the manifest chose the language');
   t.match(lines.map((l) => l.body.value).join('\n'), /échappés à la perspicacité/);
+
+  // Words on request: each line followed by its words, which spell it.
+  const words = items.filter((a) => a.textGranularity === 'word');
+  t.ok(words.length >= 25, `${words.length} words annotated`);
+  t.ok(words.some((w) => w.body.value === 'perspicacité'), 'a word with its accents');
+  t.equal(items[0]!.textGranularity, 'line');
+  const firstLineWords = items.slice(1, items.findIndex((a, i) => i > 0 && a.textGranularity === 'line')).map((w) => w.body.value);
+  t.equal(firstLineWords.join(' '), lines[0]!.body.value, 'the words after a line spell it');
+  t.ok(enriched['@context'].includes('http://iiif.io/api/extension/text-granularity/context.json'), 'the extension is named in the context');
+  t.equal(enriched['@context'].at(-1), 'http://iiif.io/api/presentation/3/context.json', 'IIIF last');
 });
 
 t.test('POST /v1/jobs refuses a language no model is installed for, and languages for PP-OCR', async (t) => {

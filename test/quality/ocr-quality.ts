@@ -1,7 +1,8 @@
 // OCR quality on heritage pages (a script, not a test): reads the regions that
 // test/quality/ocr-references/*.json transcribe by hand from ../shared/fixtures/images, and the
 // synthetic pages whose known text the synthetic-*.json references hold (set at run time by
-// ocr-synthetic.ts), with every reader of READERS: Loupe's PP-OCR path, Loupe's Tesseract
+// ocr-synthetic.ts), with every reader of READERS: Loupe's text stage as the pipeline runs it
+// (PP-OCR's lines read by Tesseract or PP-OCR), PP-OCR's own recognize, Tesseract's own layout
 // (tesseract.js, wasm) and Debian's tesseract CLI, also on the crop upscaled 2x. It prints CER and
 // WER against the reference, time and peak memory. Each page is read in its reference's language.
 //
@@ -100,7 +101,38 @@ type InProcessEngine = (
   languages: string[],
 ) => Promise<{ read: () => Promise<string>; close: () => Promise<void> }>;
 
+/**
+ * The pipeline's own path: PP-OCR's detector finds the lines (as preprocess does, each line's
+ * angle from the orientation classifier) and the detect service's readPage reads them with the
+ * engine and lays them out. Its page time is both, since the pipeline runs both on every page.
+ * `upright` turns the classifier off: what the stage would read if no line were taken for upside down.
+ */
+function textStage(engine: 'tesseract' | 'ppocr', opts: { upright?: boolean } = {}): InProcessEngine {
+  return async (file, languages) => {
+    const { prepareImage, createTextRecognizer, createTesseractRecognizer } = await import('@loupe/inference');
+    const { readPage } = await import('../../services/detect/src/text-page.js');
+    const image = { ...(await prepareImage(await readFile(file))), channels: 3 as const };
+    const ppocr = await createTextRecognizer({ intraOpNumThreads: 1, ...(opts.upright && { detectAngle: false }) });
+    const tesseract = engine === 'tesseract' ? createTesseractRecognizer({ languages }) : undefined;
+    const engines = { ppocr, tesseract: () => tesseract! };
+    const choice = { engine, languages: engine === 'tesseract' ? languages : [] };
+    return {
+      read: async () => {
+        const { page } = await readPage(image, (await ppocr.findLines(image)).lines, engines, choice);
+        return page.blocks.map((b) => b.lines.map((l) => l.text).join('\n')).join('\n');
+      },
+      close: async () => {
+        await tesseract?.close();
+        await ppocr.close();
+      },
+    };
+  };
+}
+
 const IN_PROCESS: Record<string, InProcessEngine> = {
+  'stage-tesseract': textStage('tesseract'),
+  'stage-tesseract-upright': textStage('tesseract', { upright: true }),
+  'stage-ppocr': textStage('ppocr'),
   async ppocr(file) {
     const { prepareImage, createTextRecognizer } = await import('@loupe/inference');
     const image = await prepareImage(await readFile(file));
@@ -181,6 +213,9 @@ const withCli = (page: Page, cliLangs: Set<string>, file: string) =>
   page.languages.every((l) => cliLangs.has(l)) ? cli(file, page.languages) : null;
 
 const READERS: Reader[] = [
+  { name: 'Loupe text stage (tesseract)', read: (p) => inChild('stage-tesseract', p.file, p.languages) },
+  { name: 'Loupe text stage (tesseract), lines upright', read: (p) => inChild('stage-tesseract-upright', p.file, p.languages) },
+  { name: 'Loupe text stage (ppocr)', read: (p) => inChild('stage-ppocr', p.file, p.languages) },
   { name: 'loupe ppocr-v4', read: (p) => inChild('ppocr', p.file, p.languages) },
   { name: 'loupe tesseract.js', read: (p) => inChild('tesseract', p.file, p.languages) },
   { name: 'loupe tesseract.js 2x', read: (p) => inChild('tesseract', p.file2x, p.languages) },
@@ -225,7 +260,7 @@ async function main(): Promise<void> {
           const engine = reader.name;
           const reading = reader.read(page, cliLangs);
           if (!reading) {
-            console.log(`${name.padEnd(44)} ${engine.padEnd(22)} not run: no CLI model for ${ref.languages.join('+')}`);
+            console.log(`${name.padEnd(44)} ${engine.padEnd(44)} not run: no CLI model for ${ref.languages.join('+')}`);
             continue;
           }
           const r = await reading;
@@ -244,7 +279,7 @@ async function main(): Promise<void> {
           };
           rows.push(row);
           console.log(
-            `${name.padEnd(44)} ${row.px.padStart(9)}  ${engine.padEnd(22)} CER ${row.cer.toFixed(3)}  WER ${row.wer.toFixed(3)}  ${String(row.pageMs).padStart(6)} ms  ${row.loadMs === null ? '      ' : String(row.loadMs).padStart(5) + ' ms cold'}  ${String(row.maxRssMb).padStart(4)} MB peak`,
+            `${name.padEnd(44)} ${row.px.padStart(9)}  ${engine.padEnd(44)} CER ${row.cer.toFixed(3)}  WER ${row.wer.toFixed(3)}  ${String(row.pageMs).padStart(6)} ms  ${row.loadMs === null ? '      ' : String(row.loadMs).padStart(5) + ' ms cold'}  ${String(row.maxRssMb).padStart(4)} MB peak`,
           );
         }
       }

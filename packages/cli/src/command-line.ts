@@ -75,6 +75,7 @@ export function buildProgram(argv: readonly string[], ctx: CommandContext, lists
           if (option.required) b.demandOption(name, `loupe ${[...path, spec.name].join(' ')} needs --${name}: ${option.describe}`);
         }
         for (const [example, meaning] of spec.examples ?? []) b.example(example, meaning);
+        if (spec.epilogue) b.epilogue(spec.epilogue);
         for (const sub of spec.commands ?? []) define(b, [...path, spec.name], sub);
         if (spec.commands) b.demandCommand(1, `loupe ${[...path, spec.name].join(' ')} needs a command: ${spec.commands.map((c) => c.name).join(', ')}`);
         return b;
@@ -93,6 +94,7 @@ export function buildProgram(argv: readonly string[], ctx: CommandContext, lists
     .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120);
   for (const spec of COMMANDS) y = define(y, [], spec);
   y = y
+    .option('verbose', { type: 'boolean', global: true, describe: 'show the log on standard error (as LOUPE_LOG_LEVEL=info)' })
     .completion(COMPLETION.name, COMPLETION.summary)
     .demandCommand(1, 'loupe needs a command')
     .strict()

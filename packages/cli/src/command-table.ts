@@ -4,6 +4,7 @@
 // when they run: `loupe --help` loads this table and yargs, nothing else.
 import path from 'node:path';
 import type { LoupeConfig, LoupeConfigOverrides } from './config.js';
+import { RUN_EXIT_CODES_TEXT } from './run-outcome.js';
 
 /** Lists of allowed values that live in @loupe/contracts, named here and loaded only for the command that shows them. */
 export type ContractList = 'PIPELINE_NAMES' | 'OCR_ENGINES' | 'OCR_LANGUAGES' | 'CLASSIFY_MODES' | 'ROLES' | 'DATASET_FORMATS' | 'SPLITS' | 'VOCABULARY_FORMATS';
@@ -53,6 +54,8 @@ export interface CommandSpec {
   readonly examples?: readonly (readonly [command: string, meaning: string])[];
   /** A group (`loupe models ...`) has subcommands and no handler of its own. */
   readonly commands?: readonly CommandSpec[];
+  /** Printed at the end of the command's help (e.g. what its exit codes mean). */
+  readonly epilogue?: string;
   /** The exit code, or -1 for a command that keeps running (a server). */
   readonly run?: (args: Args, ctx: CommandContext) => Promise<number>;
 }
@@ -87,7 +90,7 @@ const keysCommand =
   (action: string) =>
   async (args: Args, ctx: CommandContext): Promise<number> => {
     const { keysCommand: run } = await import('./commands/keys.js');
-    const config = await ctx.config({ logLevel: 'warn' });
+    const config = await ctx.config();
     return run(config, action, str(args, 'id'), { name: str(args, 'name'), role: str(args, 'role'), json: flag(args, 'json') }, ctx.stdout, (l) => ctx.stderr(`loupe: ${l}`));
   };
 
@@ -140,11 +143,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'run',
     summary: 'run a pipeline over a manifest or collection in this process and write the enriched manifest',
+    epilogue: RUN_EXIT_CODES_TEXT,
     positionals: [{ name: 'source', describe: 'a IIIF manifest or collection: URL or file' }],
     options: {
       out: { ...out('the folder to write into'), default: 'loupe-out' },
       pipeline: { type: 'string', alias: 'p', choices: 'PIPELINE_NAMES', default: 'text', describe: 'what to run: text, objects (objects and faces), embed, enrich (all of them) or classify' },
-      ocr: { type: 'string', choices: 'OCR_ENGINES', defaultDescription: 'chosen per canvas', describe: 'the engine that reads text: tesseract reads accents and Fraktur, ppocr is faster on plain English' },
+      ocr: { type: 'string', choices: 'OCR_ENGINES', defaultDescription: 'tesseract', describe: 'the engine that reads text: tesseract (European print, accents, Fraktur) or ppocr (PP-OCRv4, no Latin accents)' },
       lang: { type: 'string', values: 'OCR_LANGUAGES', defaultDescription: "the manifest's languages, else eng", describe: "Tesseract's languages, comma-separated, in the order to try them (implies --ocr tesseract)" },
       words: { type: 'boolean', describe: 'annotate each word too, not only each line (ALTO and hOCR always have the words)' },
       head: { type: 'string', describe: 'pipeline classify: the classification head (loupe train makes one)' },
@@ -152,9 +156,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       mode: { type: 'string', choices: 'CLASSIFY_MODES', defaultDescription: 'top-k', describe: 'pipeline classify: the k best concepts, or every concept above its threshold' },
       k: { type: 'number', defaultDescription: '1', describe: 'pipeline classify, mode top-k: concepts per canvas (1 to 100)' },
       resume: { type: 'boolean', describe: 'continue the run interrupted in --out without redoing the images it had done' },
+      skip: { type: 'list', describe: 'parts of the pipeline to turn off, comma-separated (--dry-run lists the parts and what each costs)' },
+      'dry-run': { type: 'boolean', describe: 'say what the run would fetch and run, and how long it would take, without running it' },
+      'allow-failures': { type: 'boolean', describe: 'exit 0 when some (not all) canvases failed, as a script that checks report.json wants' },
     },
     examples: [
       ['loupe run https://example.org/iiif/book/manifest.json', 'read the text of every page into ./loupe-out'],
+      ['loupe run ./manifest.json --pipeline enrich --dry-run', 'the canvases, requests, stages and models, and an estimate of the time'],
+      ['loupe run ./manifest.json --pipeline enrich --skip faces,embed', 'objects and text, without faces and embeddings'],
       ['loupe run ./manifest.json --pipeline enrich --out out/book', 'objects, faces, text and embeddings'],
       ['loupe run ./manifest.json --ocr tesseract --lang fra,lat --words', 'French and Latin print, a word annotation per word'],
       ['loupe run ./manifest.json --pipeline classify --head coin-sides', 'classify every canvas with a trained head'],

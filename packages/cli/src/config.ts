@@ -34,6 +34,8 @@ export interface LoupeConfig {
   /** Where ground truth lives: the embedded SQLite file under LOUPE_DATA_DIR, or a MongoDB server. */
   readonly store: { readonly kind: 'embedded' | 'mongodb'; readonly mongodbUrl?: string; readonly mongodbDatabase?: string };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOUPE_LOG_FORMAT: one JSON object a line, or lines for a person; unset: pretty on a terminal, JSON elsewhere. */
+  readonly logFormat: 'json' | 'pretty' | undefined;
   readonly fetch: {
     readonly timeoutMs: number;
     readonly maxBytes: number;
@@ -233,6 +235,7 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
       ...(env.LOUPE_MONGODB_DATABASE && { mongodbDatabase: env.LOUPE_MONGODB_DATABASE }),
     },
     logLevel: overrides.logLevel ?? oneOf('LOUPE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFormat: env.LOUPE_LOG_FORMAT ? oneOf('LOUPE_LOG_FORMAT', ['json', 'pretty'] as const, 'json') : undefined,
     fetch: {
       timeoutMs: int('LOUPE_FETCH_TIMEOUT_MS', 15_000, 100, 600_000),
       maxBytes: int('LOUPE_FETCH_MAX_BYTES', 50 * 1024 * 1024, 1024, 2 ** 31),

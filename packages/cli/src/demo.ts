@@ -134,7 +134,7 @@ export async function runDemo(opts: { outDir: string; log?: (line: string) => vo
 
     // The sample server listens on loopback, which the egress policy denies unless told: allow that address alone.
     const allow = [process.env.LOUPE_FETCH_ALLOW, new URL(server.url).hostname].filter(Boolean).join(',');
-    const config = loadConfig({ ...process.env, LOUPE_FETCH_ALLOW: allow }, { logLevel: 'warn', dataDir });
+    const config = loadConfig({ ...process.env, LOUPE_FETCH_ALLOW: allow }, { logLevel: (process.env.LOUPE_LOG_LEVEL as 'info' | undefined) ?? 'silent', dataDir });
     // Each demo serves its sample on a new port, so an earlier, interrupted demo's job cannot be resumed: start afresh.
     await fs.rm(path.join(opts.outDir, '.loupe'), { recursive: true, force: true });
     const report = await runPipeline(config, { source: collection, outDir: opts.outDir, progress: new Progress() });

@@ -18,6 +18,7 @@ import { preprocessServiceFromConfig } from '@loupe/service-preprocess';
 import { fetcherFromConfig } from './fetcher.js';
 import { openProcessParts, type ProcessParts } from './process-parts.js';
 import type { LoupeConfig } from './config.js';
+import { logSink } from './log-output.js';
 
 export interface Embedded {
   readonly app: LoupeApp;
@@ -90,7 +91,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
  */
 export async function createEmbedded(config: LoupeConfig, opts: EmbeddedOptions = {}): Promise<Embedded> {
   await fs.mkdir(config.dataDir, { recursive: true });
-  const pinoLog = pino({ level: config.logLevel, redact: REDACTED_PATHS }, pino.destination(2));
+  const pinoLog = pino({ level: config.logLevel, redact: REDACTED_PATHS }, logSink(config));
   const log = pinoLog as unknown as Logger;
   // A bus handed in belongs to the caller (tests put several processes' worth of services on one).
   const bus = opts.bus ?? (await busFromConfig(config));

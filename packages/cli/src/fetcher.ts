@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { Logger } from '@loupe/contracts';
 import { createEgressPolicy, createFetcher, type Fetcher } from '@loupe/iiif';
 import type { LoupeConfig } from './config.js';
+import { logSink } from './log-output.js';
 
 /**
  * The fetcher every part of one process shares: one cache, one per-host limit, one pixel budget,
@@ -10,7 +11,7 @@ import type { LoupeConfig } from './config.js';
  * address was refused, which low-level error a fetch met. Apart from the services so that the
  * commands that only read IIIF (`loupe iiif plan`, `loupe iiif harvest`) load none of them.
  */
-export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, pino.destination(2))): Fetcher {
+export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, logSink(config))): Fetcher {
   return createFetcher({
     timeoutMs: config.fetch.timeoutMs,
     deadlineMs: config.fetch.deadlineMs,

@@ -10,14 +10,17 @@ import { UsageError } from './usage-error.js';
  */
 export async function main(argv: string[]): Promise<number> {
   const env = process.env;
+  const verbose = argv.includes('--verbose');
   const ctx: CommandContext = {
     env,
-    // Commands that end by themselves log warnings only, unless LOUPE_LOG_LEVEL says otherwise.
+    // Commands that end by themselves log nothing (their progress, summary and errors are not logs),
+    // unless --verbose or LOUPE_LOG_LEVEL asks for the log.
     // The commands a person runs on their own machine may reach their own servers (loopback, the
     // institution's network): LOUPE_FETCH_PRIVATE=deny turns that off; `loupe serve` denies by default.
     config: async (overrides = {}) => {
       const { loadConfig } = await import('./config.js');
-      return loadConfig(env, { logLevel: (env.LOUPE_LOG_LEVEL as 'warn' | undefined) ?? 'warn', egressDefault: 'allow', ...overrides });
+      const logLevel = (env.LOUPE_LOG_LEVEL as 'info' | undefined) ?? (verbose ? 'info' : 'silent');
+      return loadConfig(env, { logLevel, egressDefault: 'allow', ...overrides });
     },
     stdout: (line) => void process.stdout.write(`${line}\n`),
     stderr: (line) => void process.stderr.write(`${line}\n`),

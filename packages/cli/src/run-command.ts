@@ -1,34 +1,62 @@
 import path from 'node:path';
 import type { ClassifyOptions, OcrJobOptions, PipelineName } from '@loupe/contracts';
 import { str, type Args, type CommandContext } from './command-table.js';
+import { formatCauses, RUN_EXIT, runExitCode } from './run-outcome.js';
+import { resolveSource } from './source-path.js';
 import { UsageError } from './usage-error.js';
 
-/** `loupe run`: the options the parser let through, checked together, then the job, then its summary. */
+/** `loupe run`: the options the parser let through, checked together, then the checks before harvesting, then the job, then its summary. */
 export async function runCommand(args: Args, ctx: CommandContext): Promise<number> {
   const pipeline = str(args, 'pipeline') as PipelineName;
   const classify = await classifyOptions(args);
   if (classify && pipeline !== 'classify') throw new UsageError('--head, --vocabulary, --mode and --k go with --pipeline classify');
   const ocr = await ocrOptions(args);
   if (ocr && pipeline !== 'text' && pipeline !== 'enrich') throw new UsageError('--ocr, --lang and --words go with --pipeline text or enrich');
+  const skip = skipOption(args);
+  const source = str(args, 'source')!;
   const outDir = path.resolve(str(args, 'out')!);
   const config = await ctx.config();
+  const wanted = { source, pipeline, ...(classify && { classify }), ...(ocr && { ocr }), ...(skip && { skip }) };
+  if (args['dry-run'] === true) {
+    const { planRun, formatRunPlan } = await import('./run-plan.js');
+    ctx.stdout(formatRunPlan(await planRun(config, wanted)));
+    return 0;
+  }
+  const [{ preflight }, { LoupeError }] = await Promise.all([import('./run-preflight.js'), import('@loupe/contracts')]);
+  try {
+    await preflight(config, { ...wanted, source: resolveSource(source), outDir });
+  } catch (err) {
+    if (!(err instanceof LoupeError)) throw err;
+    ctx.stderr(`loupe: ${err.message}`);
+    ctx.stderr('loupe: nothing was harvested');
+    return RUN_EXIT.nothingRan;
+  }
   const [{ runPipeline }, { Progress }] = await Promise.all([import('./commands/run.js'), import('./progress.js')]);
   const report = await runPipeline(config, {
-    source: str(args, 'source')!,
+    ...wanted,
     outDir,
-    pipeline,
     progress: new Progress(),
     resume: args['resume'] === true,
     say: (line) => ctx.stderr(`loupe: ${line}`),
-    ...(classify && { classify }),
-    ...(ocr && { ocr }),
   });
   const rel = (p: string): string => path.relative(process.cwd(), p);
   ctx.stdout(`${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures`);
-  ctx.stdout(`wrote ${report.outputs.manifests.map(rel).join(', ')}, ${rel(report.outputs.annotations)}/ and ${rel(path.join(outDir, 'report.json'))}`);
-  for (const f of report.failures) ctx.stdout(`  failed: ${f.canvas ?? '(document)'} at ${f.stage}: ${f.code}: ${f.message}`);
-  // Finished with some failed canvases is still finished; only a job where nothing could run fails the command.
-  return report.state === 'done' ? 0 : 1;
+  const ocrFiles = report.outputs.ocr.length > 0 ? `, ${rel(path.join(outDir, 'ocr'))}/ (ALTO and hOCR of ${report.outputs.ocr.length / 2} pages)` : '';
+  ctx.stdout(`wrote ${report.outputs.manifests.map(rel).join(', ')}, ${rel(report.outputs.annotations)}/${ocrFiles} and ${rel(path.join(outDir, 'report.json'))}`);
+  if (report.causes.length > 0) {
+    ctx.stdout(`failed, by cause (every failure is in ${rel(path.join(outDir, 'report.json'))}):`);
+    for (const line of formatCauses(report.causes)) ctx.stdout(`  ${line}`);
+  }
+  return runExitCode(report, args['allow-failures'] === true);
+}
+
+/** `--skip a,b`, possibly given several times: the parts of the pipeline to turn off (the API checks the names). */
+function skipOption(args: Args): string[] | undefined {
+  const v = args['skip'];
+  if (v === undefined) return undefined;
+  const parts = [v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new UsageError('--skip takes the parts to turn off, comma-separated (loupe run --dry-run lists them)');
+  return [...new Set(parts)];
 }
 
 /** The text engine, its languages and word annotations, or undefined when none was asked for: Loupe then chooses per canvas. */

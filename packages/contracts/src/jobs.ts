@@ -37,12 +37,27 @@ export const OcrJobOptions = Type.Object(
 );
 export type OcrJobOptions = Static<typeof OcrJobOptions>;
 
+/**
+ * The parts of a pipeline a job may turn off (`skip`); which ones each pipeline has is the
+ * gateway's to say (docs/pipelines.md). Background removal is not among them: no pipeline runs it
+ * unless asked.
+ */
+export const SKIP_PARTS = ['orientation', 'objects', 'faces', 'text', 'embed'] as const;
+export type SkipPart = (typeof SKIP_PARTS)[number];
+
 export const CreateJobInput = Type.Object(
   {
     manifest: Type.String({ minLength: 1, description: 'URL (or, for the embedded CLI, file path) of a IIIF manifest or collection' }),
     pipeline: Type.Union(PIPELINE_NAMES.map((p) => Type.Literal(p)), { default: 'text', description: 'What to run on every canvas image' }),
     classify: Type.Optional(Type.Object(classifyOptionProperties, { description: 'pipeline classify: the head (or zero-shot vocabulary) and what to keep' })),
     ocr: Type.Optional(OcrJobOptions),
+    skip: Type.Optional(
+      Type.Array(Type.Union(SKIP_PARTS.map((p) => Type.Literal(p))), {
+        uniqueItems: true,
+        description:
+          'Parts of the pipeline to turn off: orientation (text, enrich), objects and faces (objects, enrich), text and embed (enrich); a part the pipeline lacks, or turning off all it does, is refused (docs/pipelines.md)',
+      }),
+    ),
   },
   { $id: 'CreateJobInput' },
 );

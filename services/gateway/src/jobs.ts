@@ -11,6 +11,8 @@ import {
   type JobEvent,
   type Logger,
   type PipelineName,
+  type RouteStep,
+  type SkipPart,
   type StageEnvelope,
 } from '@loupe/contracts';
 import { createClient, decode, encode, exponentialBackoff, type Bus, type ServiceClient, type Subscription, type WorkMessage } from '@loupe/bus';
@@ -32,9 +34,10 @@ interface JobStart {
 /**
  * The stage options a job's input asks for: `classify` goes to the classify stage; `ocr` to the
  * stages that read text (detect.text in pipeline text, detect in enrich), under `ocr`, beside the
- * pipeline's own options for them.
+ * pipeline's own options for them; `skip` becomes the options that turn those parts off
+ * (`skipOptions`). They are what the job's spec keeps, so a resumed job runs the same route.
  */
-export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr'>): StageOptions | undefined {
+export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 'skip'> & { pipeline?: PipelineName }): StageOptions | undefined {
   const { classify, ocr } = input;
   if (ocr?.engine === 'ppocr' && ocr.languages) {
     // PP-OCR has one character set for every language: a list would be silently ignored.
@@ -42,9 +45,61 @@ export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr'>):
       details: { errors: [{ in: 'body', path: '/ocr/languages', message: 'goes with engine tesseract' }] },
     });
   }
+  const skip = input.skip?.length ? skipOptions(input.pipeline ?? 'text', input.skip) : undefined;
+  if (ocr && input.skip?.includes('text')) throw skipRefused('/ocr', 'ocr goes with the text part, which skip turns off');
   const reads = ocr ? { ocr } : undefined;
-  if (!classify && !reads) return undefined;
-  return { ...(classify && { classify }), ...(reads && { 'detect.text': reads, detect: reads }) };
+  if (!classify && !reads && !skip) return undefined;
+  const options: Record<string, Readonly<Record<string, unknown>>> = { ...(classify && { classify }), ...(reads && { 'detect.text': reads, detect: reads }) };
+  for (const [stage, off] of Object.entries(skip ?? {})) options[stage] = { ...options[stage], ...off };
+  return options;
+}
+
+/** What a stage's options say when `skip` took the whole stage off the route. */
+const OFF = { off: true } as const;
+
+/** The parts of a pipeline's route that `skip` can name: read from the route, so the two cannot drift. */
+export function partsOf(pipeline: PipelineName): SkipPart[] {
+  return PIPELINES[pipeline].flatMap((step): SkipPart[] => {
+    if (step.stage === 'preprocess') return step.options?.['orientation'] === 'text' ? ['orientation'] : [];
+    if (step.stage === 'detect') return [...kindsOf(step)];
+    if (step.stage === 'detect.text') return ['text'];
+    if (step.stage === 'embed') return ['embed'];
+    return [];
+  });
+}
+
+const kindsOf = (step: RouteStep): readonly SkipPart[] => (step.options?.['kinds'] as SkipPart[] | undefined) ?? [];
+
+/**
+ * The stage options that turn `skip`'s parts off a pipeline: orientation from text lines becomes
+ * EXIF only (detect.text then finds the lines itself), a kind leaves detect's kinds, and a stage
+ * left with nothing to do is off. Refuses a part the pipeline lacks, naming the ones it has, and a
+ * skip that leaves nothing but fetching and storing.
+ */
+export function skipOptions(pipeline: PipelineName, skip: readonly string[]): StageOptions {
+  const parts = partsOf(pipeline);
+  const unknown = skip.filter((p) => !(parts as string[]).includes(p));
+  if (unknown.length > 0) {
+    const has = parts.length > 0 ? `its parts are ${parts.join(', ')}` : 'it has no parts to turn off';
+    throw skipRefused('/skip', `pipeline ${pipeline} has no ${unknown.join(', ')} to skip: ${has}`, { allowed: parts });
+  }
+  const off = new Set(skip);
+  const options: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const step of PIPELINES[pipeline]) {
+    if (step.stage === 'preprocess' && off.has('orientation')) options[step.stage] = { orientation: 'exif' };
+    if (step.stage === 'detect') {
+      const kinds = kindsOf(step).filter((k) => !off.has(k));
+      if (kinds.length < kindsOf(step).length) options[step.stage] = kinds.length > 0 ? { kinds } : OFF;
+    }
+    if ((step.stage === 'detect.text' && off.has('text')) || (step.stage === 'embed' && off.has('embed'))) options[step.stage] = OFF;
+  }
+  const left = routeOf(pipeline, options).filter((r) => r.stage !== 'preprocess' && r.stage !== 'store');
+  if (left.length === 0) throw skipRefused('/skip', `skipping ${skip.join(', ')} leaves pipeline ${pipeline} nothing to do`, { allowed: parts });
+  return options;
+}
+
+function skipRefused(path: string, message: string, extra: Record<string, unknown> = {}): LoupeError {
+  return new LoupeError('LOUPE_ERR_VALIDATION', message, { details: { errors: [{ in: 'body', path, message, ...extra }] } });
 }
 
 /**
@@ -56,8 +111,11 @@ export type RecoverJobs = 'resume' | 'fail';
 
 type Route = StageEnvelope['route'];
 
-function routeOf(pipeline: PipelineName, options: StageOptions | undefined): Route {
-  return PIPELINES[pipeline].map((r) => (options?.[r.stage] ? { ...r, options: { ...r.options, ...options[r.stage] } } : r));
+/** The pipeline's steps with the job's options merged over their own, less the steps its skip turned off. */
+export function routeOf(pipeline: PipelineName, options: StageOptions | undefined): Route {
+  return PIPELINES[pipeline]
+    .filter((r) => options?.[r.stage]?.['off'] !== true)
+    .map((r) => (options?.[r.stage] ? { ...r, options: { ...r.options, ...options[r.stage] } } : r));
 }
 
 const isPipeline = (name: string): name is PipelineName => Object.hasOwn(PIPELINES, name);
@@ -89,7 +147,7 @@ export class JobRunner {
 
   async create(source: string, pipeline: PipelineName, options?: StageOptions): Promise<string> {
     const id = randomUUID();
-    const route = PIPELINES[pipeline];
+    const route = routeOf(pipeline, options);
     // The spec is kept so that a restart can start the job again without the caller.
     await this.jobs.create({ id, source, stages: route.map((r) => r.stage), spec: { pipeline, ...(options && { options }) } });
     await this.publishStart({ jobId: id, source, pipeline, ...(options && { options }) });

@@ -1,3 +1,3 @@
 export { createPreprocessService, PreparedImage, PreprocessOptions, type ForegroundFinder,
   type OrientationModel, type PreprocessDeps, type TextLines } from './preprocess.service.js';
-export { preprocessServiceFromConfig, type PreprocessParts } from './preprocess.factory.js';
+export { FOREGROUND_MODEL, preprocessServiceFromConfig, type PreprocessParts } from './preprocess.factory.js';

@@ -11,7 +11,7 @@ export interface PreprocessParts {
 }
 
 /** Background removal's model: the one card preprocess always uses. */
-const FOREGROUND_MODEL = 'isnet-general-medium';
+export const FOREGROUND_MODEL = 'isnet-general-medium';
 
 async function openForeground(models: ProcessModels): Promise<ForegroundFinder> {
   const { card, runner } = await models.open(FOREGROUND_MODEL);

@@ -7,6 +7,7 @@ import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
 import type { Embedded } from '../embedded.js';
 import type { Progress } from '../progress.js';
+import { groupFailures, type FailureCause } from '../run-outcome.js';
 import { isUrl, resolveSource } from '../source-path.js';
 
 export interface RunReport {
@@ -16,7 +17,11 @@ export interface RunReport {
   canvases: number;
   images: number;
   annotations: number;
+  /** Canvas images: how many were harvested, done and failed. */
+  tasks: JobView['tasks'];
   failures: { canvas: string | null; stage: string; code: string; message: string }[];
+  /** The failures grouped by code: how many, temporary or permanent, the fix, a few canvases. */
+  causes: FailureCause[];
   stages: Record<string, { ms: number; done: number; failed: number }>;
   /** Per model: session runs, requests, time in them (total and mean, ms), batch sizes and queue time. */
   models: Record<string, NonNullable<ModelReadiness['timing']>>;
@@ -33,6 +38,8 @@ export interface RunOptions {
   readonly classify?: ClassifyOptions;
   /** pipelines text and enrich: the engine that reads text, and its languages. */
   readonly ocr?: OcrJobOptions;
+  /** Parts of the pipeline to turn off (the gateway names the ones each pipeline has). */
+  readonly skip?: readonly string[];
   readonly progress?: Progress | undefined;
   readonly pollMs?: number;
   /** Continue the run interrupted in `outDir` (its images already done are not redone). */
@@ -64,7 +71,14 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
     const { createEmbedded } = await import('../embedded.js');
     const embedded = await createEmbedded({ ...config, recoverJobs: 'resume' }, { jobs, ...(!isUrl(source) && { localSources: [path.dirname(source)] }) });
     try {
-      return await runJob(embedded.app, config, opts, interrupted ?? { manifest: source, pipeline, ...(opts.classify && { classify: opts.classify }), ...(opts.ocr && { ocr: opts.ocr }) });
+      const start = interrupted ?? {
+        manifest: source,
+        pipeline,
+        ...(opts.classify && { classify: opts.classify }),
+        ...(opts.ocr && { ocr: opts.ocr }),
+        ...(opts.skip && { skip: [...opts.skip] }),
+      };
+      return await runJob(embedded.app, config, opts, start);
     } finally {
       await embedded.close();
     }
@@ -135,7 +149,7 @@ async function runJob(
   app: Embedded['app'],
   config: LoupeConfig,
   opts: RunOptions,
-  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions; ocr?: OcrJobOptions },
+  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions; ocr?: OcrJobOptions; skip?: string[] },
 ): Promise<RunReport> {
   await app.start();
   const { apiCaller } = await import('../embedded.js');
@@ -157,7 +171,9 @@ async function runJob(
     canvases: 0,
     images: job.tasks.total,
     annotations: 0,
+    tasks: job.tasks,
     failures: job.failures,
+    causes: groupFailures(job.failures),
     stages: Object.fromEntries(Object.entries(job.stages).map(([k, s]) => [k, { ms: Math.round(s.ms), done: s.done, failed: s.failed }])),
     models: modelTimings(app),
     outputs: { manifests: [], annotations: path.join(opts.outDir, 'annotations'), ocr: [] },
@@ -187,6 +203,9 @@ async function runJob(
     }
   }
   await fs.writeFile(path.join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2));
+  // What this run measured is what the next `loupe run --dry-run` estimates from.
+  const { recordTimings } = await import('../run-plan.js');
+  await recordTimings(config.dataDir, report.models, { images: report.tasks.done + report.tasks.failed });
   return report;
 }
 

@@ -24,8 +24,32 @@ export async function assertSafeToServe(config: LoupeConfig): Promise<{ open: bo
   );
 }
 
-/** The gateway and every service named by LOUPE_SERVICES in one process. */
-export async function serveCommand(config: LoupeConfig): Promise<void> {
+/**
+ * What a person at the terminal needs once the port answers: where to click, and whether the API
+ * asks for credentials. Links go to the address listened on when it is this machine's own, since
+ * that is the one the person can open; otherwise to the public URL.
+ */
+export function startBanner(config: LoupeConfig, url: string, open: boolean): string[] {
+  const base = isLoopback(config.host) ? url : config.publicUrl;
+  const auth = open
+    ? `off: anyone who reaches ${config.host}:${new URL(url).port} may use the API (loupe keys create turns it on)`
+    : `on: ${[config.auth.oidc && `OIDC tokens from ${config.auth.oidc.issuer}`, `API keys (${config.auth.keysFile})`].filter(Boolean).join(' or ')}`;
+  return [
+    `loupe is ready at ${base} (services: ${config.services.join(', ')})`,
+    `  review page  ${base}/review`,
+    `  API docs     ${base}/docs`,
+    `  health       ${base}/healthz, ${base}/readyz`,
+    `  auth         ${auth}`,
+    ...(base !== config.publicUrl ? [`  public URL   ${config.publicUrl} (the ids Loupe writes)`] : []),
+    '  Ctrl-C stops',
+  ];
+}
+
+/**
+ * The gateway and every service named by LOUPE_SERVICES in one process. `say` takes the start
+ * banner (standard output: the logs have standard error).
+ */
+export async function serveCommand(config: LoupeConfig, say: (line: string) => void = (line) => void process.stdout.write(`${line}\n`)): Promise<void> {
   // The port opens first, the services load behind it: /healthz answers within a second of start
   // and /readyz says 503 until every service is ready. Before the safety check, which loads the
   // HTTP stack: until the app takes over, the port answers nothing but /healthz and /readyz, and
@@ -60,5 +84,6 @@ export async function serveCommand(config: LoupeConfig): Promise<void> {
   if (open && !isLoopback(config.host)) {
     embedded.log.warn({ host: config.host }, 'serving without authentication of its own (--insecure-no-auth): a proxy in front must authenticate every request');
   }
-  embedded.log.info({ url, publicUrl: config.publicUrl, services: config.services, docs: `${config.publicUrl}/docs` }, 'loupe is ready');
+  embedded.log.info({ url, publicUrl: config.publicUrl, services: config.services, docs: `${config.publicUrl}/docs`, review: `${config.publicUrl}/review`, auth: !open }, 'loupe is ready');
+  for (const line of startBanner(config, url, open)) say(line);
 }

@@ -65,6 +65,7 @@ export interface OcrTimingEvent {
   /** Lines returned: all of them for findLines and readLines, those with text passing minConfidence for recognize. */
   lines: number;
   detectMs: number;
+  /** Deciding which way the lines read: the line classifier, and the reading check of the longest lines. */
   classifyMs: number;
   recognizeMs: number;
 }
@@ -259,13 +260,40 @@ class PpocrTextRecognizer implements TextRecognizer {
     const t1 = performance.now();
     const orientations =
       this.#classifier && upright.length > 0 ? await this.#classifier.classify(image, upright.map((g) => this.#padded(g)), signal) : undefined;
+    const read = orientations ? await this.#readingAngle(image, upright, signal) : undefined;
     const t2 = performance.now();
-    const angles = decideAngles(orientations, upright.length, this.#angleThreshold);
+    // A page the reading check decided reads all one way: the classifier is sure and wrong too often
+    // (Garamond and Fraktur lines called upside down at 0.95) for its word to turn a line alone.
+    const angles = read !== undefined ? new Array<0 | 180>(upright.length).fill(read) : decideAngles(orientations, upright.length, this.#angleThreshold);
     const lines = upright.map((g, i): FoundLine => {
       const quad = angles[i] === 180 ? turnQuad180(g.quad) : g.quad;
       return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: boundingBox(quad, image.width, image.height), angle: angles[i]! };
     });
-    return { lines, orientation: orientationOf(orientations, upright.length), ms: { detect: t1 - t0, classify: t2 - t1 } };
+    const counted = orientationOf(orientations, upright.length);
+    return { lines, orientation: read !== undefined ? { ...counted, angle: read } : counted, ms: { detect: t1 - t0, classify: t2 - t1 } };
+  }
+
+  /**
+   * Which way the page reads, by reading: the longest lines are recognised both ways up, and the
+   * way the recogniser is surer of wins. Upside-down print read as text is garbage the recogniser
+   * knows it is unsure of, whatever the typeface; the line classifier, trained on modern print,
+   * calls whole pages of Garamond or Fraktur upside down with confidence. Undefined when the two
+   * readings are too close to tell (a script the recogniser does not know): the classifier's
+   * majority decides then.
+   */
+  async #readingAngle(image: RawImage, lines: readonly LineGeometry[], signal: AbortSignal | undefined): Promise<0 | 180 | undefined> {
+    const sample = [...lines]
+      .filter((g) => g.width >= READING_CHECK_MIN_ASPECT * g.height)
+      .sort((a, b) => b.width - a.width)
+      .slice(0, READING_CHECK_LINES)
+      .map((g) => this.#padded(g));
+    if (sample.length === 0) return undefined;
+    const crops = [...sample, ...sample.map((g) => ({ ...g, quad: turnQuad180(g.quad) }))];
+    const read = await this.#recognizer.recognize(image, crops, signal);
+    const mean = (from: number): number => read.slice(from, from + sample.length).reduce((sum, r) => sum + r.confidence, 0) / sample.length;
+    const [upright, turned] = [mean(0), mean(sample.length)];
+    if (Math.abs(upright - turned) < READING_CHECK_MARGIN) return undefined;
+    return turned > upright ? 180 : 0;
   }
 
   async #read(image: RawImage, lines: readonly LineToRead[], signal: AbortSignal | undefined): Promise<{ lines: TextLine[]; ms: number }> {
@@ -377,6 +405,13 @@ function checkImage(image: RawImage): void {
 }
 
 /** The page's angle by majority of the classifier's own calls; upright without a classifier. */
+/** Lines read both ways up to decide a page's orientation: the longest, which say the most. */
+const READING_CHECK_LINES = 8;
+/** Only lines at least this many times longer than high: a short word or a number reads either way. */
+const READING_CHECK_MIN_ASPECT = 4;
+/** The mean confidence one way must beat the other's by this much to decide. */
+const READING_CHECK_MARGIN = 0.05;
+
 function orientationOf(orientations: readonly LineOrientation[] | undefined, count: number): PageOrientation {
   if (!orientations) return { angle: 0, lines: count, upright: count, upsideDown: 0 };
   const upsideDown = orientations.filter((o) => o.angle === 180).length;

@@ -52,6 +52,9 @@ export async function languageFolder(languages: readonly string[]): Promise<Lang
   return { langPath, dispose: () => rm(langPath, { recursive: true, force: true }) };
 }
 
+/** The Tesseract engine's card id: the model every Tesseract reading is credited to. */
+export const TESSERACT_ENGINE_ID = 'tesseract-lstm';
+
 /** The version of the wasm build of Tesseract that tesseract.js runs. */
 export function tesseractCoreVersion(): string {
   const fromTesseractJs = createRequire(require.resolve('tesseract.js'));

@@ -4,8 +4,7 @@ import { LoupeError } from '@loupe/contracts';
 import { builtinEngineCard } from '../builtin-models.js';
 import type { EngineCard, EngineLanguage } from '../cards/engine-card.js';
 import { verifyFile } from '../registry/model-files.js';
-import { tessdataFolder, tesseractCoreVersion } from './tessdata.js';
-import { TESSERACT_ENGINE_ID } from './tesseract-recognizer.js';
+import { TESSERACT_ENGINE_ID, tessdataFolder, tesseractCoreVersion } from './tessdata.js';
 
 /**
  * The Tesseract engine's built-in card (cards/tesseract-lstm.json, an engine card: see

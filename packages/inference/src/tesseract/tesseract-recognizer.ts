@@ -2,7 +2,8 @@ import type { OcrLine, OcrPage, OcrWord } from '@loupe/contracts';
 import sharp from 'sharp';
 import type Tesseract from 'tesseract.js';
 import { boxOf, collectWords, drawStack, planStacks, STACK_LAYOUT, toLine, type LineToStack, type StackLayout } from './line-stack.js';
-import { languageFolder, tessdataFolder, tesseractCoreVersion, type LanguageFolder } from './tessdata.js';
+import { languageFolder, TESSERACT_ENGINE_ID, tessdataFolder, tesseractCoreVersion, type LanguageFolder } from './tessdata.js';
+import { tesseractEngineCard } from './tesseract-card.js';
 import { toOcrPage } from './tesseract-page.js';
 
 /**
@@ -38,7 +39,7 @@ export interface TesseractRecognizer {
   close(): Promise<void>;
 }
 
-export const TESSERACT_ENGINE_ID = 'tesseract-lstm';
+export { TESSERACT_ENGINE_ID };
 
 interface Loaded {
   worker: Tesseract.Worker;
@@ -68,6 +69,8 @@ export function createTesseractRecognizer(opts: TesseractRecognizerOptions): Tes
 
   const load = (): Promise<Loaded> =>
     (loaded ??= (async () => {
+      // The models read are the ones the card pins (checked once per process): a changed file is refused, not read.
+      await tesseractEngineCard();
       const folder = await languageFolder(languages);
       try {
         // Loaded with the first page: a process that never reads with Tesseract never loads it.
