@@ -116,6 +116,13 @@ await t.test('loupe run --pipeline classify: unseen canvases get the concept of 
   }
   t.equal(files.length, 12);
   t.ok(right >= 11, `${right} of 12 unseen canvases classified right`);
+
+  // The classifications' generator id dereferences to the head's card.
+  const card = await call<{ type: string; version: string; 'loupe:task': string; description: string }>('GET', '/v1/models/techniques/1');
+  t.equal(card.status, 200, JSON.stringify(card.body));
+  t.match(card.body, { type: 'Software', version: '1', 'loupe:task': 'classification-head' });
+  t.match(card.body.description, /trained by loupe train on dataset techniques/);
+  t.equal((await call('GET', '/v1/models/techniques/9')).status, 404, 'a version not on disk is not described');
 });
 
 await t.test('POST /v1/classify: top-k or above threshold, and it says which', async (t) => {

@@ -16,7 +16,7 @@ import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
-import { modelCardOf, type ModelCards } from './model-card.js';
+import { modelCardOf, type HeadCards, type ModelCards } from './model-card.js';
 import { canvasOcrPage, ocrDocumentUrls } from './ocr-documents.js';
 import { reviewQueueOf } from './review-queue.js';
 
@@ -28,6 +28,8 @@ export interface GroundTruthDeps {
   readonly storeKind?: string;
   /** The model registry: generator ids (`/v1/models/<id>/<version>`) dereference to its cards. */
   readonly models?: ModelCards;
+  /** The classification heads on disk, whose cards classifications' generator ids dereference to. */
+  readonly heads?: HeadCards;
 }
 
 /** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
@@ -261,7 +263,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   const splits = defineHandler({ ...apis.datasetSplits, handler: (q) => datasetSplits(store, q) });
   const evaluation = defineHandler({ ...apis.evaluation, handler: (q) => evaluateModel(store, q) });
   const reviewQueue = defineHandler({ ...apis.reviewQueue, handler: (q) => reviewQueueOf(store, q) });
-  const modelCard = defineHandler({ ...apis.modelCard, handler: async ({ id, version }) => modelCardOf(deps.models, publicUrl, id, version) });
+  const modelCard = defineHandler({ ...apis.modelCard, handler: async ({ id, version }) => modelCardOf(deps.models, publicUrl, id, version, deps.heads) });
 
   return {
     name: 'ground-truth',

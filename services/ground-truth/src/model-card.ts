@@ -19,13 +19,16 @@ export interface ModelCards {
   list(): readonly { readonly card: CardSummary }[];
 }
 
+/** The classification heads `loupe train` wrote (LOUPE_MODELS_DIR/heads): the models of classifications. */
+export type HeadCards = (id: string, version: string) => Promise<CardSummary | undefined>;
+
 /**
  * The card of model `id` at `version` as JSON-LD, under the id an annotation's generator carries.
  * Only a card the registry holds at that version answers: an older version's id would otherwise
  * be described by a card that says something else.
  */
-export function modelCardOf(models: ModelCards | undefined, publicUrl: string, id: string, version: string) {
-  const card = models?.get(id)?.card ?? systemCard(models, id, version);
+export async function modelCardOf(models: ModelCards | undefined, publicUrl: string, id: string, version: string, heads?: HeadCards) {
+  const card = models?.get(id)?.card ?? systemCard(models, id, version) ?? (await heads?.(id, version));
   if (!card || card.version !== version) {
     const known = card ? ` (the registry has version ${card.version})` : '';
     throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No model card for ${id} ${version}${known}`, { details: { model: id, version, ...(card && { known: card.version }) } });

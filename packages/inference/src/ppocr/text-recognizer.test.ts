@@ -3,7 +3,7 @@ import { renderTextPage, SAMPLE_TEXTS, type PageFont } from '@loupe/testing';
 import t from 'tap';
 import { createEngine } from '../engine/model-runner.js';
 import { prepareImage } from '../image-ops.js';
-import { createTextRecognizer, decideAngles, latinForms, readingOrder, type TextLine } from './text-recognizer.js';
+import { createTextRecognizer, latinForms, readingOrder, type TextLine } from './text-recognizer.js';
 
 type Box = { x: number; y: number; w: number; h: number };
 function iou(a: Box, b: Box): number {
@@ -84,13 +84,6 @@ t.test('reading order follows a skewed page, not the image axes', async (t) => {
 t.test('reading order of an upside-down page starts at the bottom of the image', async (t) => {
   const lines = [line('first', turned(rect(300, 200, 200, 20)), 180), line('second', turned(rect(300, 150, 200, 20)), 180)];
   t.same(readingOrder(lines).map((l) => l.text), ['first', 'second']);
-});
-
-t.test('unsure line orientations follow the page', async (t) => {
-  const sure180 = { angle: 180 as const, score: 0.99 };
-  t.same(decideAngles([sure180, sure180, { angle: 0, score: 0.6 }], 3, 0.9), [180, 180, 180]);
-  t.same(decideAngles([sure180, { angle: 0, score: 0.95 }, { angle: 0, score: 0.7 }], 3, 0.9), [180, 0, 0]);
-  t.same(decideAngles(undefined, 2, 0.9), [0, 0], 'without a classifier every line is upright');
 });
 
 t.test('full-width punctuation becomes ASCII only in Latin lines', async (t) => {

@@ -98,8 +98,6 @@ export interface TextRecognizerOptions {
    * with its confidence, for the caller to judge). readLines never drops a line.
    */
   minConfidence?: number;
-  /** Probability the orientation classifier needs before a line alone is turned (default 0.9). */
-  angleThreshold?: number;
   /**
    * Margin added around each line before it is read, as a fraction of its height (default 0.25). The
    * detector's boxes hug the ink; the recogniser was trained on looser crops and drops the spaces
@@ -201,7 +199,6 @@ class PpocrTextRecognizer implements TextRecognizer {
   readonly #classifier: PpocrClassifier | undefined;
   readonly #recognizer: PpocrRecognizer;
   readonly #minConfidence: number;
-  readonly #angleThreshold: number;
   readonly #cropPadding: number;
   #closed = false;
 
@@ -225,7 +222,6 @@ class PpocrTextRecognizer implements TextRecognizer {
     this.#classifier = cls && new PpocrClassifier(cls);
     this.#recognizer = new PpocrRecognizer(rec, keys);
     this.#minConfidence = opts.minConfidence ?? 0;
-    this.#angleThreshold = opts.angleThreshold ?? 0.9;
     this.#cropPadding = opts.cropPadding ?? 0.25;
   }
 
@@ -260,17 +256,19 @@ class PpocrTextRecognizer implements TextRecognizer {
     const t1 = performance.now();
     const orientations =
       this.#classifier && upright.length > 0 ? await this.#classifier.classify(image, upright.map((g) => this.#padded(g)), signal) : undefined;
-    const read = orientations ? await this.#readingAngle(image, upright, signal) : undefined;
-    const t2 = performance.now();
-    // A page the reading check decided reads all one way: the classifier is sure and wrong too often
-    // (Garamond and Fraktur lines called upside down at 0.95) for its word to turn a line alone.
-    const angles = read !== undefined ? new Array<0 | 180>(upright.length).fill(read) : decideAngles(orientations, upright.length, this.#angleThreshold);
-    const lines = upright.map((g, i): FoundLine => {
-      const quad = angles[i] === 180 ? turnQuad180(g.quad) : g.quad;
-      return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: boundingBox(quad, image.width, image.height), angle: angles[i]! };
-    });
     const counted = orientationOf(orientations, upright.length);
-    return { lines, orientation: read !== undefined ? { ...counted, angle: read } : counted, ms: { detect: t1 - t0, classify: t2 - t1 } };
+    // The classifier is sure and wrong too often (Garamond and Fraktur lines called upside down at
+    // 0.95) for its word to turn a line alone, or a page: every line reads the way the page does, and
+    // a page where a quarter of the votes or more say upside down is decided by reading.
+    const unsure = counted.upsideDown * UNSURE_SHARE >= counted.lines;
+    const read = orientations && unsure ? await this.#readingAngle(image, upright, signal) : undefined;
+    const angle = read ?? counted.angle;
+    const t2 = performance.now();
+    const lines = upright.map((g): FoundLine => {
+      const quad = angle === 180 ? turnQuad180(g.quad) : g.quad;
+      return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: boundingBox(quad, image.width, image.height), angle };
+    });
+    return { lines, orientation: { ...counted, angle }, ms: { detect: t1 - t0, classify: t2 - t1 } };
   }
 
   /**
@@ -405,6 +403,8 @@ function checkImage(image: RawImage): void {
 }
 
 /** The page's angle by majority of the classifier's own calls; upright without a classifier. */
+/** A page is read both ways up when at least 1 / UNSURE_SHARE of its lines' votes say upside down. */
+const UNSURE_SHARE = 4;
 /** Lines read both ways up to decide a page's orientation: the longest, which say the most. */
 const READING_CHECK_LINES = 8;
 /** Only lines at least this many times longer than high: a short word or a number reads either way. */
@@ -425,17 +425,6 @@ function lineQuad(line: LineToRead, index: number): Quad {
     throw new LoupeError('LOUPE_ERR_VALIDATION', `Line ${index} needs a polygon of 4 [x, y] corners`, { details: { index } });
   }
   return p.map(([x, y]) => [x, y]) as Quad;
-}
-
-/**
- * A line the classifier is sure about keeps its own angle. An unsure one (short
- * words, digits, symmetric letters) follows the page: on a page turned half a
- * turn, most lines say so.
- */
-export function decideAngles(orientations: readonly LineOrientation[] | undefined, count: number, threshold: number): (0 | 180)[] {
-  if (!orientations) return new Array<0 | 180>(count).fill(0);
-  const pageAngle: 0 | 180 = orientations.filter((o) => o.angle === 180).length * 2 > orientations.length ? 180 : 0;
-  return orientations.map((o) => (o.score >= threshold ? o.angle : pageAngle));
 }
 
 function boundingBox(q: Quad, width: number, height: number): Rect {
