@@ -31,7 +31,7 @@ t.test('loupe run: SIGKILL mid-run, a rerun says so, --resume does only what was
       const out = path.join(tmp, `out-${n}`);
       const env = { LOUPE_DATA_DIR: dataDir, LOUPE_STAGE_CONCURRENCY: '2' };
       const loupeRun = (...extra: string[]) => runLoupe(['run', book.manifestUrl, '--out', out, ...extra], { env, cwd: tmp });
-      holdBack(iiif, point);
+      holdBack(iiif, point, { checkedFirst: true });
 
       const child: ChildProcess = spawnLoupe(['run', book.manifestUrl, '--out', out], { env, cwd: tmp });
       let stderr = '';
@@ -41,7 +41,7 @@ t.test('loupe run: SIGKILL mid-run, a rerun says so, --resume does only what was
       const progress = `progress: ${point.kind === 'tasks' ? point.done : 0}/${CANVASES} images`;
       await until(
         describe(point),
-        async () => (point.kind === 'harvesting' ? manifestRequested(iiif) : stderr.includes(progress)) || undefined,
+        async () => (point.kind === 'harvesting' ? manifestRequested(iiif, 2) : stderr.includes(progress)) || undefined,
         { log: () => stderr },
       );
       child.kill('SIGKILL');

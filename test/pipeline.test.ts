@@ -115,7 +115,7 @@ t.test('one job over good and broken canvases', async (t) => {
   const files = await fs.readdir(path.join(outDir, 'annotations'));
   t.equal(files.length, 8, 'one AnnotationPage file per canvas');
   const saved = JSON.parse(await fs.readFile(path.join(outDir, 'report.json'), 'utf8'));
-  t.same(Object.keys(saved).sort(), ['annotations', 'canvases', 'failures', 'images', 'job', 'manifests', 'models', 'outputs', 'stages', 'state'].sort());
+  t.same(Object.keys(saved).sort(), ['annotations', 'canvases', 'causes', 'failures', 'images', 'job', 'manifests', 'models', 'outputs', 'stages', 'state', 'tasks'].sort());
   t.ok(saved.stages['detect.text'].ms > 0, 'time per stage is reported');
   // Tesseract reads the lines (not an onnxruntime model); PP-OCR's detector found them.
   const det = saved.models['ppocr-v4-det'];

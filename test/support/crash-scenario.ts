@@ -57,9 +57,10 @@ const imageOf = (i: number): RegExp => new RegExp(`^/iiif/p${i}/(?!info\\.json)`
  * later (their info.json still answers). Held requests never answer, so no clock decides where
  * the kill lands.
  */
-export function holdBack(iiif: IiifImageServer, point: KillPoint): void {
+export function holdBack(iiif: IiifImageServer, point: KillPoint, opts: { checkedFirst?: boolean } = {}): void {
   iiif.clearFaults();
-  if (point.kind === 'harvesting') return iiif.fail(MANIFEST_PATH, { never: true });
+  // `loupe run` reads the manifest once to check it before it harvests: the harvest's request is the one held.
+  if (point.kind === 'harvesting') return iiif.fail(MANIFEST_PATH, { never: true, ...(opts.checkedFirst && { after: 1 }) });
   for (let i = point.done; i < CANVASES; i++) iiif.fail(imageOf(i), { never: true });
 }
 
@@ -68,7 +69,8 @@ export function imagesRequested(iiif: IiifImageServer): number[] {
   return [...new Set(iiif.requests.flatMap((path) => Array.from({ length: CANVASES }, (_, i) => i).filter((i) => imageOf(i).test(path))))].sort();
 }
 
-export const manifestRequested = (iiif: IiifImageServer): boolean => iiif.requests.some((p) => p.startsWith(MANIFEST_PATH));
+/** The manifest was asked for (`times` times: `loupe run` checks it once before it harvests). */
+export const manifestRequested = (iiif: IiifImageServer, times = 1): boolean => iiif.requests.filter((p) => p.startsWith(MANIFEST_PATH)).length >= times;
 
 /** The canvases a job killed after `done` canvases had still to do. */
 export const notDoneBefore = (done: number): number[] => Array.from({ length: CANVASES - done }, (_, i) => done + i);

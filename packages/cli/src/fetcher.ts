@@ -11,7 +11,11 @@ import { logSink } from './log-output.js';
  * address was refused, which low-level error a fetch met. Apart from the services so that the
  * commands that only read IIIF (`loupe iiif plan`, `loupe iiif harvest`) load none of them.
  */
-export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, logSink(config))): Fetcher {
+export function fetcherFromConfig(
+  config: LoupeConfig,
+  log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, logSink(config)),
+  opts: { readonly cache?: boolean } = {},
+): Fetcher {
   return createFetcher({
     timeoutMs: config.fetch.timeoutMs,
     deadlineMs: config.fetch.deadlineMs,
@@ -21,7 +25,7 @@ export function fetcherFromConfig(config: LoupeConfig, log: Pick<Logger, 'warn'>
     pixelBudget: config.fetch.pixelBudget,
     perHostConcurrency: config.fetch.perHostConcurrency,
     retries: config.fetch.retries,
-    cacheDir: path.join(config.dataDir, 'cache'),
+    ...(opts.cache !== false && { cacheDir: path.join(config.dataDir, 'cache') }),
     egress: createEgressPolicy({ ...config.egress, log }),
     log,
   });

@@ -22,23 +22,36 @@ export async function runCommand(args: Args, ctx: CommandContext): Promise<numbe
     ctx.stdout(formatRunPlan(await planRun(config, wanted)));
     return 0;
   }
-  const [{ preflight }, { LoupeError }] = await Promise.all([import('./run-preflight.js'), import('@loupe/contracts')]);
-  try {
-    await preflight(config, { ...wanted, source: resolveSource(source), outDir });
-  } catch (err) {
-    if (!(err instanceof LoupeError)) throw err;
+  const [{ outDirProblem, preflight }, { LoupeError }] = await Promise.all([import('./run-preflight.js'), import('@loupe/contracts')]);
+  const nothingRan = (err: Error): number => {
     ctx.stderr(`loupe: ${err.message}`);
     ctx.stderr('loupe: nothing was harvested');
     return RUN_EXIT.nothingRan;
-  }
+  };
+  const unwritable = await outDirProblem(outDir);
+  if (unwritable) return nothingRan(unwritable);
+  // The other checks run inside the run, once it knows it is not refusing the folder.
+  let stopped: unknown;
+  const beforeHarvest = (): Promise<void> =>
+    preflight(config, { ...wanted, source: resolveSource(source), outDir }).catch((err: unknown) => {
+      if (err instanceof LoupeError) stopped = err;
+      throw err;
+    });
   const [{ runPipeline }, { Progress }] = await Promise.all([import('./commands/run.js'), import('./progress.js')]);
-  const report = await runPipeline(config, {
-    ...wanted,
-    outDir,
-    progress: new Progress(),
-    resume: args['resume'] === true,
-    say: (line) => ctx.stderr(`loupe: ${line}`),
-  });
+  let report: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    report = await runPipeline(config, {
+      ...wanted,
+      outDir,
+      progress: new Progress(),
+      resume: args['resume'] === true,
+      say: (line) => ctx.stderr(`loupe: ${line}`),
+      beforeHarvest,
+    });
+  } catch (err) {
+    if (stopped !== undefined && err === stopped) return nothingRan(err as Error);
+    throw err;
+  }
   const rel = (p: string): string => path.relative(process.cwd(), p);
   ctx.stdout(`${report.state}: ${report.canvases} canvases, ${report.images} images, ${report.annotations} annotations, ${report.failures.length} failures`);
   const ocrFiles = report.outputs.ocr.length > 0 ? `, ${rel(path.join(outDir, 'ocr'))}/ (ALTO and hOCR of ${report.outputs.ocr.length / 2} pages)` : '';

@@ -32,8 +32,8 @@ interface NeededModel {
  * LoupeError (the first problem's code) whose message says each problem and its fix, one a line.
  */
 export async function preflight(config: LoupeConfig, input: PreflightInput): Promise<void> {
-  const [out, source, models] = await Promise.all([checkOutDir(input.outDir), checkSource(config, input.source), checkModels(config, input)]);
-  const problems = [out, source, ...models].filter((p): p is LoupeError => p !== undefined);
+  const [source, models] = await Promise.all([checkSource(config, input.source), checkModels(config, input)]);
+  const problems = [source, ...models].filter((p): p is LoupeError => p !== undefined);
   if (problems.length === 0) return;
   if (problems.length === 1) throw problems[0]!;
   throw new LoupeError(problems[0]!.code, `${problems.length} problems before the run could start:\n  ${problems.map((p) => p.message).join('\n  ')}`, {
@@ -41,8 +41,12 @@ export async function preflight(config: LoupeConfig, input: PreflightInput): Pro
   });
 }
 
-/** The folder exists (made if need be) and takes a file where the run keeps its job. */
-async function checkOutDir(outDir: string): Promise<LoupeError | undefined> {
+/**
+ * The folder exists (made if need be) and takes a file where the run keeps its job: checked first,
+ * before the run opens its job store there; the other checks wait until the run knows it is not
+ * refusing (another run writing into the folder, an interrupted run not resumed).
+ */
+export async function outDirProblem(outDir: string): Promise<LoupeError | undefined> {
   const probe = path.join(outDir, '.loupe', `write-check-${process.pid}`);
   try {
     await fs.mkdir(path.dirname(probe), { recursive: true });
@@ -69,7 +73,8 @@ const SOURCE_FIXES: readonly (readonly [prefix: string, fix: string])[] = [
 /** One read of the source, as the harvest will read it: it answers, it is JSON, and it is a IIIF manifest or collection. */
 async function checkSource(config: LoupeConfig, source: string): Promise<LoupeError | undefined> {
   const [{ createDocumentLoader, parseManifest }, { fetcherFromConfig }] = await Promise.all([import('@loupe/iiif'), import('./fetcher.js')]);
-  const load = createDocumentLoader(fetcherFromConfig(config), { files: isUrl(source) ? 'none' : [path.dirname(source)] });
+  // Not through the cache: a check must not decide what the harvest reads (the manifest as it is now).
+  const load = createDocumentLoader(fetcherFromConfig(config, undefined, { cache: false }), { files: isUrl(source) ? 'none' : [path.dirname(source)] });
   try {
     const document = await load(source);
     // A collection's manifests are the harvest's to read: one failing fails its canvases, not the run.

@@ -47,6 +47,8 @@ export interface Fault {
   readonly truncate?: true;
   /** Apply to this many matching requests, then serve normally. Default: every one. */
   readonly times?: number;
+  /** Serve this many matching requests normally before applying (a client's check before its real request). Default 0. */
+  readonly after?: number;
 }
 
 export interface IiifImageServer {
@@ -102,7 +104,7 @@ export async function startIiifImageServer(options: IiifImageServerOptions = {})
   const prefix = (options.prefix ?? 'iiif').replace(/^\/+|\/+$/g, '');
   const images = new Map<string, Registered>();
   const documents = new Map<string, Static>();
-  const faults: { match: string | RegExp; fault: Fault; left: number }[] = [];
+  const faults: { match: string | RegExp; fault: Fault; left: number; passing: number }[] = [];
   const requests: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -122,6 +124,10 @@ export async function startIiifImageServer(options: IiifImageServerOptions = {})
     for (const entry of faults) {
       if (entry.left <= 0) continue;
       const hit = typeof entry.match === 'string' ? path.startsWith(entry.match) : entry.match.test(path);
+      if (hit && entry.passing > 0) {
+        entry.passing--;
+        return undefined;
+      }
       if (hit) {
         entry.left--;
         return entry.fault;
@@ -249,7 +255,7 @@ export async function startIiifImageServer(options: IiifImageServerOptions = {})
       return image.profile;
     },
     fail(match, fault) {
-      faults.push({ match: typeof match === 'string' ? normalisePath(match) : match, fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+      faults.push({ match: typeof match === 'string' ? normalisePath(match) : match, fault, left: fault.times ?? Number.POSITIVE_INFINITY, passing: fault.after ?? 0 });
     },
     clearFaults() {
       faults.length = 0;

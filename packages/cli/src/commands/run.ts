@@ -44,6 +44,8 @@ export interface RunOptions {
   readonly pollMs?: number;
   /** Continue the run interrupted in `outDir` (its images already done are not redone). */
   readonly resume?: boolean;
+  /** Checks made once the run knows it will run (not refused by the folder), before it harvests: a failure stops it. */
+  readonly beforeHarvest?: () => Promise<void>;
   /** Where the run says what it found in `outDir` (resuming, nothing to resume). */
   readonly say?: (line: string) => void;
 }
@@ -64,6 +66,7 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
   const jobs = await openRunJobStore(opts.outDir);
   try {
     const interrupted = await findInterrupted(jobs, { ...opts, source, pipeline });
+    await opts.beforeHarvest?.();
     // The run's own store holds no job but its own, so the gateway's recovery at start resumes
     // exactly the interrupted run. A local manifest may name its neighbours (a collection of
     // files): its folder is readable, nothing else.
