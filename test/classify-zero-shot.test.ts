@@ -74,6 +74,12 @@ await t.test('the classify pipeline, zero-shot over the vocabulary', async (t) =
     t.equal(said, concept(canvas.split('/').pop()!), `${canvas}: ${said}`);
     t.match(a!.generator, { 'loupe:model': 'zero-shot.colours', 'loupe:embeddingModel': towers.image });
   }
+  // The generator id dereferences: a zero-shot head is described from its vocabulary.
+  const page = JSON.parse(await fs.readFile(path.join(out, 'annotations', (await fs.readdir(path.join(out, 'annotations')))[0]!), 'utf8')) as AnnotationPage;
+  const generator = (page.items[0] as Annotation).generator!;
+  const card = await call<{ type: string; name: string }>('GET', new URL(generator.id).pathname);
+  t.equal(card.status, 200, JSON.stringify(card.body));
+  t.match(card.body, { type: 'Software', name: /zero-shot over vocabulary colours/ });
 });
 
 await t.test('without a text model, zero-shot says what is missing', async (t) => {

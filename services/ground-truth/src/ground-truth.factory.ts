@@ -14,6 +14,30 @@ export interface GroundTruthParts {
   readonly headsDir?: string;
 }
 
+/**
+ * A zero-shot head is made at run time from a vocabulary's labels and CLIP's text tower
+ * (services/classify: id `zero-shot.<vocabulary>`, version `<text model version>-<digest of the
+ * prompts>`): described from the vocabulary the store holds. The digest is not checked here: it
+ * would take the text model to recompute it.
+ */
+function zeroShotCard(store: AnnotationStore): HeadCards {
+  return async (id, version) => {
+    if (!id.startsWith('zero-shot.')) return undefined;
+    const slug = id.slice('zero-shot.'.length);
+    const vocabulary = (await store.listVocabularies()).find((v) => v.id.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').slice(-80) === slug);
+    if (!vocabulary) return undefined;
+    return {
+      id,
+      version,
+      task: 'classification-head',
+      name: `${id}: zero-shot over vocabulary ${vocabulary.id}`,
+      description: `Made at run time from the labels of ${vocabulary.concepts} concepts of vocabulary ${vocabulary.id} and CLIP's text tower; the version is the text model's and a digest of the prompts`,
+      licence: "CLIP's, and the vocabulary's",
+      source: `vocabulary ${vocabulary.id} in this ground-truth store`,
+    };
+  };
+}
+
 /** A head's card as a generator's reader wants it, read from the folder `loupe train` writes. */
 function headCardsIn(dir: string): HeadCards {
   return async (id, version): Promise<CardSummary | undefined> => {
@@ -38,11 +62,12 @@ function headCardsIn(dir: string): HeadCards {
 }
 
 export async function groundTruthServiceFromConfig({ stores, config, models, headsDir }: GroundTruthParts): Promise<ServiceDefinition> {
+  const store = await stores.annotations();
   return createGroundTruthService({
-    store: await stores.annotations(),
+    store,
     publicUrl: config.publicUrl,
     storeKind: config.store.kind,
     ...(models && { models: models.registry }),
-    ...(headsDir && { heads: headCardsIn(headsDir) }),
+    heads: async (id, version) => (await zeroShotCard(store)(id, version)) ?? (headsDir ? headCardsIn(headsDir)(id, version) : undefined),
   });
 }
