@@ -134,7 +134,11 @@ function unknownFields(validate: (this: unknown) => void, obj: unknown): string[
             return watch(v, `${path}/${key}`);
           },
         });
-  validate.call(watch(obj, ''));
+  try {
+    validate.call(watch(obj, ''));
+  } catch {
+    // An invalid object fails the schema check beside this one; its fields were read all the same.
+  }
   const unknown: string[] = [];
   const walk = (value: unknown, path: string): void => {
     if (value === null || typeof value !== 'object') return;
@@ -213,7 +217,8 @@ t.test('KEDA watches the streams and consumers the workers create, and only thos
         t.match(tr.metadata, { natsServerMonitoringEndpoint: /^[\w.-]+:\d+$/, account: '$G', lagThreshold: /^\d+$/ }, `${so.metadata.name}: a complete trigger`);
         return { stream: tr.metadata.stream, consumer: tr.metadata.consumer };
       });
-      t.same(watched, expected, `${overlay}: ${so.metadata.name} watches exactly its services' queues`);
+      const byName = (a: { stream: string }, b: { stream: string }) => a.stream.localeCompare(b.stream);
+      t.same(watched.sort(byName), expected.sort(byName), `${overlay}: ${so.metadata.name} watches exactly its services' queues`);
       const answers = servicesOf(target).some((s) => ANSWERS_REQUESTS.has(s));
       if (answers) t.ok(so.spec.minReplicaCount >= 1, `${so.metadata.name} answers requests: it never scales to zero`);
       else if (overlay === 'gpu') t.equal(so.spec.minReplicaCount, 0, `${so.metadata.name} holds no GPU while idle`);
@@ -297,7 +302,7 @@ t.test('no secret is written in a manifest: Secrets are referenced by name', asy
         const literal = (c.env ?? []).filter((e: any) => SECRET_NAME.test(e.name) && !e.name.endsWith('_FILE') && e.valueFrom?.secretKeyRef === undefined);
         t.same(literal, [], `${overlay}: ${w.metadata.name}/${c.name} takes its secrets from Secrets`);
       }
-      t.ok(podSpec(w).volumes?.every((v: any) => !v.secret || v.secret.secretName), `${overlay}: ${w.metadata.name} mounts Secrets by name`);
+      t.ok((podSpec(w).volumes ?? []).every((v: any) => !v.secret || v.secret.secretName), `${overlay}: ${w.metadata.name} mounts Secrets by name`);
     }
   }
 });
