@@ -1,7 +1,8 @@
-import { jsonReply, replyError, type Bus, type Subscription } from '@loupe/bus';
+import { jsonReply, replyError, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
 import { toLoupeError, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { busRequestContext, queueContext } from './handler-context.js';
 import type { InFlight } from './in-flight.js';
+import type { AppMetrics } from './metrics/app-metrics.js';
 import { inputDecoder } from './input-decoder.js';
 import { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
 
@@ -12,6 +13,7 @@ export interface BusBindingOptions {
   readonly shutdown: AbortSignal;
   readonly queueBindings: boolean | ((service: ServiceDefinition, decl: HandlerDeclaration) => boolean) | undefined;
   readonly queue: QueueBindingOptions | undefined;
+  readonly metrics: AppMetrics;
 }
 
 /**
@@ -28,7 +30,9 @@ export async function bindServiceBus(bus: Bus, service: ServiceDefinition, opts:
       if (decl.mode === 'request') {
         subscriptions.push(await serveRequests(bus, decl, log, opts));
       } else if (bindsQueue(decl)) {
-        subscriptions.push(await bindQueueHandler(bus, service, decl, (msg, signal) => queueContext(msg, signal, log, opts.shutdown), opts.queue));
+        const context = (msg: WorkMessage, signal: AbortSignal) => queueContext(msg, signal, log, opts.shutdown);
+        subscriptions.push(await bindQueueHandler(bus, service, decl, context, opts.queue, opts.metrics.stages));
+        opts.metrics.watchQueue(decl.subject);
       }
     }
     return subscriptions;

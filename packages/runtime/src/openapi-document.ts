@@ -90,7 +90,7 @@ const READINESS = {
   additionalProperties: true,
 };
 
-/** Route schemas of /healthz, /readyz and /openapi.json: documented like the operations, with no role. */
+/** Route schemas of /healthz, /readyz, /metrics and /openapi.json: documented like the operations, with no role. */
 export function processRouteSchemas(security: Security | undefined) {
   const common = { tags: [PROCESS_TAG.name], ...(security && { security }) };
   return {
@@ -108,6 +108,14 @@ export function processRouteSchemas(security: Security | undefined) {
       description:
         'Readiness: 200 once every service of the process has started (models loaded, stores open), 503 while one is starting, has failed or the process is stopping. Public, never rate-limited.',
       response: { 200: { ...READINESS, description: 'Every service is ready' }, 503: { ...READINESS, description: 'A service is starting or failed, or the process is stopping' } },
+    },
+    metrics: {
+      ...common,
+      operationId: 'process.metrics',
+      summary: "Prometheus metrics of this process: stages, queues, models, Node.js",
+      description:
+        "This process's metrics in the Prometheus text format (docs/deploy.md, Metrics): stage latency, outcomes, errors by code and in-flight messages, the backlog of the work queues it consumes, inference runs, time and batch size per model, and the standard `process_` and `nodejs_` metrics. Public like the probes, never rate-limited: keep it inside the cluster (the NetworkPolicy).",
+      response: { 200: { description: 'The metrics', content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } } } },
     },
     openapi: {
       ...common,

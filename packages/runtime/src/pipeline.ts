@@ -11,6 +11,7 @@ import {
   type StageEnvelope,
 } from '@loupe/contracts';
 import { decode, encode, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
+import type { StageObserver } from './metrics/app-metrics.js';
 import { compileValidator, validationError, validationIssues } from './validation.js';
 
 export interface QueueBindingOptions {
@@ -42,6 +43,7 @@ export async function bindQueueHandler(
   decl: HandlerDeclaration,
   makeContext: (msg: WorkMessage, signal: AbortSignal) => HandlerContext,
   opts: QueueBindingOptions = {},
+  observer?: StageObserver,
 ): Promise<Subscription> {
   const backoff = opts.backoffMs ?? defaultBackoff;
   // The same validator as the handler's HTTP route: one schema, one check.
@@ -64,6 +66,8 @@ export async function bindQueueHandler(
       const controller = new AbortController();
       const ctx = makeContext(msg, controller.signal);
       const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      observer?.started(stage);
       try {
         const input = { task: envelope.task, results: envelope.results, options: current?.options ?? {} };
         if (!validate(input)) throw validationError(validationIssues(validate.errors, 'message'));
@@ -77,6 +81,7 @@ export async function bindQueueHandler(
         await report({ type: 'stage-done', jobId: envelope.jobId, key: envelope.key, stage, ms }, `${stage}/done`);
         if (!next) await report({ type: 'task-done', jobId: envelope.jobId, key: envelope.key }, 'task-done');
         msg.ack();
+        observer?.finished(stage, 'done', seconds());
       } catch (thrown) {
         const err = toLoupeError(thrown);
         // An unknown error reaches the job and the dead letter as an opaque "Internal error"; the log keeps what was thrown, stack and all.
@@ -84,6 +89,7 @@ export async function bindQueueHandler(
         if (err.retryable && msg.deliveryCount < msg.maxDeliver) {
           ctx.log.warn({ err: logged, attempt: msg.deliveryCount }, `${stage} failed, will retry`);
           msg.nak(backoff(msg.deliveryCount), err.toJSON());
+          observer?.finished(stage, 'retried', seconds(), err.code);
           return;
         }
         ctx.log.warn({ err: logged, canvas: envelope.task.canvasId }, `${stage} failed for good`);
@@ -91,10 +97,14 @@ export async function bindQueueHandler(
           { type: 'stage-failed', jobId: envelope.jobId, key: envelope.key, canvas: envelope.task.canvasId, stage, code: err.code, message: err.message },
           `${stage}/failed`,
         );
-        if (err.retryable || err.code === 'LOUPE_ERR_INTERNAL') msg.term(err.toJSON());
-        else msg.ack();
+        if (err.retryable || err.code === 'LOUPE_ERR_INTERNAL') {
+          msg.term(err.toJSON());
+          observer?.deadLettered(stage);
+        } else msg.ack();
+        observer?.finished(stage, 'failed', seconds(), err.code);
       } finally {
         controller.abort();
+        observer?.left(stage);
       }
     },
   );

@@ -6,6 +6,7 @@ import { FORWARDED_HEADERS, PRINCIPAL_HEADER, httpContext } from './handler-cont
 import { operationSecurity, type AuthOptions } from './auth/http-auth.js';
 import { createHttpSurface, mountOperation, mountPages, type MountedRoute } from './http-surface.js';
 import { inFlightCounter } from './in-flight.js';
+import { createAppMetrics } from './metrics/app-metrics.js';
 import { processRouteSchemas } from './openapi-document.js';
 import type { QueueBindingOptions } from './pipeline.js';
 import { checkDeclarations } from './service-app.checks.js';
@@ -113,6 +114,10 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     const state = readiness();
     return reply.code(state.status === 'ready' ? 200 : 503).send(state);
   });
+  const metrics = createAppMetrics({ bus, ...(opts.readiness && { processDetails: opts.readiness }) });
+  fastify.get('/metrics', { ...quiet, schema: documented.metrics }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   fastify.get('/openapi.json', { ...quiet, schema: documented.openapi }, async () => fastify.swagger());
   mountPages(fastify, services, quiet, opts.auth);
 
@@ -140,7 +145,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
     }
   }
 
-  const bindings = { log: log as unknown as Logger, inFlight, shutdown: shutdown.signal, queueBindings: opts.queueBindings, queue: opts.queue };
+  const bindings = { log: log as unknown as Logger, inFlight, shutdown: shutdown.signal, queueBindings: opts.queueBindings, queue: opts.queue, metrics };
   async function startService(entry: ServiceEntry): Promise<void> {
     const name = entry.service.name;
     try {

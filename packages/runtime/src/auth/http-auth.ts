@@ -36,7 +36,8 @@ export interface AuthOptions {
   readonly keys?: KeyVerifierOptions;
 }
 
-export const HEALTH_URLS = new Set(['/healthz', '/readyz']);
+// /metrics with them: a scraper must see a process that is stopping or busy, as a probe must.
+export const HEALTH_URLS = new Set(['/healthz', '/readyz', '/metrics']);
 
 const ANONYMOUS: Principal = { id: 'anonymous', roles: ['admin'], via: 'anonymous' };
 const LOCAL: Principal = { id: 'local', name: 'local', roles: ['admin'], via: 'local' };
