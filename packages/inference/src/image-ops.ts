@@ -1,4 +1,4 @@
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, type Rect } from '@loupe/contracts';
 import sharp from 'sharp';
 import type { InputSpec } from './cards/model-card.js';
 import { toTensor, type TensorSpec } from './pixel-tensor.js';
@@ -225,6 +225,20 @@ export function inputSize(width: number, height: number, spec: Pick<InputTensorS
 export type Point = [number, number];
 /** Corners in order: top-left, top-right, bottom-right, bottom-left of the content. */
 export type Quad = [Point, Point, Point, Point];
+
+/**
+ * The integer box around a line's corners (floor the near sides, ceil the far ones). Within
+ * `bounds`, it is clamped to the image and at least a pixel each way, as a box a crop can use.
+ */
+export function polygonBox(points: readonly (readonly [number, number])[], bounds?: { width: number; height: number }): Rect {
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [x0, y0, x1, y1] = [Math.floor(Math.min(...xs)), Math.floor(Math.min(...ys)), Math.ceil(Math.max(...xs)), Math.ceil(Math.max(...ys))];
+  if (!bounds) return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  const x = Math.max(0, x0);
+  const y = Math.max(0, y0);
+  return { x, y, w: Math.max(1, Math.min(bounds.width, x1) - x), h: Math.max(1, Math.min(bounds.height, y1) - y) };
+}
 
 /**
  * Samples a quadrilateral of the image into an upright width x height image.

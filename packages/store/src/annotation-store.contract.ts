@@ -755,7 +755,14 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
     await t.rejects(store.replaceOcrPage(text(), '1', page('x'), ''), VALIDATION);
     await t.rejects(store.replaceOcrPage(text(), '1', { ...page('x'), blocks: undefined } as unknown as OcrPage, T1), VALIDATION);
     await t.rejects(store.ocrPages({ canvasId: '' }), VALIDATION);
+    await t.rejects(store.ocrPageEntries({ canvasId: '' }), VALIDATION);
     t.same((await read({ canvasId: canvas(1) }))[1]![4], 'réécrite', 'a refused page changes nothing');
+    // The listing is the same entries without the pages.
+    for (const filter of [{}, { manifestId: MANIFEST }, { canvasId: canvas(1) }]) {
+      const entries = await store.ocrPageEntries(filter);
+      t.same(entries, (await store.ocrPages(filter)).map(({ page: _page, ...entry }) => entry), `entries of ${JSON.stringify(filter)}`);
+      t.ok(entries.every((e) => !('page' in e)), 'and no page among them');
+    }
   });
 
   t.test('vocabularies: put, get, list, replace, find by URI or exactMatch', async (t) => {

@@ -13,7 +13,7 @@ export interface AnnotationRepositories {
   /** setReviewState is a review without note or correction. */
   readonly reviews: Repository<'review' | 'history' | 'reviewMany'>;
   readonly canvases: Repository<'putCanvas' | 'getCanvas' | 'canvases'>;
-  readonly ocrPages: Repository<'replaceOcrPage' | 'ocrPages'>;
+  readonly ocrPages: Repository<'replaceOcrPage' | 'ocrPages' | 'ocrPageEntries'>;
   readonly vocabularies: Repository<'putVocabulary' | 'getVocabulary' | 'listVocabularies' | 'findConcept'>;
   readonly datasets: Repository<
     'createDataset' | 'getDataset' | 'listDatasets' | 'addDatasetSources' | 'addDatasetMembers' | 'removeDatasetMembers' | 'deleteDataset'
@@ -51,6 +51,7 @@ export function composeAnnotationStore(repositories: AnnotationRepositories, edg
 
     replaceOcrPage: (key, modelVersion, page, generated) => run('replaceOcrPage', () => ocrPages.replaceOcrPage(key, modelVersion, page, generated)),
     ocrPages: (filter) => run('ocrPages', () => ocrPages.ocrPages(filter)),
+    ocrPageEntries: (filter) => run('ocrPageEntries', () => ocrPages.ocrPageEntries(filter)),
 
     putVocabulary: (vocabulary) => run('putVocabulary', () => vocabularies.putVocabulary(vocabulary)),
     getVocabulary: (id) => run('getVocabulary', () => vocabularies.getVocabulary(id)),

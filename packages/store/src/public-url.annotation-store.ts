@@ -72,6 +72,7 @@ export function withPublicUrl(store: AnnotationStore, publicUrl: string): Annota
 
     replaceOcrPage: (key, modelVersion, page, generated) => store.replaceOcrPage(key, modelVersion, page, generated),
     ocrPages: (filter) => store.ocrPages(filter),
+    ocrPageEntries: (filter) => store.ocrPageEntries(filter),
     putCanvas: (canvas) => store.putCanvas(canvas),
     getCanvas: (canvasId) => store.getCanvas(canvasId),
     canvases: (filter) => store.canvases(localQuery(filter)),

@@ -127,12 +127,16 @@ export interface OcrPageFilter {
   readonly canvasId?: string;
 }
 
-/** A text stage's page as stored beside its result set's annotations. */
-export interface StoredOcrPage {
+/** Which text stage's page is stored for which canvas image: what a listing needs, without the page. */
+export interface OcrPageEntry {
   readonly key: ResultSetKey;
   readonly modelVersion: string;
   /** When the model read it (its result set's `generated`): among several models' pages of a canvas, the latest is the newest reading. */
   readonly generated: string;
+}
+
+/** A text stage's page as stored beside its result set's annotations. */
+export interface StoredOcrPage extends OcrPageEntry {
   readonly page: OcrPage;
 }
 
@@ -243,6 +247,11 @@ export interface AnnotationStore {
   replaceOcrPage(key: ResultSetKey, modelVersion: string, page: OcrPage | undefined, generated: string): Promise<void>;
   /** The OCR pages the filter matches, ordered by canvas id, image index, stage, then model. */
   ocrPages(filter: OcrPageFilter): Promise<StoredOcrPage[]>;
+  /**
+   * The same, without the pages: which canvases have one, read by the listing and the enriched
+   * manifest without loading every page of a manifest (a newspaper's are hundreds of kB each).
+   */
+  ocrPageEntries(filter: OcrPageFilter): Promise<OcrPageEntry[]>;
 
   /**
    * Records (or replaces, as a whole) what is known of a canvas. Empty canvasId or manifestId,

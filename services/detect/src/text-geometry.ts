@@ -1,6 +1,6 @@
 import type { OcrPage, Rect, StageInput, StageResults } from '@loupe/contracts';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
-import type { FoundLine } from '@loupe/inference';
+import { polygonBox, type FoundLine } from '@loupe/inference';
 
 /**
  * Line height (detector pixels, ascenders to descenders) under which a page is fetched again with
@@ -26,17 +26,10 @@ export function linesFromPreprocess(prepared: Prepared, image: { width: number; 
 function scaleLines(lines: readonly { polygon: [number, number][]; angle: 0 | 180 }[], sx: number, sy: number, image: { width: number; height: number }): FoundLine[] {
   return lines.map((line) => {
     const polygon = line.polygon.map(([x, y]): [number, number] => [x * sx, y * sy]);
-    return { polygon, box: boxOf(polygon, image), angle: line.angle };
+    return { polygon, box: polygonBox(polygon, image), angle: line.angle };
   });
 }
 
-function boxOf(polygon: readonly [number, number][], image: { width: number; height: number }): Rect {
-  const xs = polygon.map((p) => p[0]);
-  const ys = polygon.map((p) => p[1]);
-  const x = Math.max(0, Math.floor(Math.min(...xs)));
-  const y = Math.max(0, Math.floor(Math.min(...ys)));
-  return { x, y, w: Math.max(1, Math.min(image.width, Math.ceil(Math.max(...xs))) - x), h: Math.max(1, Math.min(image.height, Math.ceil(Math.max(...ys))) - y) };
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -165,7 +165,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       if (manifest === undefined && canvas === undefined) {
         throw new LoupeError('LOUPE_ERR_VALIDATION', 'Name the manifest or the canvas whose OCR pages to list', { details: { fields: ['manifest', 'canvas'] } });
       }
-      const found = await store.ocrPages({ ...(manifest !== undefined && { manifestId: manifest }), ...(canvas !== undefined && { canvasId: canvas }) });
+      const found = await store.ocrPageEntries({ ...(manifest !== undefined && { manifestId: manifest }), ...(canvas !== undefined && { canvasId: canvas }) });
       return {
         items: found.map(({ key, modelVersion, generated }) => ({
           canvas: key.canvasId,

@@ -2,7 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
 import { LoupeError, type Rect } from '@loupe/contracts';
 import { createEngine, type Engine, type ModelRunner } from '../engine/model-runner.js';
-import type { Quad, RawImage } from '../image-ops.js';
+import { polygonBox, type Quad, type RawImage } from '../image-ops.js';
 import type { ExecutionProvider, InferenceLogger } from '../session.js';
 import { lineGeometry, padQuad, quadSize, subQuad, turnQuad180, type LineGeometry } from './line-crop.js';
 import { builtinPpocrModels, type ModelSource, type PpocrModels } from './ppocr-cards.js';
@@ -266,7 +266,7 @@ class PpocrTextRecognizer implements TextRecognizer {
     const t2 = performance.now();
     const lines = upright.map((g): FoundLine => {
       const quad = angle === 180 ? turnQuad180(g.quad) : g.quad;
-      return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: boundingBox(quad, image.width, image.height), angle };
+      return { polygon: quad.map(([x, y]) => [round1(x), round1(y)]), box: polygonBox(quad, image), angle };
     });
     return { lines, orientation: { ...counted, angle }, ms: { detect: t1 - t0, classify: t2 - t1 } };
   }
@@ -306,7 +306,7 @@ class PpocrTextRecognizer implements TextRecognizer {
       return {
         text: latinForms(texts[i]!.text).trim(),
         confidence: texts[i]!.confidence,
-        box: boundingBox(quad, image.width, image.height),
+        box: polygonBox(quad, image),
         polygon: quad.map(([x, y]) => [x, y]),
         angle: l.angle,
         words: this.#words(image, quad, texts[i]!),
@@ -337,7 +337,7 @@ class PpocrTextRecognizer implements TextRecognizer {
       const to = onLine(current.at(-1)!.end);
       words.push({
         text: current.map((c) => c.text).join(''),
-        box: boundingBox(subQuad(quad, from, to), image.width, image.height),
+        box: polygonBox(subQuad(quad, from, to), image),
         confidence: current.reduce((sum, c) => sum + c.confidence, 0) / current.length,
       });
       current = [];
@@ -427,18 +427,6 @@ function lineQuad(line: LineToRead, index: number): Quad {
   return p.map(([x, y]) => [x, y]) as Quad;
 }
 
-function boundingBox(q: Quad, width: number, height: number): Rect {
-  const xs = q.map((p) => p[0]);
-  const ys = q.map((p) => p[1]);
-  const x = Math.max(0, Math.floor(Math.min(...xs)));
-  const y = Math.max(0, Math.floor(Math.min(...ys)));
-  return {
-    x,
-    y,
-    w: Math.max(1, Math.min(width, Math.ceil(Math.max(...xs))) - x),
-    h: Math.max(1, Math.min(height, Math.ceil(Math.max(...ys))) - y),
-  };
-}
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 

@@ -1,6 +1,6 @@
 import type { OcrLine, OcrWord, Rect } from '@loupe/contracts';
 import type Tesseract from 'tesseract.js';
-import { cropQuad, type Quad, type RawImage } from '../image-ops.js';
+import { cropQuad, polygonBox, type Quad, type RawImage } from '../image-ops.js';
 import { unit } from './tesseract-page.js';
 
 /**
@@ -21,12 +21,7 @@ export interface LineToStack {
 
 /** The line's box in image pixels: the given one, or the one around its corners. */
 export function boxOf(line: LineToStack): Rect {
-  if (line.box) return line.box;
-  const xs = line.polygon.map((p) => p[0]);
-  const ys = line.polygon.map((p) => p[1]);
-  const x = Math.floor(Math.min(...xs));
-  const y = Math.floor(Math.min(...ys));
-  return { x, y, w: Math.ceil(Math.max(...xs)) - x, h: Math.ceil(Math.max(...ys)) - y };
+  return line.box ?? polygonBox(line.polygon);
 }
 
 export interface StackLayout {

@@ -57,6 +57,8 @@ export const TESSERACT_ENGINE_ID = 'tesseract-lstm';
 
 /** The version of the wasm build of Tesseract that tesseract.js runs. */
 export function tesseractCoreVersion(): string {
-  const fromTesseractJs = createRequire(require.resolve('tesseract.js'));
-  return (fromTesseractJs('tesseract.js-core/package.json') as { version: string }).version;
+  // Asked for every page Tesseract reads (it names the model in the result): resolved once.
+  coreVersion ??= (createRequire(require.resolve('tesseract.js'))('tesseract.js-core/package.json') as { version: string }).version;
+  return coreVersion;
 }
+let coreVersion: string | undefined;

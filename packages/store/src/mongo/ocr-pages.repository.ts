@@ -2,7 +2,7 @@ import type { OcrPage } from '@loupe/contracts';
 import type { Collection, Filter } from 'mongodb';
 import { checkKey, checkOcrPage, checkOcrPageFilter, checkText, setKeyOf } from '../annotation-checks.js';
 import type { OcrPageDoc } from '../mongo.documents.js';
-import type { OcrPageFilter, ResultSetKey, StoredOcrPage } from '../store.js';
+import type { OcrPageEntry, OcrPageFilter, ResultSetKey, StoredOcrPage } from '../store.js';
 import { retryOnDuplicate } from './batches.js';
 import type { MongoCollections } from './collections.js';
 
@@ -29,17 +29,28 @@ export class MongoOcrPagesRepository {
   }
 
   async ocrPages(filter: OcrPageFilter): Promise<StoredOcrPage[]> {
+    const docs = await this.#find(filter).toArray();
+    return docs.map((doc) => ({ ...entryOf(doc), page: JSON.parse(doc.pageJson) as OcrPage }));
+  }
+
+  async ocrPageEntries(filter: OcrPageFilter): Promise<OcrPageEntry[]> {
+    return (await this.#find(filter).project<Omit<OcrPageDoc, 'pageJson'>>({ pageJson: 0 }).toArray()).map(entryOf);
+  }
+
+  #find(filter: OcrPageFilter) {
     checkOcrPageFilter(filter);
     const match: Filter<OcrPageDoc> = {
       ...(filter.manifestId !== undefined && { manifestId: filter.manifestId }),
       ...(filter.canvasId !== undefined && { canvasId: filter.canvasId }),
     };
-    const docs = await this.#pages.find(match).sort({ canvasId: 1, imageIndex: 1, stage: 1, modelId: 1 }).toArray();
-    return docs.map((doc) => ({
-      key: { manifestId: doc.manifestId, canvasId: doc.canvasId, imageIndex: doc.imageIndex, stage: doc.stage, modelId: doc.modelId },
-      modelVersion: doc.modelVersion,
-      generated: doc.generated,
-      page: JSON.parse(doc.pageJson) as OcrPage,
-    }));
+    return this.#pages.find(match).sort({ canvasId: 1, imageIndex: 1, stage: 1, modelId: 1 });
   }
+}
+
+function entryOf(doc: Omit<OcrPageDoc, 'pageJson'>): OcrPageEntry {
+  return {
+    key: { manifestId: doc.manifestId, canvasId: doc.canvasId, imageIndex: doc.imageIndex, stage: doc.stage, modelId: doc.modelId },
+    modelVersion: doc.modelVersion,
+    generated: doc.generated,
+  };
 }

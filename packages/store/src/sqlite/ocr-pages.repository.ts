@@ -1,7 +1,7 @@
 import type { OcrPage } from '@loupe/contracts';
 import { checkKey, checkOcrPage, checkOcrPageFilter, checkText, setKeyOf } from '../annotation-checks.js';
 import type { SqliteDatabase } from '../sqlite.database.js';
-import type { OcrPageFilter, ResultSetKey, StoredOcrPage } from '../store.js';
+import type { OcrPageEntry, OcrPageFilter, ResultSetKey, StoredOcrPage } from '../store.js';
 import { StatementCache } from './statement-cache.js';
 
 interface OcrPageRow {
@@ -46,6 +46,14 @@ export class SqliteOcrPagesRepository {
   }
 
   ocrPages(filter: OcrPageFilter): StoredOcrPage[] {
+    return this.#select(filter, 'page_json').map((row) => ({ ...entryOf(row), page: JSON.parse(row.page_json) as OcrPage }));
+  }
+
+  ocrPageEntries(filter: OcrPageFilter): OcrPageEntry[] {
+    return this.#select(filter).map(entryOf);
+  }
+
+  #select(filter: OcrPageFilter, ...extra: 'page_json'[]): OcrPageRow[] {
     checkOcrPageFilter(filter);
     const clauses: string[] = [];
     const params: string[] = [];
@@ -58,14 +66,15 @@ export class SqliteOcrPagesRepository {
       params.push(filter.canvasId);
     }
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
-    return this.#queries
-      .prepared<OcrPageRow>(`SELECT * FROM ocr_pages ${where} ORDER BY canvas_id, image_index, stage, model_id`)
-      .all(...params)
-      .map((row) => ({
-        key: { manifestId: row.manifest_id, canvasId: row.canvas_id, imageIndex: row.image_index, stage: row.stage, modelId: row.model_id },
-        modelVersion: row.model_version,
-        generated: row.generated,
-        page: JSON.parse(row.page_json) as OcrPage,
-      }));
+    const columns = ['manifest_id', 'canvas_id', 'image_index', 'stage', 'model_id', 'model_version', 'generated', ...extra].join(', ');
+    return this.#queries.prepared<OcrPageRow>(`SELECT ${columns} FROM ocr_pages ${where} ORDER BY canvas_id, image_index, stage, model_id`).all(...params);
   }
+}
+
+function entryOf(row: Omit<OcrPageRow, 'page_json'>): OcrPageEntry {
+  return {
+    key: { manifestId: row.manifest_id, canvasId: row.canvas_id, imageIndex: row.image_index, stage: row.stage, modelId: row.model_id },
+    modelVersion: row.model_version,
+    generated: row.generated,
+  };
 }
