@@ -70,6 +70,11 @@ t.test('a two-canvas text job shows in /metrics: stage outcomes, latency and mod
   t.ok((samples.get('loupe_inference_duration_seconds_total{model="ppocr-v4-det"}') ?? 0) > 0);
   t.ok((samples.get('loupe_inference_batch_size{model="ppocr-v4-det"}') ?? 0) >= 1);
   t.equal(samples.get('loupe_queue_pending_messages{subject="loupe.preprocess.prepare.v1"}'), 0, 'the preprocess queue is empty');
+  const host = new URL(server.url).hostname;
+  t.ok((samples.get(`loupe_iiif_fetched_bytes_total{host="${host}",kind="image"}`) ?? 0) > 1000, 'the page images came over the network, counted by host');
+  t.ok((samples.get(`loupe_iiif_fetched_bytes_total{host="${host}",kind="document"}`) ?? 0) > 100, 'and the manifest');
+  t.ok((samples.get(`loupe_iiif_fetches_total{host="${host}",kind="image",cache="miss"}`) ?? 0) >= 2);
+  t.equal(samples.get('loupe_dead_letters'), 0, 'no dead letters');
   t.ok(samples.has('process_resident_memory_bytes'), "prom-client's process metrics, standard names");
   t.ok(samples.has('nodejs_eventloop_lag_seconds'));
 });

@@ -106,6 +106,8 @@ export interface Bus {
   stats(subject: string): Promise<QueueStats>;
   deadLetters: {
     list(filter?: { subject?: string }): Promise<DeadLetter[]>;
+    /** How many dead letters wait, every subject together: cheap enough for each /metrics scrape. */
+    count(): Promise<number>;
     /** Publishes the message again on its subject with fresh deliveries and removes the dead letter. */
     retry(seq: number): Promise<void>;
     drop(seq: number): Promise<void>;

@@ -1,4 +1,5 @@
 import type { Bus } from './bus.js';
+import { tracedRequest, withTraceContext } from './trace-headers.js';
 import { busClosed, positiveInteger } from './bus.errors.js';
 import { JetStreamBroadcast } from './jetstream/broadcast.js';
 import { JetStreamConnection } from './jetstream/connection.js';
@@ -129,7 +130,7 @@ export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<Bu
     async publish(subject, data, options) {
       assertOpen();
       checkWorkSubject(subject);
-      const h = toNatsHeaders(options.headers);
+      const h = toNatsHeaders(withTraceContext(options.headers));
       let attempts = 0;
       const ack = await conn.resilient(`publishing on ${subject}`, async () => {
         attempts++;
@@ -176,7 +177,7 @@ export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<Bu
 
     emit(subject, data, headers = {}) {
       assertOpen();
-      broadcast.emit(subject, data, headers);
+      broadcast.emit(subject, data, withTraceContext(headers) ?? {});
     },
 
     listen(subject, handler) {
@@ -191,7 +192,7 @@ export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<Bu
 
     async request(subject, data, options = {}) {
       assertOpen();
-      return requester.request(subject, data, options);
+      return requester.request(subject, data, tracedRequest(options));
     },
 
     async stats(subject) {
@@ -203,6 +204,10 @@ export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<Bu
       async list(filter = {}) {
         assertOpen();
         return deadLetters.list(filter);
+      },
+      async count() {
+        assertOpen();
+        return deadLetters.count();
       },
       async retry(seq) {
         assertOpen();

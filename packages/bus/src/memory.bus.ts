@@ -1,4 +1,5 @@
 import type { Bus } from './bus.js';
+import { tracedRequest, withTraceContext } from './trace-headers.js';
 import { wallClock, type Clock } from '@loupe/contracts';
 import { busClosed } from './bus.errors.js';
 import { MemoryBroadcast } from './memory/broadcast.js';
@@ -97,7 +98,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       assertOpen();
       if (dedup.isDuplicate(subject, options.msgId)) return { duplicate: true };
       // Copies, so that a publisher reusing its buffer cannot change a queued message.
-      queueOf(subject).enqueue(nextSeq++, options.msgId, data.slice(), Object.freeze({ ...options.headers }));
+      queueOf(subject).enqueue(nextSeq++, options.msgId, data.slice(), Object.freeze({ ...withTraceContext(options.headers) }));
       return { duplicate: false };
     },
 
@@ -108,7 +109,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
 
     emit(subject, data, headers = {}) {
       assertOpen();
-      broadcast.emit(subject, data, headers);
+      broadcast.emit(subject, data, withTraceContext(headers) ?? {});
     },
 
     listen(subject, handler) {
@@ -123,7 +124,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
 
     async request(subject, data, options = {}) {
       assertOpen();
-      return requester.request(subject, data, options);
+      return requester.request(subject, data, tracedRequest(options));
     },
 
     async stats(subject) {
@@ -135,6 +136,10 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       async list(filter = {}) {
         assertOpen();
         return deadLetters.list(filter);
+      },
+      async count() {
+        assertOpen();
+        return deadLetters.count();
       },
       async retry(seq) {
         assertOpen();

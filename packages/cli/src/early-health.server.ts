@@ -21,11 +21,19 @@ const json = (response: http.ServerResponse, status: number, body: unknown): voi
   response.end(JSON.stringify(body));
 };
 
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+const STARTING_METRICS = [
+  '# HELP loupe_starting Whether the process is still loading its services: its full metrics follow once they are loaded',
+  '# TYPE loupe_starting gauge',
+  'loupe_starting 1',
+  '',
+].join('\n');
+
 /**
  * Opens the port before the services load: loading their modules, compiling the API's schemas
  * and warming models take seconds, and an orchestrator that sees no /healthz by then restarts
  * the process. Until the app takes over, /healthz says the process lives, /readyz that it is
- * starting, and every other route answers 503 with LOUPE_ERR_NOT_READY. The same socket then
+ * starting, /metrics that it is starting, and every other route answers 503 with LOUPE_ERR_NOT_READY. The same socket then
  * serves the app: no moment where the port is closed between the two.
  */
 export async function listenEarly(opts: { port: number; host: string }): Promise<EarlyServer> {
@@ -35,6 +43,8 @@ export async function listenEarly(opts: { port: number; host: string }): Promise
     const route = request.url?.split('?')[0];
     if (request.method === 'GET' && route === '/healthz') return json(response, 200, { status: 'ok' });
     if (request.method === 'GET' && route === '/readyz') return json(response, 503, { status: 'starting', services: {} });
+    // A scrape while models load finds the target up and starting, not failing.
+    if (request.method === 'GET' && route === '/metrics') return void response.writeHead(200, { 'content-type': PROMETHEUS_TEXT }).end(STARTING_METRICS);
     json(response, 503, new LoupeError('LOUPE_ERR_NOT_READY', 'loupe is starting: its services are loading').toJSON());
   });
   await new Promise<void>((resolve, reject) => {

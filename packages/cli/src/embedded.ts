@@ -1,10 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fs from 'node:fs/promises';
 import { pino } from 'pino';
-import { LoupeError, SERVICE_APIS, exponentialBackoff, jittered, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, SERVICE_APIS, activeTraceIds, exponentialBackoff, jittered, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { connectJetStreamBus, createMemoryBus, type Bus } from '@loupe/bus';
 import { UNREADABLE_CHANNEL, createDocumentLoader } from '@loupe/iiif';
-import { REDACTED_PATHS, createServiceApp, type LoupeApp } from '@loupe/runtime';
+import { REDACTED_PATHS, createServiceApp, startTracing, type LoupeApp } from '@loupe/runtime';
 import type { JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
 import { captionServiceFromConfig } from '@loupe/service-caption';
@@ -91,7 +91,9 @@ const MAX_RETRY_DELAY_MS = 30_000;
  */
 export async function createEmbedded(config: LoupeConfig, opts: EmbeddedOptions = {}): Promise<Embedded> {
   await fs.mkdir(config.dataDir, { recursive: true });
-  const pinoLog = pino({ level: config.logLevel, redact: REDACTED_PATHS }, logSink(config));
+  // Before anything else: the HTTP instrumentation and the logs' trace ids follow whether it is on.
+  const tracing = await startTracing({ attributes: { 'loupe.services': config.services.join(',') } });
+  const pinoLog = pino({ level: config.logLevel, redact: REDACTED_PATHS, ...(tracing && { mixin: () => activeTraceIds() ?? {} }) }, logSink(config));
   const log = pinoLog as unknown as Logger;
   // A bus handed in belongs to the caller (tests put several processes' worth of services on one).
   const bus = opts.bus ?? (await busFromConfig(config));
@@ -143,6 +145,8 @@ export async function createEmbedded(config: LoupeConfig, opts: EmbeddedOptions 
       await app.close();
       if (!opts.bus) await bus.close();
       await parts.close();
+      // The process may go on (tests, `loupe run`'s next step): the spans leave now, the SDK stays.
+      await tracing?.forceFlush();
     },
   };
 }

@@ -19,3 +19,5 @@ export { canvasOfTarget } from './util/targets.js';
 export { exponentialBackoff, jittered } from './util/backoff.js';
 export * from './ocr.js';
 export { languageTag } from './language-tag.js';
+export * from './tracing.js';
+export { FETCHED_CHANNEL, type FetchedReport } from './fetch-report.js';

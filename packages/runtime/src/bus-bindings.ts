@@ -1,5 +1,5 @@
-import { jsonReply, replyError, type Bus, type Subscription, type WorkMessage } from '@loupe/bus';
-import { toLoupeError, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { jsonReply, replyError, type Bus, type Headers, type Reply, type Subscription, type WorkMessage } from '@loupe/bus';
+import { failSpan, inSpan, SpanKind, toLoupeError, traceContextOf, type Span, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { busRequestContext, queueContext } from './handler-context.js';
 import type { InFlight } from './in-flight.js';
 import type { AppMetrics } from './metrics/app-metrics.js';
@@ -44,15 +44,22 @@ export async function bindServiceBus(bus: Bus, service: ServiceDefinition, opts:
 
 async function serveRequests(bus: Bus, decl: HandlerDeclaration, log: Logger, opts: BusBindingOptions): Promise<Subscription> {
   const decodeInput = inputDecoder(decl);
+  const answer = async (data: Uint8Array, headers: Headers, span: Span): Promise<Reply> => {
+    try {
+      return jsonReply(await decl.handler(decodeInput(data), busRequestContext(headers, log, opts.shutdown)));
+    } catch (err) {
+      const loupeError = toLoupeError(err);
+      failSpan(span, loupeError);
+      if (loupeError.status >= 500) log.error({ err }, 'request handler failed');
+      return replyError(loupeError);
+    }
+  };
+  // A server span, the caller's (the gateway's job start, a remote route) its parent.
+  const attributes = { 'rpc.system.name': 'loupe-bus', 'rpc.method': decl.name, 'messaging.destination.name': decl.subject };
   return bus.serve(decl.subject, async (data, headers) => {
     opts.inFlight.enter();
     try {
-      const output = await decl.handler(decodeInput(data), busRequestContext(headers, log, opts.shutdown));
-      return jsonReply(output);
-    } catch (err) {
-      const loupeError = toLoupeError(err);
-      if (loupeError.status >= 500) log.error({ err }, 'request handler failed');
-      return replyError(loupeError);
+      return await inSpan(decl.name, attributes, (span) => answer(data, headers, span), { kind: SpanKind.SERVER, parent: traceContextOf(headers) });
     } finally {
       opts.inFlight.leave();
     }

@@ -8,6 +8,7 @@ import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import type { InFlight } from './in-flight.js';
 import { PROCESS_TAG, pageRouteSchema, withDefaultsOptional } from './openapi-document.js';
 import { routeInputSchemas } from './route-schema.js';
+import { registerHttpTracing } from './telemetry/http-tracing.js';
 import type { ServiceAppOptions } from './service-app.js';
 import { compileValidator, type InputPart } from './validation.js';
 
@@ -35,7 +36,8 @@ export async function createHttpSurface(
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
-  // Registered before any route: @fastify/swagger documents the routes added after it.
+  // Registered before any route, as @fastify/swagger below: both wrap the routes added after them.
+  await registerHttpTracing(fastify);
   await fastify.register(swagger, {
     openapi: {
       openapi: '3.1.0',

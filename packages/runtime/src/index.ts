@@ -11,3 +11,4 @@ export { oidcVerifier, type OidcOptions } from './auth/oidc.js';
 export { type AuthOptions } from './auth/http-auth.js';
 export { routeInputSchemas, pathParamNames } from './route-schema.js';
 export { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
+export { startTracing, tracingEnabled, tracesExporterFromEnv, type Tracing } from './telemetry/tracing-setup.js';

@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import {
   exponentialBackoff,
+  failSpan,
+  inConsumerSpan,
   jittered,
+  type Span,
   SUBJECTS,
   toLoupeError,
   type HandlerContext,
@@ -61,51 +64,59 @@ export async function bindQueueHandler(
     },
     async (msg) => {
       const envelope = decode<StageEnvelope>(msg.data);
-      const [current, ...rest] = envelope.route;
-      const stage = current?.stage ?? decl.name;
-      const controller = new AbortController();
-      const ctx = makeContext(msg, controller.signal);
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      observer?.started(stage);
-      try {
-        const input = { task: envelope.task, results: envelope.results, options: current?.options ?? {} };
-        if (!validate(input)) throw validationError(validationIssues(validate.errors, 'message'));
-        const output = await decl.handler(input, ctx);
-        const ms = performance.now() - started;
-        const next = rest[0];
-        if (next) {
-          const forwarded: StageEnvelope = { ...envelope, route: rest, results: { ...envelope.results, [stage]: output } };
-          await bus.publish(next.subject, encode(forwarded), { msgId: `${envelope.jobId}/${envelope.key}/${next.stage}`, headers: msg.headers });
-        }
-        await report({ type: 'stage-done', jobId: envelope.jobId, key: envelope.key, stage, ms }, `${stage}/done`);
-        if (!next) await report({ type: 'task-done', jobId: envelope.jobId, key: envelope.key }, 'task-done');
-        msg.ack();
-        observer?.finished(stage, 'done', seconds());
-      } catch (thrown) {
-        const err = toLoupeError(thrown);
-        // An unknown error reaches the job and the dead letter as an opaque "Internal error"; the log keeps what was thrown, stack and all.
-        const logged = err.code === 'LOUPE_ERR_INTERNAL' && thrown !== err ? thrown : err.toJSON();
-        if (err.retryable && msg.deliveryCount < msg.maxDeliver) {
-          ctx.log.warn({ err: logged, attempt: msg.deliveryCount }, `${stage} failed, will retry`);
-          msg.nak(backoff(msg.deliveryCount), err.toJSON());
-          observer?.finished(stage, 'retried', seconds(), err.code);
-          return;
-        }
-        ctx.log.warn({ err: logged, canvas: envelope.task.canvasId }, `${stage} failed for good`);
-        await report(
-          { type: 'stage-failed', jobId: envelope.jobId, key: envelope.key, canvas: envelope.task.canvasId, stage, code: err.code, message: err.message },
-          `${stage}/failed`,
-        );
-        if (err.retryable || err.code === 'LOUPE_ERR_INTERNAL') {
-          msg.term(err.toJSON());
-          observer?.deadLettered(stage);
-        } else msg.ack();
-        observer?.finished(stage, 'failed', seconds(), err.code);
-      } finally {
-        controller.abort();
-        observer?.left(stage);
-      }
+      const stage = envelope.route[0]?.stage ?? decl.name;
+      const attributes = { 'loupe.stage': stage, 'loupe.job.id': envelope.jobId, 'loupe.canvas.id': envelope.task.canvasId };
+      // The span's parent is the stage before (or the job's start): one trace per job, across processes.
+      await inConsumerSpan(`process ${stage}`, { busKind: bus.kind, subject: decl.subject }, msg, (span) => handle(msg, envelope, stage, span), attributes);
     },
   );
+
+  async function handle(msg: WorkMessage, envelope: StageEnvelope, stage: string, span: Span): Promise<void> {
+    const rest = envelope.route.slice(1);
+    const current = envelope.route[0];
+    const controller = new AbortController();
+    const ctx = makeContext(msg, controller.signal);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    observer?.started(stage);
+    try {
+      const input = { task: envelope.task, results: envelope.results, options: current?.options ?? {} };
+      if (!validate(input)) throw validationError(validationIssues(validate.errors, 'message'));
+      const output = await decl.handler(input, ctx);
+      const ms = performance.now() - started;
+      const next = rest[0];
+      if (next) {
+        const forwarded: StageEnvelope = { ...envelope, route: rest, results: { ...envelope.results, [stage]: output } };
+        await bus.publish(next.subject, encode(forwarded), { msgId: `${envelope.jobId}/${envelope.key}/${next.stage}`, headers: msg.headers });
+      }
+      await report({ type: 'stage-done', jobId: envelope.jobId, key: envelope.key, stage, ms }, `${stage}/done`);
+      if (!next) await report({ type: 'task-done', jobId: envelope.jobId, key: envelope.key }, 'task-done');
+      msg.ack();
+      observer?.finished(stage, 'done', seconds());
+    } catch (thrown) {
+      const err = toLoupeError(thrown);
+      failSpan(span, err);
+      // An unknown error reaches the job and the dead letter as an opaque "Internal error"; the log keeps what was thrown, stack and all.
+      const logged = err.code === 'LOUPE_ERR_INTERNAL' && thrown !== err ? thrown : err.toJSON();
+      if (err.retryable && msg.deliveryCount < msg.maxDeliver) {
+        ctx.log.warn({ err: logged, attempt: msg.deliveryCount }, `${stage} failed, will retry`);
+        msg.nak(backoff(msg.deliveryCount), err.toJSON());
+        observer?.finished(stage, 'retried', seconds(), err.code);
+        return;
+      }
+      ctx.log.warn({ err: logged, canvas: envelope.task.canvasId }, `${stage} failed for good`);
+      await report(
+        { type: 'stage-failed', jobId: envelope.jobId, key: envelope.key, canvas: envelope.task.canvasId, stage, code: err.code, message: err.message },
+        `${stage}/failed`,
+      );
+      if (err.retryable || err.code === 'LOUPE_ERR_INTERNAL') {
+        msg.term(err.toJSON());
+        observer?.deadLettered(stage);
+      } else msg.ack();
+      observer?.finished(stage, 'failed', seconds(), err.code);
+    } finally {
+      controller.abort();
+      observer?.left(stage);
+    }
+  }
 }

@@ -214,6 +214,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
           await Promise.all([...entries.values()].map(stopService));
         } finally {
           clearTimeout(grace);
+          metrics.close();
           if (!shutdown.signal.aborted) shutdown.abort(new LoupeError('LOUPE_ERR_SHUTTING_DOWN'));
         }
       })();

@@ -1,4 +1,4 @@
-import { DEFAULT_OCR_LANGUAGES, LoupeError, OCR_LANGUAGES, type ModelRef, type OcrEngine, type OcrJobOptions, type OcrLine, type OcrPage } from '@loupe/contracts';
+import { DEFAULT_OCR_LANGUAGES, inSpan, LoupeError, OCR_LANGUAGES, type ModelRef, type OcrEngine, type OcrJobOptions, type OcrLine, type OcrPage } from '@loupe/contracts';
 import { layOutLines, TESSERACT_ENGINE_ID, tesseractCoreVersion, type FoundLine, type RgbImage, type TesseractRecognizer, type TextRecognizer } from '@loupe/inference';
 
 /** What runs Tesseract here: its wasm build, named in the annotations' generator. */
@@ -51,7 +51,9 @@ export interface ReadPage {
  * confidence, however low: the reader filters, not Loupe.
  */
 export async function readPage(image: RgbImage, found: readonly FoundLine[], engines: TextEngines, choice: OcrChoice, signal?: AbortSignal): Promise<ReadPage> {
-  const { model, engine, languages, lines } = await readLines(image, found, engines, choice, signal);
+  // The page's read in one span: Tesseract runs outside the inference engine, so no batch span shows it.
+  const attributes = { 'loupe.ocr.engine': choice.engine, 'loupe.ocr.languages': choice.languages.join('+'), 'loupe.ocr.lines': found.length };
+  const { model, engine, languages, lines } = await inSpan('read page', attributes, () => readLines(image, found, engines, choice, signal));
   const read = lines.filter((line) => line.text.trim() !== '');
   const blocks = layOutLines(read, { width: image.width, height: image.height }).map((block) => ({ box: block.box, role: block.role, lines: block.lines }));
   return { model, page: { width: image.width, height: image.height, engine, languages: [...languages], blocks } };

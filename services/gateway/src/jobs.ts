@@ -6,6 +6,8 @@ import {
   taskKey,
   toLoupeError,
   LoupeError,
+  inConsumerSpan,
+  type Span,
   type CanvasTask,
   type CreateJobInput,
   type JobEvent,
@@ -216,24 +218,31 @@ export class JobRunner {
   /** Applies progress events; each write is idempotent, so a redelivered event changes nothing. */
   async start(): Promise<void> {
     this.subscriptions.push(
-      await this.bus.consume(SUBJECTS.jobStart, { durable: 'gateway-job-start', concurrency: 2, maxDeliver: START_MAX_DELIVER + 1 }, (msg) => this.harvestAndQueue(msg)),
+      await this.bus.consume(SUBJECTS.jobStart, { durable: 'gateway-job-start', concurrency: 2, maxDeliver: START_MAX_DELIVER + 1 }, (msg) =>
+        inConsumerSpan('process job-start', { busKind: this.bus.kind, subject: SUBJECTS.jobStart }, msg, () => this.harvestAndQueue(msg)),
+      ),
     );
-    const events = await this.bus.consume(SUBJECTS.jobEvents, { durable: 'gateway-job-events', concurrency: 8 }, async (msg) => {
-      const event = decode<JobEvent>(msg.data);
-      switch (event.type) {
-        case 'stage-done':
-          await this.jobs.stageDone(event.jobId, event.key, event.stage, event.ms);
-          break;
-        case 'stage-failed':
-          await this.jobs.fail(event.jobId, event.key, { canvas: event.canvas, stage: event.stage, code: event.code, message: event.message });
-          break;
-        case 'task-done':
-          await this.jobs.taskDone(event.jobId, event.key);
-          break;
-      }
-      msg.ack();
-    });
+    const events = await this.bus.consume(SUBJECTS.jobEvents, { durable: 'gateway-job-events', concurrency: 8 }, (msg) =>
+      inConsumerSpan('process job-event', { busKind: this.bus.kind, subject: SUBJECTS.jobEvents }, msg, (span) => this.applyEvent(msg, span)),
+    );
     this.subscriptions.push(events);
+  }
+
+  private async applyEvent(msg: WorkMessage, span: Span): Promise<void> {
+    const event = decode<JobEvent>(msg.data);
+    span.setAttributes({ 'loupe.job.id': event.jobId, 'loupe.event.type': event.type, ...('stage' in event && { 'loupe.stage': event.stage }) });
+    switch (event.type) {
+      case 'stage-done':
+        await this.jobs.stageDone(event.jobId, event.key, event.stage, event.ms);
+        break;
+      case 'stage-failed':
+        await this.jobs.fail(event.jobId, event.key, { canvas: event.canvas, stage: event.stage, code: event.code, message: event.message });
+        break;
+      case 'task-done':
+        await this.jobs.taskDone(event.jobId, event.key);
+        break;
+    }
+    msg.ack();
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   type FindingsOutput,
   type ResultSetsOutput,
   defineHandler,
+  inSpan,
   type Principal,
   type ResultSet,
   type ServiceDefinition,
@@ -84,9 +85,14 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       });
       const totals = { sets: 0, inserted: 0, kept: 0, removed: 0 };
       for (const set of resultSetsOf(input.results)) {
-        const written = await store.replaceResultSet(resultSetKey(set), set.model.version, toAnnotations(set, publicUrl));
-        // Replaced with its set: a re-run that lays out no page leaves none behind.
-        await store.replaceOcrPage(resultSetKey(set), set.model.version, set.ocr, set.generated);
+        const attributes = { 'db.system.name': deps.storeKind ?? 'unknown', 'db.operation.name': 'replaceResultSet', 'loupe.model.id': set.model.id, 'loupe.model.version': set.model.version };
+        const written = await inSpan('store annotations', attributes, async (span) => {
+          const counts = await store.replaceResultSet(resultSetKey(set), set.model.version, toAnnotations(set, publicUrl));
+          // Replaced with its set: a re-run that lays out no page leaves none behind.
+          await store.replaceOcrPage(resultSetKey(set), set.model.version, set.ocr, set.generated);
+          span.setAttributes({ 'loupe.annotations.inserted': counts.inserted, 'loupe.annotations.kept': counts.kept, 'loupe.annotations.removed': counts.removed });
+          return counts;
+        });
         totals.sets += 1;
         totals.inserted += written.inserted;
         totals.kept += written.kept;

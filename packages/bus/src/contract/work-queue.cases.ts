@@ -172,6 +172,7 @@ export function deadLetterCases(t: Test, { fresh, subject }: Kit): void {
       const list = await bus.deadLetters.list({ subject: s });
       return list.length === 2 && list;
     }, 'two dead letters');
+    t.equal(await bus.deadLetters.count(), 2, 'counted');
     const one = letters.find((d) => d.msgId === 'm1');
     const two = letters.find((d) => d.msgId === 'm2');
     if (!one || !two) throw new Error('dead letters lost their msgId');
@@ -185,6 +186,7 @@ export function deadLetterCases(t: Test, { fresh, subject }: Kit): void {
 
     await bus.deadLetters.drop(two.seq);
     t.same(await bus.deadLetters.list({ subject: s }), [], 'retried and dropped letters are gone');
+    t.equal(await bus.deadLetters.count(), 0, 'and no longer counted');
     await t.rejects(bus.deadLetters.drop(two.seq), { code: 'LOUPE_ERR_NOT_FOUND' });
     await t.rejects(bus.deadLetters.retry(two.seq), { code: 'LOUPE_ERR_NOT_FOUND' });
     t.equal(box.received.length, 3, 'the dropped message was not delivered again');

@@ -69,6 +69,16 @@ export class JetStreamDeadLetters {
     return letters;
   }
 
+  /** The stream's message count: one request, whatever the backlog. */
+  async count(): Promise<number> {
+    try {
+      return (await this.conn.jsm.streams.info(this.streams.dlqStream)).state.messages;
+    } catch (err) {
+      if (apiCode(err) === API.streamNotFound) return 0;
+      throw wrapNatsError(err, 'counting dead letters');
+    }
+  }
+
   async retry(seq: number): Promise<void> {
     const stored = await this.#stored(seq);
     const letter = this.#toDeadLetter(stored);

@@ -39,6 +39,10 @@ export class MemoryDeadLetters {
     }
   }
 
+  count(): number {
+    return this.#letters.size;
+  }
+
   list(filter: { subject?: string }): DeadLetter[] {
     const all = [...this.#letters.values()];
     return filter.subject === undefined ? all : all.filter((d) => d.subject === filter.subject);

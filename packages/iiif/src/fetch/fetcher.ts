@@ -9,6 +9,7 @@ import { inspectImage, toRgb } from './image-check.js';
 import { PixelBudget } from './pixel-budget.js';
 import { createDownloader, IMAGE_WANT, JSON_WANT, parseHttpUrl, type Downloaded } from './http-download.js';
 import { FETCHER_DEFAULTS, type FetcherOptions, type ResolvedFetcherOptions } from './fetcher-options.js';
+import { reportedFetch, type NoteFetched } from './fetch-report.js';
 
 /** An image as fetched: still encoded, but known to decode and to be within the pixel limit. */
 export interface FetchedImage {
@@ -96,28 +97,30 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     return cache ? cache.get(key) : undefined;
   }
 
-  async function getJson(url: string): Promise<unknown> {
-    const key = parseHttpUrl(url).href;
+  async function getJson(key: string, note: NoteFetched): Promise<unknown> {
     const hit = await cached(key);
     if (hit) {
       try {
-        return parseJsonDocument(hit.body, hit.meta.finalUrl);
+        const json = parseJsonDocument(hit.body, hit.meta.finalUrl);
+        note(hit.body.length, true);
+        return json;
       } catch {
         await cache?.delete(key);
       }
     }
     const got = await download(key, JSON_WANT(opts.maxJsonBytes));
+    note(got.body.length, false);
     const json = parseJsonDocument(got.body, got.url);
     await store(key, got);
     return json;
   }
 
-  async function getImage(url: string): Promise<FetchedImage> {
-    const key = parseHttpUrl(url).href;
+  async function getImage(key: string, note: NoteFetched): Promise<FetchedImage> {
     const hit = await cached(key);
     if (hit) {
       try {
         const facts = await inspectImage(hit.body, hit.meta.finalUrl, opts.maxPixels, pixels);
+        note(hit.body.length, true);
         return { data: hit.body, ...facts, url: hit.meta.finalUrl, fromCache: true };
       } catch {
         // A damaged entry (or a lower pixel limit than when it was stored): fetch afresh.
@@ -125,9 +128,21 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
       }
     }
     const got = await download(key, IMAGE_WANT(opts.maxImageBytes));
+    note(got.body.length, false);
     const facts = await inspectImage(got.body, got.url, opts.maxPixels, pixels);
     await store(key, got);
     return { data: got.body, ...facts, url: got.url, fromCache: false };
+  }
+
+  /** Keyed by the URL as parsed, so that two spellings of one URL share a cache entry. */
+  async function fetchImage(url: string): Promise<FetchedImage> {
+    const parsed = parseHttpUrl(url);
+    return reportedFetch('image', parsed, (note) => getImage(parsed.href, note));
+  }
+
+  async function fetchJson(url: string): Promise<unknown> {
+    const parsed = parseHttpUrl(url);
+    return reportedFetch('document', parsed, (note) => getJson(parsed.href, note));
   }
 
   async function getPlanned(plan: ImageRequestPlan): Promise<PlannedImage> {
@@ -142,7 +157,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     }
     if (plan.kind === 'single') {
       if (plan.url === undefined) throw new LoupeError('LOUPE_ERR_VALIDATION', 'Invalid plan: kind "single" without a url', { details: { plan } });
-      const image = await getImage(plan.url);
+      const image = await fetchImage(plan.url);
       const data = await pixels.hold(image.width * image.height, () => toRgb(image.data, image.url, opts.maxPixels, width, height));
       return { data, width, height, channels: 3, fromCache: image.fromCache };
     }
@@ -157,7 +172,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
       }
     }
     const decoded = await mapLimit(tiles, opts.tileConcurrency, async (tile) => {
-      const image = await getImage(tile.url);
+      const image = await fetchImage(tile.url);
       const data = await pixels.hold(image.width * image.height, () => toRgb(image.data, image.url, opts.maxPixels, tile.width, tile.height));
       return { tile, data, fromCache: image.fromCache };
     });
@@ -171,6 +186,6 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     return { data, width, height, channels: 3, fromCache: decoded.every((d) => d.fromCache) };
   }
 
-  return { options: opts, pixels, getJson, getImage, getPlanned };
+  return { options: opts, pixels, getJson: fetchJson, getImage: fetchImage, getPlanned };
 }
 

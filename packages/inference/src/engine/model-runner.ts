@@ -1,4 +1,5 @@
-import { LoupeError } from '@loupe/contracts';
+import { context, trace, type Context } from '@opentelemetry/api';
+import { inSpan, LoupeError } from '@loupe/contracts';
 import type { ModelCard } from '../cards/model-card.js';
 import {
   cudaUnavailableReason,
@@ -276,6 +277,8 @@ interface Job {
   size: number;
   /** The request came without a batch dimension, so its outputs go back without one. */
   squeeze: boolean;
+  /** The caller's trace context: the batch's span is a child of the first caller's, linked to the others'. */
+  trace: Context;
 }
 
 class Runner implements ModelRunner {
@@ -347,7 +350,7 @@ class Runner implements ModelRunner {
   runBatch(feeds: Record<string, Tensor>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
     this.#recorder.requests++;
     const size = Object.values(feeds)[0]?.dims[0] ?? 1;
-    return this.#batcher.submit({ item: { feeds, size, squeeze: false }, key: '', alone: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return this.#batcher.submit({ item: { feeds, size, squeeze: false, trace: context.active() }, key: '', alone: true, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
   /** Adds the batch dimension a feed lacks, by the rank the graph declares. */
@@ -367,7 +370,7 @@ class Runner implements ModelRunner {
       out[name] = lacksBatch ? { ...t, dims: [1, ...t.dims] } : t;
       squeeze = (squeeze ?? true) && lacksBatch;
     }
-    return { feeds: out, size: 1, squeeze: squeeze ?? false };
+    return { feeds: out, size: 1, squeeze: squeeze ?? false, trace: context.active() };
   }
 
   async #execute(jobs: Job[]): Promise<Record<string, Tensor>[]> {
@@ -378,7 +381,18 @@ class Runner implements ModelRunner {
         this.#padding?.[name],
       );
     }
-    const out = await this.#session.run(feeds);
+    const attributes = {
+      'loupe.model.id': this.id,
+      'loupe.model.version': this.card.version,
+      'loupe.inference.batch_size': jobs.reduce((n, j) => n + j.size, 0),
+      'loupe.inference.requests': jobs.length,
+      'loupe.inference.provider': this.#session.provider,
+    };
+    const links = jobs.slice(1).flatMap((j) => {
+      const span = trace.getSpanContext(j.trace);
+      return span ? [{ context: span }] : [];
+    });
+    const out = await inSpan(`inference ${this.id}`, attributes, () => this.#session.run(feeds), { parent: jobs[0]!.trace, links });
     const sizes = jobs.map((j) => j.size);
     const squeeze = jobs.map((j) => j.squeeze);
     const results: Record<string, Tensor>[] = jobs.map(() => ({}));

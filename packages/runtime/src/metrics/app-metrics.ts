@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Bus } from '@loupe/bus';
+import { watchTraffic } from './traffic-metrics.js';
 
 export type StageOutcome = 'done' | 'failed' | 'retried';
 
@@ -25,6 +26,8 @@ export interface AppMetrics {
   readonly stages: StageObserver;
   /** A work-queue subject this process consumes: its backlog is reported at each scrape. */
   watchQueue(subject: string): void;
+  /** Stops listening to the process's fetches. */
+  close(): void;
 }
 
 // Seconds, from a cached image fetch to a slow OCR page on a CPU.
@@ -141,6 +144,7 @@ export function createAppMetrics(opts: AppMetricsOptions): AppMetrics {
       deadLettered: (stage) => deadLettered.inc({ stage }),
     },
     watchQueue: (subject) => void queues.add(subject),
+    close: watchTraffic(registry, opts.bus),
   };
 }
 
