@@ -21,3 +21,4 @@ export * from './ocr.js';
 export { languageTag } from './language-tag.js';
 export * from './tracing.js';
 export { FETCHED_CHANNEL, type FetchedReport } from './fetch-report.js';
+export { manifestFromKey, manifestKey, searchServiceUrls, type SearchServiceUrls } from './content-search.js';
