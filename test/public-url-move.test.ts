@@ -105,10 +105,13 @@ t.test('a store made by loupe run under one URL is served and reviewed under ano
   t.equal(state, 'done');
   const enriched = await call('GET', `/v1/jobs/${job.json.id}/manifest`);
   t.equal(enriched.status, 200);
-  const annotationPage = enriched.json.items[0].annotations.at(-1) as { id: string; items: Annotation[] };
-  t.ok(annotationPage.id.startsWith(`${base}/v1/annotations?`), annotationPage.id);
-  t.same(annotationPage.items.map((a) => a.id).sort(), items.map((a) => a.id).sort(), 'no copy under another URL');
-  t.ok(annotationPage.items.every((a) => a.generator!.id.startsWith(`${base}/v1/models/`)));
-  t.equal(annotationPage.items.find((a) => a.id === first.id)?.['loupe:reviewState'], 'accepted', 'the review survived the re-run');
+  // One page per layer (model, version, review state): the accepted line is in a layer of its own.
+  const layers = enriched.json.items[0].annotations as { id: string; items: Annotation[] }[];
+  t.ok(layers.length >= 2, 'the reviewed and the unreviewed layer');
+  t.ok(layers.every((page) => page.id.startsWith(`${base}/v1/annotations/layers/`)), 'layer pages under the new URL');
+  const shown = layers.flatMap((page) => page.items);
+  t.same(shown.map((a) => a.id).sort(), items.map((a) => a.id).sort(), 'no copy under another URL');
+  t.ok(shown.every((a) => a.generator!.id.startsWith(`${base}/v1/models/`)));
+  t.equal(shown.find((a) => a.id === first.id)?.['loupe:reviewState'], 'accepted', 'the review survived the re-run');
   t.ok((enriched.json['@context'] as string[]).includes(`${base}/ns/loupe/v1.jsonld`));
 });

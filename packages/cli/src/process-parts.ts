@@ -2,10 +2,10 @@ import { createClient, type Bus, type ServiceClient } from '@loupe/bus';
 import type { Logger } from '@loupe/contracts';
 import type { DocumentLoader, Fetcher } from '@loupe/iiif';
 import { openProcessModels, type ProcessModels } from '@loupe/inference';
-import { openSqliteJobStore, type AnnotationStore, type JobStore } from '@loupe/store';
+import { openSqliteJobStore, type AnnotationStore, type ContentSearchIndex, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
 import type { LoupeConfig } from './config.js';
-import { annotationStoreFromConfig, embeddedDbPath, headsDir } from './stores.js';
+import { annotationStoreFromConfig, contentSearchFromConfig, embeddedDbPath, headsDir } from './stores.js';
 import { vectorsFromConfig } from './vectors.js';
 
 /** The stores a process's services ask for: each opened on first ask, all closed with the process. */
@@ -13,6 +13,8 @@ export interface ProcessStores {
   jobs(): JobStore;
   annotations(): Promise<AnnotationStore>;
   vectors(): Promise<VectorStore>;
+  /** The ground-truth store's full-text index (IIIF Content Search). */
+  search(): Promise<ContentSearchIndex | undefined>;
 }
 
 /**
@@ -56,10 +58,13 @@ export function openProcessParts(input: ProcessPartsInput): ProcessParts & { clo
   let jobs: JobStore | undefined;
   let annotations: Promise<AnnotationStore> | undefined;
   let vectors: Promise<VectorStore> | undefined;
+  let search: Promise<ContentSearchIndex | undefined> | undefined;
   const stores: ProcessStores = {
     jobs: () => (jobs ??= input.jobs ?? openSqliteJobStore({ path: embeddedDbPath(config) })),
     annotations: () => (annotations ??= annotationStoreFromConfig(config)),
     vectors: () => (vectors ??= vectorsFromConfig(config)),
+    // After the annotation store: opening it brings the schema the index lives in up to date.
+    search: () => (search ??= stores.annotations().then(() => contentSearchFromConfig(config))),
   };
   return {
     config,
@@ -74,6 +79,7 @@ export function openProcessParts(input: ProcessPartsInput): ProcessParts & { clo
     localSources: input.localSources,
     async close() {
       await models.close();
+      await (await search)?.close();
       await (await annotations)?.close();
       if (!input.jobs) await jobs?.close();
       await (await vectors)?.close();

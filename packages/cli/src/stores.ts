@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openSqliteAnnotationStore, type AnnotationStore } from '@loupe/store';
+import { openSqliteAnnotationStore, openSqliteContentSearch, type AnnotationStore, type ContentSearchIndex } from '@loupe/store';
 import type { LoupeConfig } from './config.js';
 
 /** The database file of the embedded stores (ground truth and jobs share it). */
@@ -15,6 +15,14 @@ export async function annotationStoreFromConfig(config: LoupeConfig): Promise<An
     return openMongoAnnotationStore({ url: config.store.mongodbUrl!, ...(config.store.mongodbDatabase && { database: config.store.mongodbDatabase }) });
   }
   return openSqliteAnnotationStore({ path: embeddedDbPath(config) });
+}
+
+/**
+ * The full-text index of the ground-truth store: the embedded store keeps it beside its tables, in
+ * step with every write; the MongoDB adapter has none yet (Content Search then says so).
+ */
+export async function contentSearchFromConfig(config: LoupeConfig): Promise<ContentSearchIndex | undefined> {
+  return config.store.kind === 'mongodb' ? undefined : openSqliteContentSearch({ path: embeddedDbPath(config) });
 }
 
 /** Where `loupe train` writes classification heads and the classify service reads them. */

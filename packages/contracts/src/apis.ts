@@ -5,8 +5,12 @@ import { DETECT_API } from './apis/detect.api.js';
 import { EMBED_API } from './apis/embed.api.js';
 import { GATEWAY_API } from './apis/gateway.api.js';
 import { GROUND_TRUTH_API } from './apis/ground-truth.api.js';
+import { CONTENT_SEARCH_API } from './apis/content-search.api.js';
+import { LAYERS_API } from './apis/layers.api.js';
+import { TEXT_RANKING_API } from './apis/text-ranking.api.js';
 import { IIIF_FETCHER_API } from './apis/iiif-fetcher.api.js';
 import { PREPROCESS_API } from './apis/preprocess.api.js';
+import { PEOPLE_API } from './apis/people.api.js';
 
 export type { ApiDeclaration } from './apis/api-declaration.js';
 export { ModelRunInput } from './apis/caption.api.js';
@@ -26,8 +30,8 @@ export const SERVICE_APIS = {
   'iiif-fetcher': IIIF_FETCHER_API,
   preprocess: PREPROCESS_API,
   detect: DETECT_API,
-  embed: EMBED_API,
+  embed: { ...EMBED_API, ...PEOPLE_API },
   classify: CLASSIFY_API,
   caption: CAPTION_API,
-  'ground-truth': GROUND_TRUTH_API,
+  'ground-truth': { ...GROUND_TRUTH_API, ...CONTENT_SEARCH_API, ...LAYERS_API, ...TEXT_RANKING_API },
 } as const satisfies Record<string, Record<string, ApiDeclaration>>;

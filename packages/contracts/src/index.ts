@@ -22,3 +22,6 @@ export { languageTag } from './language-tag.js';
 export * from './tracing.js';
 export { FETCHED_CHANNEL, type FetchedReport } from './fetch-report.js';
 export { manifestFromKey, manifestKey, searchServiceUrls, type SearchServiceUrls } from './content-search.js';
+export { NO_MODEL, SHOWN_STATES, layerLabel, layerOf, layerPage, layerRef, layerUrls, sameLayer, shownLayers, type LayerKey } from './layers.js';
+export { AnnotationCollection, LAYER_SUBJECTS, LAYERS_API, LayerPage, LayerPageQuery, LayerParams } from './apis/layers.api.js';
+export { CONTENT_SEARCH_API } from './apis/content-search.api.js';

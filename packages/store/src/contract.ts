@@ -2,3 +2,4 @@
 // loads tap. Every adapter's test file runs them: `@loupe/store/contract`.
 export { annotationStoreContract } from './annotation-store.contract.js';
 export { jobStoreContract } from './job-store.contract.js';
+export { contentSearchContract, type SearchableStore } from './content-search.contract.js';

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LoupeError } from '@loupe/contracts';
 import { stripPublicUrls } from './sqlite/public-url.migration.js';
+import { SEARCH_INDEX_MIGRATION } from './sqlite/search-index.migration.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -206,6 +207,8 @@ export const MIGRATIONS: readonly Migration[] = [
   // 7: annotation ids without the public URL (`<key>`, not `<url>/v1/annotations/<key>`), so a
   // store can be served under another URL; the URL is put back when an annotation is read.
   stripPublicUrls,
+  // 8: the full-text index of IIIF Content Search, kept in step by triggers (see the file).
+  SEARCH_INDEX_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,8 +1,12 @@
 import type { CanvasImage, Fetcher } from '@loupe/iiif';
 import { findModel, perceptualHash, type ImageEmbedder, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
 import type { VectorCollection, VectorCollectionSpec, VectorStore } from '@loupe/vectors';
+import type { PeopleRegistry } from './people-registry.js';
+import type { TextRanker } from './hybrid-search.js';
 
 export interface EmbedDeps {
+  /** Ranks canvases by words (the ground-truth service's full-text index and concepts), for hybrid search. */
+  readonly texts?: TextRanker;
   /** The model registry (built-in cards and LOUPE_MODELS_DIR). */
   readonly models: ModelRegistryLike;
   readonly fetcher: Fetcher;
@@ -16,6 +20,10 @@ export interface EmbedDeps {
   readonly vectors: VectorStore;
   /** int8 quantisation for new collections where the vector store supports it. */
   readonly quantization?: 'none' | 'int8';
+  /** Opens the face-embedding card (faceres-embedding) once: the embed stage describes the faces detect found. */
+  readonly faceEmbedder?: () => Promise<ImageEmbedder>;
+  /** Curators' names, merges and splits of people; without it the people routes only read. */
+  readonly people?: PeopleRegistry;
 }
 
 /** What the embed service's handlers share: the models, their input sizes and their vector collections. */

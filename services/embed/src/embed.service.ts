@@ -1,10 +1,13 @@
-import { SERVICE_APIS, defineHandler, stageResult, type EmbedImageOutput, type ImageRef, type ServiceDefinition } from '@loupe/contracts';
+import { LoupeError, SERVICE_APIS, defineHandler, stageResult, type EmbedImageOutput, type ImageRef, type ServiceDefinition, type StageInput } from '@loupe/contracts';
 import { fetchCanvasImage, fetchHints } from '@loupe/iiif';
-import { describeModels } from '@loupe/inference';
+import { describeModels, type ImageEmbedder } from '@loupe/inference';
 import { pointId } from '@loupe/vectors';
 import { analysisHandlers } from './analysis.handlers.js';
 import { embedModels, type EmbedDeps } from './embed-models.js';
+import { describeFaces, detectedFaces } from './face-descriptors.js';
 import { searchHandler } from './search.handler.js';
+import { createPeople } from './people.js';
+import { peopleHandlers } from './people.handlers.js';
 
 export type { EmbedDeps };
 export { imageRefOfUrl, toVectorFilter } from './search.handler.js';
@@ -64,18 +67,36 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
           },
         },
       ]);
-      return { model: { id: embedder.model.id, version: embedder.model.version }, id, dims: vector.length, phash, ms };
+      const facesStarted = performance.now();
+      const faces = await describeFacesOf({ task, results }, ctx.signal);
+      return { model: { id: embedder.model.id, version: embedder.model.version }, id, dims: vector.length, phash, ms: faces === undefined ? ms : { ...ms, faces: performance.now() - facesStarted } };
     },
   });
 
-  const search = searchHandler(models);
+  /**
+   * Descriptors of the faces detect found, when the face model is installed: a pack without it
+   * still embeds whole images. Undefined when nothing was described for want of the model.
+   */
+  async function describeFacesOf(input: { task: StageInput['task']; results: StageInput['results'] }, signal: AbortSignal): Promise<number | undefined> {
+    if (!deps.faceEmbedder || detectedFaces(input.results).length === 0) return undefined;
+    let faceEmbedder: ImageEmbedder;
+    try {
+      faceEmbedder = await deps.faceEmbedder();
+    } catch (err) {
+      if (err instanceof LoupeError && err.code === 'LOUPE_ERR_MODEL_NOT_INSTALLED') return undefined;
+      throw err;
+    }
+    return describeFaces(input, { fetcher: deps.fetcher, embedder: faceEmbedder, collection: (dims) => collectionOf(faceEmbedder, dims) }, signal);
+  }
+
+  const search = searchHandler(models, deps.texts);
   const [duplicates, clusters] = analysisHandlers(models);
 
   return {
     name: 'embed',
     version: '0.3.0',
     description: 'Embeds canvas images (L2-normalised vectors with model id and version, perceptual hashes) and searches them: similar images, duplicates, clusters',
-    handlers: [image, canvas, search, duplicates, clusters],
+    handlers: [image, canvas, search, duplicates, clusters, ...peopleHandlers(createPeople({ vectors: deps.vectors, registry: deps.people }))],
     readiness: () => ({ default: deps.defaultModel, vectors: deps.vectors.kind, models: describeModels(deps.models, 'image-embedding') }),
   };
 }

@@ -1,16 +1,21 @@
 import { LoupeError, SERVICE_APIS, defineHandler, type ImageRef, type SearchFilter, type SearchInput, type SearchOutput } from '@loupe/contracts';
 import { fetchCanvasImage } from '@loupe/iiif';
 import { prepareImage } from '@loupe/inference';
-import { pointId, type VectorCollection, type VectorFilter } from '@loupe/vectors';
+import { pointId, type VectorCollection, type VectorFilter, type VectorPayload } from '@loupe/vectors';
 import type { EmbedModels } from './embed-models.js';
+import { hybridHits, rankingDepth, type TextRanker, type Weights } from './hybrid-search.js';
 
-/** `embed.search`: similar images to a canvas, an image, a URL, an upload or a text. */
-export function searchHandler(models: EmbedModels) {
+/**
+ * `embed.search`: similar images to a canvas, an image, a URL, an upload or a text; with words
+ * (`q`), the canvases they find, fused with the visual ranking when an image is given too
+ * (hybrid-search.ts). `texts` asks the ground-truth service; without it words are refused.
+ */
+export function searchHandler(models: EmbedModels, texts?: TextRanker) {
   const { deps, fetchSizeOf, collectionOf, existingCollection } = models;
 
   /** The query vector, the collection to search, and the point to leave out of the hits. */
   async function queryOf(input: SearchInput, signal: AbortSignal): Promise<{ query: SearchOutput['query']; vector: Float32Array; collection: VectorCollection; exclude?: string }> {
-    const given = (['canvas', 'image', 'url', 'upload', 'text'] as const).filter((k) => input[k] !== undefined);
+    const given = imagesOf(input);
     if (given.length !== 1) {
       throw new LoupeError('LOUPE_ERR_VALIDATION', `a search needs exactly one of canvas, image, url, upload or text; got ${given.length === 0 ? 'none' : given.join(', ')}`, {
         details: { given },
@@ -53,9 +58,51 @@ export function searchHandler(models: EmbedModels) {
     return { query, vector, collection: await collectionOf(embedder, vector.length) };
   }
 
+  /** Words, alone or with an image: the rankings fused, each hit with why it matched. */
+  async function withWords(input: SearchInput & { q: string }, signal: AbortSignal): Promise<SearchOutput> {
+    if (!texts) throw new LoupeError('LOUPE_ERR_CONFIG_INVALID', 'searching by words needs the ground-truth service (its full-text index and concepts), which this process cannot reach');
+    const weights: Weights = { text: input.weights?.text ?? 1, concept: input.weights?.concept ?? 1, visual: input.weights?.visual ?? 1 };
+    const filter = toVectorFilter(input.filter);
+    const withImage = imagesOf(input).length > 0;
+    let collection: VectorCollection | undefined;
+    let visual: { payload: VectorPayload; score: number }[] | undefined;
+    if (withImage) {
+      const q = await queryOf(input, signal);
+      collection = q.collection;
+      visual = await collection.search(q.vector, {
+        limit: rankingDepth(input.limit, input.offset),
+        ...(filter && { filter }),
+        ...(input.minScore !== undefined && { minScore: input.minScore }),
+        ...(q.exclude && { excludeIds: [q.exclude] }),
+      });
+    } else {
+      collection = await wordsCollection(input.model);
+    }
+    const { hits, fusion } = await hybridHits({ q: input.q, weights, filter, limit: input.limit, offset: input.offset, collection, ...(visual && { visual }) }, texts, signal);
+    return {
+      ...(collection && { model: { id: collection.spec.modelId, version: collection.spec.modelVersion } }),
+      query: withImage ? 'hybrid' : 'words',
+      limit: input.limit,
+      offset: input.offset,
+      fusion,
+      hits,
+    };
+  }
+
+  /** The image model's collection, for the thumbnails and filters of what words found; none when that model is not installed or has embedded nothing. */
+  async function wordsCollection(model: string | undefined): Promise<VectorCollection | undefined> {
+    try {
+      return await existingCollection(await deps.embedder(model ?? deps.defaultModel));
+    } catch (err) {
+      if (err instanceof LoupeError && err.code === 'LOUPE_ERR_MODEL_NOT_INSTALLED' && model === undefined) return undefined;
+      throw err;
+    }
+  }
+
   return defineHandler({
     ...SERVICE_APIS['embed'].search,
     async handler(input, ctx): Promise<SearchOutput> {
+      if (input.q !== undefined) return withWords({ ...input, q: input.q }, ctx.signal);
       const { query, vector, collection, exclude } = await queryOf(input, ctx.signal);
       const filter = toVectorFilter(input.filter);
       const hits = await collection.search(vector, {
@@ -82,6 +129,11 @@ export function searchHandler(models: EmbedModels) {
     },
   });
 
+}
+
+/** The image queries a search names (words aside). */
+function imagesOf(input: SearchInput): ('canvas' | 'image' | 'url' | 'upload' | 'text')[] {
+  return (['canvas', 'image', 'url', 'upload', 'text'] as const).filter((k) => input[k] !== undefined);
 }
 
 /** The port's filter from the API's (which names `manifest` as users do). */

@@ -1,12 +1,22 @@
-import { annotationContexts, IIIF_PRESENTATION_CONTEXT, LOUPE_CONTEXT_PATH, type Annotation } from '@loupe/contracts';
+import {
+  annotationContexts,
+  IIIF_PRESENTATION_CONTEXT,
+  LOUPE_CONTEXT_PATH,
+  layerPage,
+  searchServiceUrls,
+  shownLayers,
+  type Annotation,
+} from '@loupe/contracts';
 
 type Json = Record<string, unknown>;
 
 /**
- * Returns the v3 manifest with one embedded AnnotationPage of Loupe's
- * annotations on each canvas that has any, and on each canvas Loupe read text
- * on (`ocrCanvases`), seeAlso links to its ALTO and hOCR. Loupe's context goes
- * before the IIIF context (IIIF last), as Presentation 3 asks of extensions.
+ * Returns the v3 manifest with Loupe's annotations embedded on each canvas, one AnnotationPage per
+ * layer (model, version, review state; rejected ones left out), each `partOf` its layer's
+ * AnnotationCollection so that a viewer can list and toggle them; on each canvas Loupe read text
+ * on (`ocrCanvases`), seeAlso links to its ALTO and hOCR; and when the manifest has text, its
+ * Content Search services. Loupe's context goes before the IIIF context (IIIF last), as
+ * Presentation 3 asks of extensions.
  */
 export function enrichManifest(
   v3: Json,
@@ -14,20 +24,48 @@ export function enrichManifest(
   publicUrl: string,
   ocrCanvases: ReadonlySet<string> = new Set(),
 ): Json {
+  const manifestId = String(v3.id);
+  const searchable = ocrCanvases.size > 0 || [...annotationsByCanvas.values()].some((list) => list.some(isText));
   const contexts = [v3['@context']].flat().filter((c): c is string => typeof c === 'string' && c !== IIIF_PRESENTATION_CONTEXT);
   const ours = annotationContexts(`${publicUrl}${LOUPE_CONTEXT_PATH}`, [...annotationsByCanvas.values()].flat());
   const items = Array.isArray(v3.items) ? (v3.items as Json[]) : [];
   return {
     ...v3,
-    '@context': [...new Set([...contexts, ...ours])],
-    items: items.map((canvas) => withOcrLinks(withAnnotations(canvas, annotationsByCanvas.get(String(canvas.id)), publicUrl), ocrCanvases, publicUrl)),
+    // The Content Search 2 context names its terms (SearchService2...); IIIF's stays last.
+    '@context': [...new Set([...contexts, ...(searchable ? [SEARCH_2_CONTEXT] : []), ...ours])],
+    items: items.map((canvas) => withOcrLinks(withAnnotations(canvas, manifestId, annotationsByCanvas.get(String(canvas.id)), publicUrl), ocrCanvases, publicUrl)),
+    ...(searchable && { service: [...(v3.service === undefined ? [] : [v3.service].flat()), ...searchServices(publicUrl, manifestId)] }),
   };
 }
 
-function withAnnotations(canvas: Json, annotations: Annotation[] | undefined, publicUrl: string): Json {
-  if (!annotations || annotations.length === 0) return canvas;
+const SEARCH_2_CONTEXT = 'http://iiif.io/api/search/2/context.json';
+const SEARCH_1_CONTEXT = 'http://iiif.io/api/search/1/context.json';
+
+const isText = (a: Annotation): boolean => [a.motivation].flat().some((m) => m === 'supplementing' || m === 'transcribing');
+
+/**
+ * Content Search 2.0, and 1.0 for the viewers that speak only it (Universal Viewer, Mirador 4):
+ * a 1.0 service in a Presentation 3 manifest keeps its 2.x form (`@id`, `@type`, `profile`).
+ */
+function searchServices(publicUrl: string, manifestId: string): Json[] {
+  const urls = searchServiceUrls(publicUrl, manifestId);
+  return [
+    { id: urls.search2, type: 'SearchService2', service: [{ id: urls.autocomplete2, type: 'AutoCompleteService2' }] },
+    {
+      '@context': SEARCH_1_CONTEXT,
+      '@id': urls.search1,
+      '@type': 'SearchService1',
+      profile: 'http://iiif.io/api/search/1/search',
+      service: [{ '@id': urls.autocomplete1, '@type': 'AutoCompleteService1', profile: 'http://iiif.io/api/search/1/autocomplete' }],
+    },
+  ];
+}
+
+function withAnnotations(canvas: Json, manifestId: string, annotations: Annotation[] | undefined, publicUrl: string): Json {
+  const layers = shownLayers(manifestId, annotations ?? []);
+  if (layers.length === 0) return canvas;
   const existing = Array.isArray(canvas.annotations) ? (canvas.annotations as unknown[]) : [];
-  return { ...canvas, annotations: [...existing, annotationPage(String(canvas.id), annotations, publicUrl)] };
+  return { ...canvas, annotations: [...existing, ...layers.map((layer) => layerPage(publicUrl, layer.key, String(canvas.id), layer.annotations))] };
 }
 
 /**
@@ -52,14 +90,6 @@ function withOcrLinks(canvas: Json, ocrCanvases: ReadonlySet<string>, publicUrl:
 
 const ALTO_PROFILE = 'http://www.loc.gov/standards/alto/v4/alto.xsd';
 const HOCR_PROFILE = 'http://kba.github.io/hocr-spec/1.2/';
-
-export function annotationPage(canvasId: string, items: Annotation[], publicUrl: string): Json {
-  return {
-    id: `${publicUrl}/v1/annotations?canvas=${encodeURIComponent(canvasId)}`,
-    type: 'AnnotationPage',
-    items,
-  };
-}
 
 /** Loupe's JSON-LD extension context (served at LOUPE_CONTEXT_PATH). */
 export function loupeContext(publicUrl: string): Json {

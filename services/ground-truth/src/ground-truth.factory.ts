@@ -1,12 +1,12 @@
 import { LoupeError, type ServiceDefinition } from '@loupe/contracts';
-import type { AnnotationStore } from '@loupe/store';
+import type { AnnotationStore, ContentSearchIndex } from '@loupe/store';
 import { createGroundTruthService } from './ground-truth.service.js';
 import type { CardSummary, HeadCards, ModelCards } from './model-card.js';
 
 /** What the ground-truth service takes from the process that runs it: the store LOUPE_STORE names. */
 export interface GroundTruthParts {
   /** The process's ground-truth store, opened on first ask. */
-  readonly stores: { annotations(): Promise<AnnotationStore> };
+  readonly stores: { annotations(): Promise<AnnotationStore>; search(): Promise<ContentSearchIndex | undefined> };
   readonly config: { readonly publicUrl: string; readonly store: { readonly kind: string } };
   /** The process's models: their registry's cards are what generator ids dereference to. */
   readonly models?: { readonly registry: ModelCards };
@@ -63,8 +63,10 @@ function headCardsIn(dir: string): HeadCards {
 
 export async function groundTruthServiceFromConfig({ stores, config, models, headsDir }: GroundTruthParts): Promise<ServiceDefinition> {
   const store = await stores.annotations();
+  const search = await stores.search();
   return createGroundTruthService({
     store,
+    ...(search && { search }),
     publicUrl: config.publicUrl,
     storeKind: config.store.kind,
     ...(models && { models: models.registry }),

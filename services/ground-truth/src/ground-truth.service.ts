@@ -12,7 +12,10 @@ import {
   type ServiceDefinition,
 } from '@loupe/contracts';
 import { labelOfAnnotation, parseConceptCsv, parseEuropeanaVocabularyJson, parseSkosJsonLd, toAlto, toHocr } from '@loupe/datasets';
-import { withPublicUrl, type AnnotationStore, type Vocabulary } from '@loupe/store';
+import { withPublicUrl, type AnnotationStore, type ContentSearchIndex, type Vocabulary } from '@loupe/store';
+import { contentSearchHandlers } from './content-search.js';
+import { layerHandlers } from './layers.js';
+import { textRankingHandler } from './text-ranking.js';
 import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
@@ -31,6 +34,8 @@ export interface GroundTruthDeps {
   readonly models?: ModelCards;
   /** The classification heads on disk, whose cards classifications' generator ids dereference to. */
   readonly heads?: HeadCards;
+  /** The full-text index IIIF Content Search answers from (docs/search.md); without one, search says it is not available. */
+  readonly search?: ContentSearchIndex;
 }
 
 /** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
@@ -298,10 +303,18 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       evaluation,
       reviewQueue,
       modelCard,
+      ...contentSearchHandlers({ store, search: deps.search ?? NO_SEARCH_INDEX, publicUrl }),
+      ...layerHandlers(store, publicUrl),
+      textRankingHandler(store, deps.search ?? NO_SEARCH_INDEX),
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };
 }
+
+const noIndex = (): never => {
+  throw new LoupeError('LOUPE_ERR_CONFIG_INVALID', 'IIIF Content Search needs the embedded SQLite store: with LOUPE_STORE=mongodb it is not available yet');
+};
+const NO_SEARCH_INDEX: ContentSearchIndex = { search: async () => noIndex(), terms: async () => noIndex(), close: async () => {} };
 
 type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 

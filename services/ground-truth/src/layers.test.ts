@@ -1,0 +1,62 @@
+import t, { type Test } from 'tap';
+import { manifestKey, type Finding, type ResultSet } from '@loupe/contracts';
+import { openSqliteAnnotationStore, withPublicUrl } from '@loupe/store';
+import { resultSetKey, toAnnotations } from './annotations.js';
+import { layerHandlers } from './layers.js';
+
+const PUBLIC = 'https://loupe.example';
+const MANIFEST = 'https://iiif.example.org/book/manifest';
+const canvas = (n: number): string => `https://iiif.example.org/book/canvas/${n}`;
+const horse = (x: number): Finding => ({ motivation: 'tagging', label: 'horse', box: { x, y: 0, w: 10, h: 10 }, confidence: 0.9 });
+
+async function setup(t: Test) {
+  const raw = openSqliteAnnotationStore({ path: ':memory:' });
+  t.teardown(() => raw.close());
+  const store = withPublicUrl(raw, PUBLIC);
+  const put = async (n: number, version: string, findings: Finding[]) => {
+    const set: ResultSet = { manifestId: MANIFEST, canvasId: canvas(n), imageIndex: 0, stage: 'detect.objects', model: { id: 'centernet', version, name: 'CenterNet COCO', runtime: 'onnxruntime' }, generated: '2026-01-01T00:00:00Z', findings };
+    await store.replaceResultSet(resultSetKey(set), version, toAnnotations(set, PUBLIC));
+  };
+  const [layer, page] = layerHandlers(store, PUBLIC);
+  const call = async (handler: typeof layer, input: Record<string, string>) => (await handler!.handler(input as never, {} as never)) as Record<string, any>;
+  return { store, put, getLayer: (input: Record<string, string>) => call(layer, input), getPage: (input: Record<string, string>) => call(page, input) };
+}
+
+const params = (state: string, version = '1') => ({ manifest: manifestKey(MANIFEST), model: 'centernet', version, state });
+
+t.test("a layer's collection counts its annotations and links its first and last pages; each page is partOf it", async (t) => {
+  const { store, put, getLayer, getPage } = await setup(t);
+  await put(1, '1', [horse(0), horse(20)]);
+  await put(2, '2', [horse(0)]);
+  await put(3, '1', [horse(0), horse(40)]);
+  const [reviewed] = await store.query({ canvasId: canvas(3) });
+  await store.review(reviewed!.id, { state: 'accepted', reviewer: 'curator' });
+
+  const collection = await getLayer(params('unreviewed'));
+  const base = `${PUBLIC}/v1/annotations/layers/${manifestKey(MANIFEST)}/centernet/1/unreviewed`;
+  const pageOf = (n: number) => ({ id: `${base}/page?canvas=${encodeURIComponent(canvas(n))}`, type: 'AnnotationPage' });
+  t.match(collection, { id: base, type: 'AnnotationCollection', label: { en: ['Objects — CenterNet COCO 1 (onnxruntime), unreviewed'] }, total: 3 });
+  t.same([collection.first, collection.last], [pageOf(1), pageOf(3)], 'version 2 on canvas 2 is another layer');
+
+  const first = await getPage({ ...params('unreviewed'), canvas: canvas(1) });
+  t.equal(first.id, pageOf(1).id);
+  t.same(first.partOf, [{ id: base, type: 'AnnotationCollection', label: collection.label }]);
+  t.equal(first.items.length, 2);
+  t.same(first.next, pageOf(3), 'the next canvas of the layer');
+  t.notOk('prev' in first);
+  const last = await getPage({ ...params('unreviewed'), canvas: canvas(3) });
+  t.same([last.items.length, last.prev, 'next' in last], [1, pageOf(1), false], 'the accepted annotation left for its own layer');
+
+  const accepted = await getLayer(params('accepted'));
+  t.match(accepted, { total: 1, label: { en: ['Objects — CenterNet COCO 1 (onnxruntime), accepted by a person'] } });
+  t.match(await getLayer(params('unreviewed', '2')), { total: 1, label: { en: ['Objects — CenterNet COCO 2 (onnxruntime), unreviewed'] } });
+});
+
+t.test('an empty layer, an unknown manifest or a canvas outside the layer is not found', async (t) => {
+  const { put, getLayer, getPage } = await setup(t);
+  await put(1, '1', [horse(0)]);
+  await t.rejects(getLayer(params('rejected')), { code: 'LOUPE_ERR_NOT_FOUND' });
+  await t.rejects(getLayer({ ...params('unreviewed'), manifest: manifestKey('https://elsewhere.example/m') }), { code: 'LOUPE_ERR_NOT_FOUND' });
+  await t.rejects(getLayer({ ...params('unreviewed'), manifest: 'not*a*key' }), { code: 'LOUPE_ERR_NOT_FOUND' });
+  await t.rejects(getPage({ ...params('unreviewed'), canvas: canvas(2) }), { code: 'LOUPE_ERR_NOT_FOUND' });
+});
