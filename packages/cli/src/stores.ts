@@ -18,11 +18,15 @@ export async function annotationStoreFromConfig(config: LoupeConfig): Promise<An
 }
 
 /**
- * The full-text index of the ground-truth store: the embedded store keeps it beside its tables, in
- * step with every write; the MongoDB adapter has none yet (Content Search then says so).
+ * The full-text index of the ground-truth store, kept in step with every write: beside the
+ * embedded store's tables, or in the MongoDB store's `searchEntries` collection.
  */
 export async function contentSearchFromConfig(config: LoupeConfig): Promise<ContentSearchIndex | undefined> {
-  return config.store.kind === 'mongodb' ? undefined : openSqliteContentSearch({ path: embeddedDbPath(config) });
+  if (config.store.kind === 'mongodb') {
+    const { openMongoContentSearch } = await import('@loupe/store/mongodb/content-search');
+    return openMongoContentSearch({ url: config.store.mongodbUrl!, ...(config.store.mongodbDatabase && { database: config.store.mongodbDatabase }) });
+  }
+  return openSqliteContentSearch({ path: embeddedDbPath(config) });
 }
 
 /** Where `loupe train` writes classification heads and the classify service reads them. */

@@ -10,6 +10,7 @@ import { collectionsOf, type MongoCollections } from './mongo/collections.js';
 import { MongoDatasetsRepository } from './mongo/datasets.repository.js';
 import { MongoOcrPagesRepository } from './mongo/ocr-pages.repository.js';
 import { stripPublicUrls } from './mongo/public-url.migration.js';
+import { prepareSearchEntries } from './mongo/search-entries.js';
 import { MongoReviewsRepository } from './mongo/reviews.repository.js';
 import { MongoVocabulariesRepository } from './mongo/vocabularies.repository.js';
 import type { AnnotationStore } from './store.js';
@@ -60,6 +61,8 @@ export async function openMongoAnnotationStore(opts: MongoStoreOptions): Promise
     );
     const collections = collectionsOf(db, prefix);
     await stripPublicUrls(collections);
+    // After the id move: the full-text entries are built from the ids as stored now.
+    await prepareSearchEntries(collections);
     return composedStore(client, collections, url, owned);
   } catch (err) {
     if (owned) await client.close().catch(() => undefined);

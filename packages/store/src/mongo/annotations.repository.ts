@@ -7,17 +7,20 @@ import type { AnnotationQuery, GroundTruthInput, ReplaceResult, ResultSetKey } f
 import type { AnnotationFilter } from './annotation-filter.js';
 import { chunks, nowIso } from './batches.js';
 import type { MongoCollections } from './collections.js';
+import { MongoSearchEntries } from './search-entries.js';
 
 /** Annotations as models and importers write them, and the queries over them (reviews: reviews.repository.ts). */
 export class MongoAnnotationsRepository {
   readonly #annotations: Collection<AnnotationDoc>;
   readonly #revisions: Collection<RevisionDoc>;
   readonly #filter: AnnotationFilter;
+  readonly #search: MongoSearchEntries;
 
   constructor(collections: MongoCollections, filter: AnnotationFilter) {
     this.#annotations = collections.annotations;
     this.#revisions = collections.revisions;
     this.#filter = filter;
+    this.#search = new MongoSearchEntries(collections);
   }
 
   /**
@@ -30,11 +33,17 @@ export class MongoAnnotationsRepository {
    * input finishes (2) and (3) (its counts then describe what that call found: all kept).
    * Two writers of different contents for one set at the same moment end with one of them, not
    * a mix of both, only as far as their step (3)s do not interleave.
+   * The set's search entries follow the three steps (search-entries.ts: a crash before they do is
+   * finished by the next open of the store).
    */
   async replaceResultSet(key: ResultSetKey, modelVersion: string, annotations: readonly Annotation[]): Promise<ReplaceResult> {
     checkKey(key, modelVersion);
     const ids = [...checkAnnotations(annotations)];
     const setKey = setKeyOf(key);
+    return this.#search.around({ annotationSets: [setKey] }, () => this.#replaceSet(key, setKey, modelVersion, annotations, ids));
+  }
+
+  async #replaceSet(key: ResultSetKey, setKey: string, modelVersion: string, annotations: readonly Annotation[], ids: readonly string[]): Promise<ReplaceResult> {
     const place = { manifestId: key.manifestId, canvasId: key.canvasId, imageIndex: key.imageIndex, stage: key.stage, modelId: key.modelId };
     const now = nowIso();
     const before = new Map<string, Pick<AnnotationDoc, '_id' | 'reviewState' | 'revision' | 'inc'>>();
@@ -224,7 +233,8 @@ export class MongoAnnotationsRepository {
       };
       return { updateOne: { filter: { _id: annotation.id }, update: { $setOnInsert: doc }, upsert: true } };
     });
-    const inserted = (await this.#upsert(ops)).size;
+    // Every item, not only the fresh ones: a retry after a crash before the entries were written finds them all stored.
+    const inserted = (await this.#search.around({ annotationIds: items.map((item) => item.annotation.id) }, () => this.#upsert(ops))).size;
     return { inserted, kept: items.length - inserted };
   }
 }

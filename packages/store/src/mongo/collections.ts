@@ -11,6 +11,7 @@ import {
   type SourceDoc,
   type VocabularyDoc,
 } from '../mongo.documents.js';
+import type { IntentDoc, SearchEntryDoc } from './search-entries.js';
 
 /** The store's collections under their prefixed names: what every repository is built from. */
 export interface MongoCollections {
@@ -23,6 +24,9 @@ export interface MongoCollections {
   readonly datasets: Collection<DatasetDoc>;
   readonly sources: Collection<SourceDoc>;
   readonly ocrPages: Collection<OcrPageDoc>;
+  /** Content Search's entries and the intents of writes not yet indexed (search-entries.ts). */
+  readonly searchEntries: Collection<SearchEntryDoc>;
+  readonly searchIntents: Collection<IntentDoc>;
 }
 
 export function collectionsOf(db: Db, prefix: string): MongoCollections {
@@ -37,5 +41,7 @@ export function collectionsOf(db: Db, prefix: string): MongoCollections {
     datasets: db.collection<DatasetDoc>(names.datasets),
     sources: db.collection<SourceDoc>(names.sources),
     ocrPages: db.collection<OcrPageDoc>(names.ocrPages),
+    searchEntries: db.collection<SearchEntryDoc>(`${prefix}searchEntries`),
+    searchIntents: db.collection<IntentDoc>(`${prefix}searchIntents`),
   };
 }

@@ -5,13 +5,16 @@ import type { OcrPageDoc } from '../mongo.documents.js';
 import type { OcrPageEntry, OcrPageFilter, ResultSetKey, StoredOcrPage } from '../store.js';
 import { retryOnDuplicate } from './batches.js';
 import type { MongoCollections } from './collections.js';
+import { MongoSearchEntries } from './search-entries.js';
 
 /** The text stages' pages: one document per result set, so replacing one is a single write. */
 export class MongoOcrPagesRepository {
   readonly #pages: Collection<OcrPageDoc>;
+  readonly #search: MongoSearchEntries;
 
   constructor(collections: MongoCollections) {
     this.#pages = collections.ocrPages;
+    this.#search = new MongoSearchEntries(collections);
   }
 
   async replaceOcrPage(key: ResultSetKey, modelVersion: string, page: OcrPage | undefined, generated: string): Promise<void> {
@@ -19,13 +22,16 @@ export class MongoOcrPagesRepository {
     checkOcrPage(page);
     checkText('generated', generated);
     const _id = setKeyOf(key);
-    if (page === undefined) {
-      await this.#pages.deleteOne({ _id });
-      return;
-    }
-    const { manifestId, canvasId, imageIndex, stage, modelId } = key;
-    const doc: OcrPageDoc = { _id, manifestId, canvasId, imageIndex, stage, modelId, modelVersion, generated, pageJson: JSON.stringify(page) };
-    await retryOnDuplicate(() => this.#pages.replaceOne({ _id }, doc, { upsert: true }));
+    // The page's lines are search entries: they follow the write (search-entries.ts).
+    await this.#search.around({ pages: [_id] }, async () => {
+      if (page === undefined) {
+        await this.#pages.deleteOne({ _id });
+        return;
+      }
+      const { manifestId, canvasId, imageIndex, stage, modelId } = key;
+      const doc: OcrPageDoc = { _id, manifestId, canvasId, imageIndex, stage, modelId, modelVersion, generated, pageJson: JSON.stringify(page) };
+      await retryOnDuplicate(() => this.#pages.replaceOne({ _id }, doc, { upsert: true }));
+    });
   }
 
   async ocrPages(filter: OcrPageFilter): Promise<StoredOcrPage[]> {

@@ -15,6 +15,7 @@ import type { AnnotationQuery, ReviewInput, Revision } from '../store.js';
 import type { AnnotationFilter } from './annotation-filter.js';
 import { notFound, nowIso } from './batches.js';
 import type { MongoCollections } from './collections.js';
+import { MongoSearchEntries } from './search-entries.js';
 
 /** Annotations per round of a bulk review: two writes each. */
 const REVIEW_CHUNK = 500;
@@ -26,18 +27,21 @@ export class MongoReviewsRepository {
   readonly #annotations: Collection<AnnotationDoc>;
   readonly #revisions: Collection<RevisionDoc>;
   readonly #filter: AnnotationFilter;
+  readonly #search: MongoSearchEntries;
 
   constructor(collections: MongoCollections, filter: AnnotationFilter) {
     this.#annotations = collections.annotations;
     this.#revisions = collections.revisions;
     this.#filter = filter;
+    this.#search = new MongoSearchEntries(collections);
   }
 
   async review(id: string, input: ReviewInput): Promise<Annotation> {
     checkReview(input);
     const doc = typeof id === 'string' ? await this.#annotations.findOne({ _id: id }) : null;
     if (!doc) throw notFound(id);
-    const outcome = await this.#review(doc, input, nowIso(), false);
+    // A review changes what is searched (state, corrected body): its entries follow (search-entries.ts).
+    const outcome = await this.#search.around({ annotationIds: [doc._id] }, () => this.#review(doc, input, nowIso(), false));
     if (outcome === 'gone' || outcome === 'skipped') throw notFound(id);
     return outcome;
   }
@@ -141,12 +145,17 @@ export class MongoReviewsRepository {
     for await (const doc of cursor) {
       chunk.push(doc._id);
       if (chunk.length === REVIEW_CHUNK) {
-        updated += await this.#reviewChunk(chunk, input, at);
+        updated += await this.#reviewIndexed(chunk, input, at);
         chunk = [];
       }
     }
-    if (chunk.length > 0) updated += await this.#reviewChunk(chunk, input, at);
+    if (chunk.length > 0) updated += await this.#reviewIndexed(chunk, input, at);
     return { updated };
+  }
+
+  /** A chunk reviewed, then its search entries (search-entries.ts). */
+  #reviewIndexed(ids: readonly string[], input: ReviewInput, at: string): Promise<number> {
+    return this.#search.around({ annotationIds: ids }, () => this.#reviewChunk(ids, input, at));
   }
 
   async #reviewChunk(ids: readonly string[], input: ReviewInput, at: string): Promise<number> {
