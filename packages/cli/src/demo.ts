@@ -5,7 +5,9 @@ import sharp from 'sharp';
 import type { AnnotationPage } from '@loupe/contracts';
 import { characterErrorRate } from '@loupe/datasets';
 import { SAMPLE_TEXTS, collectionV3, manifestV2, manifestV3, renderTextPage, startIiifImageServer, type ImageProfile, type PageFont } from '@loupe/demo';
-import { loadConfig } from './config.js';
+import { openSqliteContentSearch } from '@loupe/store';
+import { loadConfig, type LoupeConfig } from './config.js';
+import { embeddedDbPath } from './stores.js';
 import { runPipeline } from './commands/run.js';
 import { Progress } from './progress.js';
 
@@ -95,6 +97,25 @@ export interface DemoResult {
   readonly cer: number;
 }
 
+/** One word per manifest through the Content Search index, as `loupe serve` answers `/v1/iiif/search/2/...`. */
+async function searchDemo(config: LoupeConfig, queries: readonly { manifest: string; label: string; q: string }[]): Promise<{ lines: string[]; all: boolean }> {
+  const index = await openSqliteContentSearch({ path: embeddedDbPath(config) });
+  try {
+    const lines: string[] = [];
+    let all = true;
+    for (const { manifest, label, q } of queries) {
+      const { total, hits } = await index.search({ manifestId: manifest, q, limit: 1, offset: 0 });
+      const hit = hits[0];
+      const words = hit?.kind === 'ocr' ? hit.matched.map((i) => hit.line.words?.[i]?.text).join(' ') : '';
+      all &&= total > 0;
+      lines.push(`Content Search "${q}" in ${label}: ${total} hit${total === 1 ? '' : 's'}${hit ? ` (${words || 'a tag'} on ${hit.canvasId})` : ''}`);
+    }
+    return { lines, all };
+  } finally {
+    await index.close();
+  }
+}
+
 /**
  * The README's demo: renders a small collection of printed pages (four fonts, one page upside
  * down, one image with no IIIF service), serves it through a local IIIF Image API server
@@ -170,7 +191,14 @@ export async function runDemo(opts: { outDir: string; log?: (line: string) => vo
     say(`Annotations: ${rel(report.outputs.annotations)}/ (one IIIF AnnotationPage per canvas)`);
     say(`Enriched manifests (Presentation 3, annotations embedded per canvas): ${report.outputs.manifests.map(rel).join(', ')}`);
     say(`Report: ${rel(path.join(opts.outDir, 'report.json'))}`);
-    return { ok: report.state === 'done' && report.failures.length === 0 && cer <= 0.05, cer };
+    say('');
+    // IIIF Content Search answers from the index the job's store kept in step with what it read.
+    const found = await searchDemo(config, [
+      { manifest: printed, label: 'Printed pages', q: 'manuscripts' },
+      { manifest: leaves, label: 'Loose leaves', q: 'registre' },
+    ]);
+    for (const line of found.lines) say(line);
+    return { ok: report.state === 'done' && report.failures.length === 0 && cer <= 0.05 && found.all, cer };
   } finally {
     await server.close();
     await fs.rm(dataDir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { TEXT_RANKING_API } from './apis/text-ranking.api.js';
 import { IIIF_FETCHER_API } from './apis/iiif-fetcher.api.js';
 import { PREPROCESS_API } from './apis/preprocess.api.js';
 import { PEOPLE_API } from './apis/people.api.js';
+import { PEOPLE_NAMES_API, PEOPLE_SYNC_API } from './apis/people-names.api.js';
 
 export type { ApiDeclaration } from './apis/api-declaration.js';
 export { ModelRunInput } from './apis/caption.api.js';
@@ -30,8 +31,8 @@ export const SERVICE_APIS = {
   'iiif-fetcher': IIIF_FETCHER_API,
   preprocess: PREPROCESS_API,
   detect: DETECT_API,
-  embed: { ...EMBED_API, ...PEOPLE_API },
+  embed: { ...EMBED_API, ...PEOPLE_API, ...PEOPLE_SYNC_API },
   classify: CLASSIFY_API,
   caption: CAPTION_API,
-  'ground-truth': { ...GROUND_TRUTH_API, ...CONTENT_SEARCH_API, ...LAYERS_API, ...TEXT_RANKING_API },
+  'ground-truth': { ...GROUND_TRUTH_API, ...CONTENT_SEARCH_API, ...LAYERS_API, ...TEXT_RANKING_API, ...PEOPLE_NAMES_API },
 } as const satisfies Record<string, Record<string, ApiDeclaration>>;

@@ -25,3 +25,4 @@ export { manifestFromKey, manifestKey, searchServiceUrls, type SearchServiceUrls
 export { NO_MODEL, SHOWN_STATES, layerLabel, layerOf, layerPage, layerRef, layerUrls, sameLayer, shownLayers, type LayerKey } from './layers.js';
 export { AnnotationCollection, LAYER_SUBJECTS, LAYERS_API, LayerPage, LayerPageQuery, LayerParams } from './apis/layers.api.js';
 export { CONTENT_SEARCH_API } from './apis/content-search.api.js';
+export * from './apis/people-names.api.js';

@@ -3,10 +3,13 @@ import { findModel, perceptualHash, type ImageEmbedder, type ModelRegistryLike, 
 import type { VectorCollection, VectorCollectionSpec, VectorStore } from '@loupe/vectors';
 import type { PeopleRegistry } from './people-registry.js';
 import type { TextRanker } from './hybrid-search.js';
+import type { NameWriter } from './people.js';
 
 export interface EmbedDeps {
   /** Ranks canvases by words (the ground-truth service's full-text index and concepts), for hybrid search. */
   readonly texts?: TextRanker;
+  /** Writes people's names into their faces' annotations (the ground-truth service, over the bus). */
+  readonly names?: NameWriter;
   /** The model registry (built-in cards and LOUPE_MODELS_DIR). */
   readonly models: ModelRegistryLike;
   readonly fetcher: Fetcher;

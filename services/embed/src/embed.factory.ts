@@ -6,6 +6,7 @@ import type { VectorStore } from '@loupe/vectors';
 import { createEmbedService } from './embed.service.js';
 import { FACE_MODEL } from './face-descriptors.js';
 import { openPeopleRegistry } from './people-registry.js';
+import { namesOverBus, type PeopleNamesClient } from './people.js';
 import { textRankerOverBus, type TextRankingClient } from './hybrid-search.js';
 
 /** What embed takes from the process that runs it: LOUPE_EMBED_MODEL, LOUPE_TEXT_MODEL, the vector store, and the data folder (the people registry). */
@@ -15,7 +16,7 @@ export interface EmbedParts {
   /** The process's vector store, opened on first ask. */
   readonly stores: { vectors(): Promise<VectorStore> };
   /** The bus client: hybrid search asks the ground-truth service to rank canvases by words. */
-  readonly client: TextRankingClient;
+  readonly client: TextRankingClient & PeopleNamesClient;
   readonly config: { readonly dataDir: string; readonly embedModel: string; readonly textModel: string; readonly vectors: { readonly quantization: 'none' | 'int8' } };
 }
 
@@ -41,5 +42,6 @@ export async function embedServiceFromConfig({ fetcher, models, stores, config, 
     faceEmbedder,
     people: await openPeopleRegistry(path.join(config.dataDir, 'people', 'registry.json')),
     texts: textRankerOverBus(client, SERVICE_APIS['ground-truth'].textRanking),
+    names: namesOverBus(client, SERVICE_APIS['ground-truth'].peopleNames),
   });
 }

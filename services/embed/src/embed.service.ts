@@ -96,7 +96,7 @@ export function createEmbedService(deps: EmbedDeps): ServiceDefinition {
     name: 'embed',
     version: '0.3.0',
     description: 'Embeds canvas images (L2-normalised vectors with model id and version, perceptual hashes) and searches them: similar images, duplicates, clusters',
-    handlers: [image, canvas, search, duplicates, clusters, ...peopleHandlers(createPeople({ vectors: deps.vectors, registry: deps.people }))],
+    handlers: [image, canvas, search, duplicates, clusters, ...peopleHandlers(createPeople({ vectors: deps.vectors, registry: deps.people, names: deps.names }))],
     readiness: () => ({ default: deps.defaultModel, vectors: deps.vectors.kind, models: describeModels(deps.models, 'image-embedding') }),
   };
 }

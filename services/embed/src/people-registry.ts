@@ -26,6 +26,10 @@ interface RegistryFile {
 export interface PeopleRegistry {
   personOf(faceId: string): string | undefined;
   person(id: string): PersonRecord | undefined;
+  /** Every person a curator named, merged or split. */
+  people(): string[];
+  /** Every face pinned to a person, in every scope. */
+  facesOf(person: string): string[];
   /** Applies one curator decision, then saves; decisions are applied one at a time. */
   change<T>(decide: (draft: RegistryDraft) => T): Promise<T>;
 }
@@ -70,6 +74,8 @@ export async function openPeopleRegistry(file: string): Promise<PeopleRegistry> 
   return {
     personOf: (faceId) => state.faces[faceId],
     person: (id) => state.people[id],
+    people: () => Object.keys(state.people),
+    facesOf: (person) => Object.keys(state.faces).filter((face) => state.faces[face] === person),
     change<T>(decide: (draft: RegistryDraft) => T): Promise<T> {
       const run = async (): Promise<T> => {
         // Decided on a copy: a decision that throws halfway changes nothing.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LoupeError } from '@loupe/contracts';
+import { LoupeError, type Logger, type PEOPLE_NAMES_API, type PeopleCurator, type PeopleNamesInput, type PeopleNamesOutput } from '@loupe/contracts';
 import type { VectorCollection, VectorFilter, VectorPoint, VectorStore } from '@loupe/vectors';
 import { FACE_MODEL, faceBoxOf } from './face-descriptors.js';
 import { MAX_FACES_PER_GROUPING, groupFaces, representativeOf, type FaceToGroup } from './people-clusters.js';
@@ -38,6 +38,27 @@ export interface PersonSummary {
 
 export type PersonDetail = PersonSummary & { readonly faces: FaceView[] };
 
+/** Writes people's names into their faces' annotations (`ground-truth.people.names`, over the bus). */
+export type NameWriter = (input: PeopleNamesInput) => Promise<PeopleNamesOutput>;
+
+/** Who decided, and where to say that the annotations could not follow. */
+export interface Decider {
+  readonly curator: PeopleCurator;
+  readonly log?: Logger;
+}
+
+/** What the bus client offers (ServiceClient.request), narrowed to the one call made here. */
+export interface PeopleNamesClient {
+  request(decl: (typeof PEOPLE_NAMES_API)['peopleNames'], input: PeopleNamesInput): Promise<PeopleNamesOutput>;
+}
+
+export function namesOverBus(client: PeopleNamesClient, decl: (typeof PEOPLE_NAMES_API)['peopleNames']): NameWriter {
+  return (input) => client.request(decl, input);
+}
+
+/** People sent per call when every person is brought up to date. */
+const SYNC_BATCH = 100;
+
 interface Grouped {
   readonly faces: readonly (FaceToGroup & { point: VectorPoint })[];
   readonly groups: readonly { id: string; person?: string; members: readonly number[] }[];
@@ -64,7 +85,7 @@ function faceView(point: VectorPoint): FaceView {
  * (grouping is cheap next to describing, and always reflects the faces kept now), with the
  * curators' decisions from the registry applied as constraints.
  */
-export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegistry | undefined; threshold?: number }) {
+export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegistry | undefined; names?: NameWriter | undefined; threshold?: number }) {
   const threshold = deps.threshold ?? PERSON_THRESHOLD;
 
   async function faceCollection(): Promise<VectorCollection | undefined> {
@@ -120,6 +141,42 @@ export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegi
     return deps.registry;
   }
 
+  /** A person as the registry has them now: name, and every face pinned to them whose descriptor is still kept. */
+  async function stateOf(person: string, collection: VectorCollection): Promise<PeopleNamesInput['people'][number]> {
+    const record = registry().person(person);
+    const faces = [];
+    for (const id of registry().facesOf(person)) {
+      const point = await collection.get(id);
+      if (point) faces.push(faceView(point));
+    }
+    return {
+      person,
+      ...(record?.label !== undefined && { label: record.label }),
+      ...(record?.uri !== undefined && { uri: record.uri }),
+      faces: faces.map(({ id, manifestId, canvasId, xywh }) => ({ id, manifestId, canvasId, xywh })),
+    };
+  }
+
+  async function writeNames(people: readonly string[], curator: PeopleCurator): Promise<PeopleNamesOutput> {
+    const collection = await faceCollection();
+    if (!deps.names || !collection) return { written: 0, revised: 0, withdrawn: 0, unchanged: 0 };
+    return deps.names({ curator, people: await Promise.all(people.map((p) => stateOf(p, collection))) });
+  }
+
+  /**
+   * After a decision: the whole state of each person it touched, so that a write that failed
+   * before (the ground-truth service down) is made good by the next decision on that person, or
+   * by sync(). The decision itself is kept whatever happens here.
+   */
+  async function followDecision(people: readonly string[], by: Decider | undefined): Promise<void> {
+    if (!by) return;
+    try {
+      await writeNames(people, by.curator);
+    } catch (err) {
+      by.log?.warn({ err, people }, 'the decision is kept, but the names did not reach the annotations: POST /v1/people/sync brings them up to date');
+    }
+  }
+
   /** The person a group is in the registry, made when the group has none yet. */
   const personFor = (draft: RegistryDraft, group: { person?: string }): string => group.person ?? draft.newPerson();
 
@@ -144,7 +201,7 @@ export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegi
     },
 
     /** Names a person; every face now with them is pinned to them, so the name sticks when faces are grouped again. */
-    async name(id: string, scope: PeopleScope, name: { label: string; uri?: string | undefined }): Promise<PersonDetail> {
+    async name(id: string, scope: PeopleScope, name: { label: string; uri?: string | undefined }, by?: Decider): Promise<PersonDetail> {
       const { all, group } = await find(id, scope);
       const person = await registry().change((draft) => {
         const p = personFor(draft, group);
@@ -152,11 +209,12 @@ export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegi
         draft.pin(group.members.map((i) => all.faces[i]!.id), p);
         return p;
       });
+      await followDecision([person], by);
       return detail(all.faces, person, group.members, person);
     },
 
     /** Merges people into the first named one (or the first one a curator made, or a new one). */
-    async merge(ids: readonly string[], scope: PeopleScope): Promise<PersonDetail> {
+    async merge(ids: readonly string[], scope: PeopleScope, by?: Decider): Promise<PersonDetail> {
       const all = await grouped(scope);
       const groups = ids.map((id) => {
         const g = all.groups.find((x) => x.id === id);
@@ -179,11 +237,13 @@ export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegi
         draft.pin(members.map((i) => all.faces[i]!.id), p);
         return p;
       });
+      // The people merged away have no faces left: the merged person's state covers all of theirs.
+      await followDecision([person], by);
       return detail(all.faces, person, members, person);
     },
 
     /** Splits faces off a person into a new, unnamed person; the rest stay with (and are pinned to) the first. */
-    async split(id: string, scope: PeopleScope, faceIds: readonly string[]): Promise<{ kept: PersonDetail; split: PersonDetail }> {
+    async split(id: string, scope: PeopleScope, faceIds: readonly string[], by?: Decider): Promise<{ kept: PersonDetail; split: PersonDetail }> {
       const { all, group } = await find(id, scope);
       const leaving = new Set(faceIds);
       const known = new Set(group.members.map((i) => all.faces[i]!.id));
@@ -199,7 +259,23 @@ export function createPeople(deps: { vectors: VectorStore; registry?: PeopleRegi
         draft.pin(go.map((i) => all.faces[i]!.id), s);
         return [k, s] as const;
       });
+      await followDecision([kept, split], by);
       return { kept: detail(all.faces, kept, stay, kept), split: detail(all.faces, split, go, split) };
+    },
+
+    /** Every person in the registry written into the annotations again (idempotent); failures are the caller's. */
+    async sync(curator: PeopleCurator): Promise<PeopleNamesOutput & { people: number }> {
+      if (!deps.names) throw new LoupeError('LOUPE_ERR_NOT_READY', 'this embed service has no way to reach the ground-truth service: names cannot be written');
+      const people = registry().people();
+      const total = { written: 0, revised: 0, withdrawn: 0, unchanged: 0, people: people.length };
+      for (let i = 0; i < people.length; i += SYNC_BATCH) {
+        const done = await writeNames(people.slice(i, i + SYNC_BATCH), curator);
+        total.written += done.written;
+        total.revised += done.revised;
+        total.withdrawn += done.withdrawn;
+        total.unchanged += done.unchanged;
+      }
+      return total;
     },
   };
 }

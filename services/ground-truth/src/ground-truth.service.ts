@@ -16,6 +16,7 @@ import { withPublicUrl, type AnnotationStore, type ContentSearchIndex, type Voca
 import { contentSearchHandlers } from './content-search.js';
 import { layerHandlers } from './layers.js';
 import { textRankingHandler } from './text-ranking.js';
+import { peopleNamesHandler } from './people-names.js';
 import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
@@ -306,6 +307,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       ...contentSearchHandlers({ store, search: deps.search ?? NO_SEARCH_INDEX, publicUrl }),
       ...layerHandlers(store, publicUrl),
       textRankingHandler(store, deps.search ?? NO_SEARCH_INDEX),
+      peopleNamesHandler(store, publicUrl),
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };

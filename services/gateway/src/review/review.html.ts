@@ -19,6 +19,7 @@ export const REVIEW_HTML = String.raw`<!doctype html>
   <div role="tablist" aria-label="Views">
     <button type="button" role="tab" id="tab-review" aria-controls="view-review" aria-selected="true">Review</button>
     <button type="button" role="tab" id="tab-evaluation" aria-controls="view-evaluation" aria-selected="false">Evaluation</button>
+    <button type="button" role="tab" id="tab-people" aria-controls="view-people" aria-selected="false">People</button>
   </div>
   <label class="reviewer">Reviewer <input id="reviewer" name="reviewer" autocomplete="name" spellcheck="false" maxlength="200"></label>
   <button type="button" id="key-change" hidden>Change API key</button>
@@ -143,6 +144,24 @@ export const REVIEW_HTML = String.raw`<!doctype html>
     <button type="submit">Evaluate</button>
   </form>
   <div id="eval-result" class="eval-result"></div>
+</div>
+
+<div id="view-people" class="people" role="tabpanel" aria-labelledby="tab-people" hidden>
+  <form id="people-form" class="eval-form">
+    <label>Manifest <input id="people-manifest" name="manifest" autocomplete="off" spellcheck="false" placeholder="Manifest URI"></label>
+    <button type="submit">List people</button>
+  </form>
+  <h2 id="people-title">People</h2>
+  <p id="people-count" class="muted"></p>
+  <ol id="people-list" class="people-list" aria-labelledby="people-title"></ol>
+  <button type="button" id="people-merge">Merge the selected people</button>
+  <form id="name-form" class="name-form" aria-labelledby="name-title">
+    <h3 id="name-title">Name a person</h3>
+    <label>Person <select id="name-person" name="person"></select></label>
+    <label>Name <input id="name-label" name="label" maxlength="500" autocomplete="off"></label>
+    <label>Authority URI <input id="name-uri" name="uri" type="url" maxlength="2000" autocomplete="off" spellcheck="false" placeholder="a Wikidata entity or other record"></label>
+    <button type="submit">Save the name</button>
+  </form>
 </div>
 </main>
 </body>

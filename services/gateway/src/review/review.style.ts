@@ -152,6 +152,13 @@ table.report th[scope='row'], table.report thead th:first-child { text-align: le
 table.report tfoot { font-weight: 600; }
 table.report td.diagonal { background: rgb(19 115 51 / 15%); }
 
+.people { padding: 1rem; }
+.people-list { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.6rem; }
+.people-list li { border: 1px solid var(--line); border-radius: 4px; padding: 0.4rem; }
+.people-list label { display: flex; gap: 0.4rem; align-items: center; margin: 0; }
+.people-list img { width: 4rem; height: 4rem; object-fit: cover; background: var(--line); }
+.name-form { max-width: 32rem; margin-top: 1rem; }
+
 @media (max-width: 1000px) {
   .review { grid-template-columns: 1fr; }
   .left, .right { position: static; max-height: none; }

@@ -4,6 +4,7 @@
 export interface PageElements {
   'tab-review': HTMLButtonElement;
   'tab-evaluation': HTMLButtonElement;
+  'tab-people': HTMLButtonElement;
   reviewer: HTMLInputElement;
   'key-change': HTMLButtonElement;
   'help-toggle': HTMLButtonElement;
@@ -60,6 +61,16 @@ export interface PageElements {
   'eval-dataset': HTMLSelectElement;
   'eval-iou': HTMLInputElement;
   'eval-result': HTMLDivElement;
+  'view-people': HTMLDivElement;
+  'people-form': HTMLFormElement;
+  'people-manifest': HTMLInputElement;
+  'people-count': HTMLParagraphElement;
+  'people-list': HTMLOListElement;
+  'people-merge': HTMLButtonElement;
+  'name-form': HTMLFormElement;
+  'name-person': HTMLSelectElement;
+  'name-label': HTMLInputElement;
+  'name-uri': HTMLInputElement;
 }
 
 /** An element of the static page; review.pages.test.ts checks that each id looked up exists there. */

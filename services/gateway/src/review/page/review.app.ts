@@ -9,20 +9,21 @@ import { evaluate } from './evaluation.view.js';
 import { applyFilters, loadDatasets, loadVocabularies, renderDatasetOptions, showFilters } from './filters.view.js';
 import { toggleHistory } from './history.view.js';
 import { onKey, toggleHelp } from './keyboard.controls.js';
-import { readUrl, state, writeUrl } from './review.state.js';
+import { loadPeople, mergeSelected, nameThis, saveName, suggestManifest } from './people.view.js';
+import { readUrl, state, writeUrl, type View } from './review.state.js';
 import { fail, run, say } from './status.view.js';
 
 const REVIEWER_KEY = 'loupe.reviewer';
 
 /** Shows a tab; `push` null leaves the URL as it is (restoring from it). */
-function showView(view: 'review' | 'evaluation', push: boolean | null): void {
+function showView(view: View, push: boolean | null): void {
   state.view = view;
-  const review = view === 'review';
-  $('view-review').hidden = !review;
-  $('view-evaluation').hidden = review;
-  $('tab-review').setAttribute('aria-selected', String(review));
-  $('tab-evaluation').setAttribute('aria-selected', String(!review));
-  if (!review) {
+  for (const name of ['review', 'evaluation', 'people'] as const) {
+    $(`view-${name}`).hidden = name !== view;
+    $(`tab-${name}`).setAttribute('aria-selected', String(name === view));
+  }
+  if (view === 'people') suggestManifest();
+  if (view === 'evaluation') {
     if (!$('eval-model').value) $('eval-model').value = state.evaluation.model || state.filters.model;
     renderDatasetOptions();
     if (!$('eval-dataset').value && state.filters.dataset) $('eval-dataset').value = state.filters.dataset;
@@ -63,6 +64,10 @@ function bind(): void {
 
   $('tab-review').addEventListener('click', () => showView('review', true));
   $('tab-evaluation').addEventListener('click', () => showView('evaluation', true));
+  $('tab-people').addEventListener('click', () => {
+    showView('people', true);
+    if ($('people-manifest').value) run(loadPeople);
+  });
   $('help-toggle').addEventListener('click', () => toggleHelp());
   $('help-close').addEventListener('click', () => toggleHelp(false));
 
@@ -103,6 +108,16 @@ function bind(): void {
     event.preventDefault();
     run(evaluate);
   });
+  $('people-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    run(loadPeople);
+  });
+  $('people-merge').addEventListener('click', () => run(mergeSelected));
+  $('people-list').addEventListener('click', nameThis);
+  $('name-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    run(saveName);
+  });
   bindCanvasImage();
 }
 
@@ -119,6 +134,10 @@ async function restore(): Promise<void> {
   if (canvas) await openCanvas(canvas, wanted.annotation, false);
   else clearCanvas('No canvas matches the filters');
   if (state.view === 'evaluation' && state.evaluation.model && state.evaluation.dataset) await evaluate();
+  if (state.view === 'people' && state.peopleManifest) {
+    $('people-manifest').value = state.peopleManifest;
+    await loadPeople();
+  }
   // Vocabularies and datasets only fill the choices: their failure is reported after the main view loaded.
   const failed = side.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) fail(failed.reason);

@@ -16,7 +16,7 @@ const FILTER_NAMES = Object.keys(FILTERS) as (keyof Filters)[];
 
 /** A canvas as GET v1/canvases lists it. */
 export interface CanvasItem {
-  canvas: { canvasId: string; label?: string; width?: number; height?: number; image: { id: string } };
+  canvas: { canvasId: string; manifestId?: string; label?: string; width?: number; height?: number; image: { id: string } };
   image?: string;
   thumbnail?: string;
   annotations: number;
@@ -30,8 +30,10 @@ export interface ListPage<T> {
   items: T[];
 }
 
+export type View = 'review' | 'evaluation' | 'people';
+
 export const state = {
-  view: 'review' as 'review' | 'evaluation',
+  view: 'review' as View,
   filters: { concept: '', model: '', reviewState: '', dataset: '' } as Filters,
   canvases: [] as CanvasItem[],
   canvasesDone: false,
@@ -45,6 +47,8 @@ export const state = {
   conceptLabels: new Map<string, string>(),
   datasets: [] as Dataset[],
   evaluation: { model: '', dataset: '', iou: '' },
+  /** The People view's manifest: whose faces are grouped into people. */
+  peopleManifest: '',
   loadToken: 0,
 };
 
@@ -62,14 +66,17 @@ export function readUrl(): { canvas: string; annotation: string } {
   const query = new URLSearchParams(location.search);
   for (const name of FILTER_NAMES) state.filters[name] = query.get(FILTERS[name]) || '';
   if (!(STATES as readonly string[]).includes(state.filters.reviewState)) state.filters.reviewState = '';
-  state.view = query.get('view') === 'evaluation' ? 'evaluation' : 'review';
+  const view = query.get('view');
+  state.view = view === 'evaluation' || view === 'people' ? view : 'review';
+  state.peopleManifest = query.get('people') || '';
   state.evaluation = { model: query.get('evalModel') || '', dataset: query.get('evalDataset') || '', iou: query.get('iou') || '' };
   return { canvas: query.get('canvas') || '', annotation: query.get('annotation') || '' };
 }
 
 export function writeUrl(push: boolean): void {
   const query = new URLSearchParams();
-  if (state.view === 'evaluation') query.set('view', 'evaluation');
+  if (state.view !== 'review') query.set('view', state.view);
+  if (state.peopleManifest) query.set('people', state.peopleManifest);
   if (state.canvas) query.set('canvas', state.canvas.canvas.canvasId);
   const a = current();
   if (a) query.set('annotation', a.key);

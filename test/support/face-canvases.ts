@@ -1,0 +1,51 @@
+// Canvases of portraits run through the detect and embed stages over real HTTP, as the enrich
+// pipeline runs them: what the people tests group, name and search.
+import sharp from 'sharp';
+import type { startIiifImageServer } from '@loupe/testing';
+
+type Call = <T = any>(method: 'GET' | 'POST', url: string, body?: unknown) => Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** JSON over HTTP to a Loupe at `base`, as the process's own local principal. */
+export function localCaller(base: string, authorization: string): Call {
+  return async (method, url, body) => {
+    const res = await fetch(url.startsWith('http') ? url : `${base}${url}`, {
+      method,
+      headers: { authorization, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
+    return JSON.parse(text);
+  };
+}
+
+/** One canvas per picture (`<manifest base>/canvas/<name>`), detected and embedded; `store` also keeps the detections. */
+export async function addFaceCanvases(
+  images: Awaited<ReturnType<typeof startIiifImageServer>>,
+  manifestId: string,
+  pictures: Record<string, Buffer>,
+  call: Call,
+  opts: { store?: boolean } = {},
+): Promise<(name: string) => string> {
+  const canvasOf = (name: string) => `${manifestId.replace(/\/manifest$/, '')}/canvas/${name}`;
+  let index = 0;
+  for (const [name, bytes] of Object.entries(pictures)) {
+    const serviceId = await images.addImage(name, bytes, { version: 3, level: 2 });
+    const meta = await sharp(bytes).metadata();
+    const task = {
+      jobId: 'j',
+      manifestId,
+      canvasId: canvasOf(name),
+      canvasIndex: index++,
+      canvasLabel: name,
+      canvasWidth: meta.width,
+      canvasHeight: meta.height,
+      imageIndex: 0,
+      image: { id: `${serviceId}/full/max/0/default.jpg`, service: { id: serviceId, version: 3, level: 2 } },
+    };
+    const detect = await call('POST', '/v1/detect', { task, options: { kinds: ['faces'] } });
+    await call('POST', '/v1/embed/canvas', { task, results: { detect } });
+    if (opts.store) await call('POST', '/v1/results', { task, results: { detect } });
+  }
+  return canvasOf;
+}
