@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 /*
@@ -9,10 +10,10 @@ import type { ApiDeclaration } from './api-declaration.js';
  */
 
 const SUBJECT = {
-  search2: 'loupe.ground-truth.iiif-search2.v1',
-  autocomplete2: 'loupe.ground-truth.iiif-autocomplete2.v1',
-  search1: 'loupe.ground-truth.iiif-search1.v1',
-  autocomplete1: 'loupe.ground-truth.iiif-autocomplete1.v1',
+  search2: SUBJECTS.iiifSearch2,
+  autocomplete2: SUBJECTS.iiifAutocomplete2,
+  search1: SUBJECTS.iiifSearch1,
+  autocomplete1: SUBJECTS.iiifAutocomplete1,
 } as const;
 
 const key = Type.String({ minLength: 1, description: "The manifest's id as base64url (manifestKey)" });

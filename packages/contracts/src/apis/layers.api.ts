@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Annotation, REVIEW_STATES } from '../annotation.js';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 const LayerProperties = {
@@ -46,10 +47,7 @@ export const LayerPage = Type.Object(
   { $id: 'LayerPage' },
 );
 
-export const LAYER_SUBJECTS = {
-  layerGet: 'loupe.ground-truth.layer.get.v1',
-  layerPage: 'loupe.ground-truth.layer.page.v1',
-} as const;
+export const LAYER_SUBJECTS = { layerGet: SUBJECTS.layerGet, layerPage: SUBJECTS.layerPage } as const;
 
 /** A IIIF-facing read of a layer: public like the annotation pages themselves (LOUPE_IIIF_PUBLIC). */
 function layerRoute<N extends string, S extends string, U extends string, I extends TSchema, O extends TSchema>(name: N, subject: S, url: U, summary: string, input: I, output: O) {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 /*
@@ -58,7 +59,7 @@ export const PEOPLE_NAMES_API = {
   peopleNames: {
     name: 'people.names',
     summary: "Keep one `identifying` annotation per face in step with its person's name (idempotent): written, revised on a rename, rejected when the person is unnamed",
-    subject: 'loupe.ground-truth.people-names.v1',
+    subject: SUBJECTS.peopleNames,
     mode: 'request',
     input: PeopleNamesInput,
     output: PeopleNamesOutput,
@@ -72,7 +73,7 @@ export const PEOPLE_SYNC_API = {
   'people.sync': {
     name: 'people.sync',
     summary: "Bring every person's face annotations up to date with the people registry (idempotent): what to run after the ground-truth service was down during a name, merge or split",
-    subject: 'loupe.embed.people-sync.v1',
+    subject: SUBJECTS.peopleSync,
     mode: 'request',
     route: { method: 'POST', url: '/v1/people/sync' },
     input: Type.Object({}, { additionalProperties: false }),

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ErrorCode } from '../errors.js';
 import { Rect } from '../task.js';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 /**
@@ -84,7 +85,7 @@ export const PEOPLE_API = {
   'people.list': {
     name: 'people.list',
     summary: 'People across a manifest or collection: faces grouped by their descriptors (average linkage at a calibrated cosine), with names curators gave; largest first',
-    subject: 'loupe.embed.people-list.v1',
+    subject: SUBJECTS.peopleList,
     mode: 'request',
     route: { method: 'GET', url: '/v1/people' },
     input: PeopleListInput,
@@ -95,7 +96,7 @@ export const PEOPLE_API = {
   'people.get': {
     name: 'people.get',
     summary: 'One person and every face of theirs in the scope',
-    subject: 'loupe.embed.people-get.v1',
+    subject: SUBJECTS.peopleGet,
     mode: 'request',
     route: { method: 'GET', url: '/v1/people/:id' },
     input: PersonInput,
@@ -106,7 +107,7 @@ export const PEOPLE_API = {
   'people.name': {
     name: 'people.name',
     summary: "Name a person (a label and an optional http(s) authority URI): the name sticks to the person's faces when faces are grouped again",
-    subject: 'loupe.embed.people-name.v1',
+    subject: SUBJECTS.peopleName,
     mode: 'request',
     route: { method: 'POST', url: '/v1/people/:id/name' },
     input: NamePersonInput,
@@ -117,7 +118,7 @@ export const PEOPLE_API = {
   'people.merge': {
     name: 'people.merge',
     summary: 'Merge people into one: their faces stay together when faces are grouped again',
-    subject: 'loupe.embed.people-merge.v1',
+    subject: SUBJECTS.peopleMerge,
     mode: 'request',
     route: { method: 'POST', url: '/v1/people/merge' },
     input: MergePeopleInput,
@@ -128,7 +129,7 @@ export const PEOPLE_API = {
   'people.split': {
     name: 'people.split',
     summary: 'Split faces off a person into a person of their own, kept apart when faces are grouped again',
-    subject: 'loupe.embed.people-split.v1',
+    subject: SUBJECTS.peopleSplit,
     mode: 'request',
     route: { method: 'POST', url: '/v1/people/:id/split' },
     input: SplitPersonInput,

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 /*
@@ -52,7 +53,7 @@ export const TEXT_RANKING_API = {
   textRanking: {
     name: 'textRanking',
     summary: 'Canvases ranked by words: full-text hits over OCR lines, tags, labels and captions, and annotations of a concept named by URI or label (current revisions, rejected ones left out)',
-    subject: 'loupe.ground-truth.text-ranking.v1',
+    subject: SUBJECTS.textRanking,
     mode: 'request',
     input: TextRankingInput,
     output: TextRankingOutput,
