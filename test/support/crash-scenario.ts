@@ -97,6 +97,21 @@ export interface JobView {
   state: string;
   tasks: { total: number; done: number; failed: number };
   failures: { code: string; message: string }[];
+  /** Per stage, in pipeline order: messages waiting and delivered but not yet acknowledged. */
+  queues?: Record<string, { pending: number; inFlight: number }>;
+}
+
+/**
+ * Every message of the canvases done has been acknowledged: only the held canvases are left, in
+ * the first stage. A stage acknowledges after it forwards and reports, so a canvas can be done
+ * while an earlier stage's acknowledgement is still on its way; a SIGKILL then would (rightly)
+ * have that stage's message redelivered, and its canvas fetched again after the restart.
+ */
+function settledAt(job: JobView, done: number): boolean {
+  const queues = Object.values(job.queues ?? {});
+  if (queues.length === 0) return false;
+  const [first, ...rest] = queues;
+  return first!.pending + first!.inFlight === CANVASES - done && rest.every((q) => q.pending + q.inFlight === 0);
 }
 
 export interface Serve {
@@ -160,7 +175,7 @@ export function reached(serve: Serve, id: string, point: KillPoint, iiif: IiifIm
     async () => {
       const job = await serve.job(id);
       if (point.kind === 'harvesting') return job.state === 'harvesting' && manifestRequested(iiif) ? job : undefined;
-      return job.tasks.done >= point.done ? job : undefined;
+      return job.tasks.done >= point.done && settledAt(job, point.done) ? job : undefined;
     },
     { log: serve.stderr },
   );
