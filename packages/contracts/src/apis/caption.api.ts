@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox';
+import { CaptionComposeInput, CaptionComposeOutput, CaptionStageOutput } from '../caption.js';
+import { StageInput } from '../pipeline.js';
 import { ImageRef } from '../task.js';
 import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
@@ -14,6 +16,12 @@ export const ModelRunInput = Type.Object(
 
 const ModelRunOutput = Type.Object({}, { additionalProperties: true });
 
+/** The composed caption's subjects, beside its declarations (loupe.<service>.<op>.v1). */
+export const CAPTION_SUBJECTS = {
+  compose: 'loupe.caption.compose.v1',
+  canvas: 'loupe.caption.canvas.v1',
+} as const;
+
 export const CAPTION_API = {
   image: {
     name: 'image',
@@ -25,5 +33,27 @@ export const CAPTION_API = {
     output: ModelRunOutput,
     errors: ['LOUPE_ERR_VALIDATION', 'LOUPE_ERR_MODEL_NOT_INSTALLED'],
     role: 'reader',
+  },
+  compose: {
+    name: 'compose',
+    summary: "A caption composed from other models' result sets for one canvas (objects with counts, faces, text, the concept), each phrase with the findings it says",
+    subject: CAPTION_SUBJECTS.compose,
+    mode: 'request',
+    route: { method: 'POST', url: '/v1/caption/compose' },
+    input: CaptionComposeInput,
+    output: CaptionComposeOutput,
+    errors: ['LOUPE_ERR_VALIDATION'],
+    role: 'reader',
+  },
+  canvas: {
+    name: 'canvas',
+    summary: "The caption stage: one describing annotation composed from the earlier stages' findings on the canvas (none when they found nothing)",
+    subject: CAPTION_SUBJECTS.canvas,
+    mode: 'queue',
+    route: { method: 'POST', url: '/v1/caption/canvas' },
+    role: 'operator',
+    input: StageInput,
+    output: CaptionStageOutput,
+    errors: ['LOUPE_ERR_VALIDATION'],
   },
 } as const satisfies Record<string, ApiDeclaration>;

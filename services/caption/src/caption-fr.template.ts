@@ -1,0 +1,110 @@
+import type { CaptionTemplate } from './caption.template.js';
+
+const NUMBERS = ['zéro', 'un', 'deux', 'trois', 'quatre', 'cinq', 'six', 'sept', 'huit', 'neuf', 'dix'];
+/** French sets a no-break space before `:` and `;` and inside guillemets. */
+const NBSP = '\u00a0';
+
+type Gender = 'm' | 'f';
+/** COCO's class names (and the face detector's `face`) in French: singular, gender, plural when not `+s`. */
+const NOUNS: Record<string, readonly [one: string, gender: Gender, many?: string]> = {
+  person: ['personne', 'f'],
+  face: ['visage', 'm'],
+  bicycle: ['vélo', 'm'],
+  car: ['voiture', 'f'],
+  motorcycle: ['moto', 'f'],
+  airplane: ['avion', 'm'],
+  bus: ['bus', 'm', 'bus'],
+  train: ['train', 'm'],
+  truck: ['camion', 'm'],
+  boat: ['bateau', 'm', 'bateaux'],
+  'traffic light': ['feu de circulation', 'm', 'feux de circulation'],
+  'fire hydrant': ["bouche d'incendie", 'f', "bouches d'incendie"],
+  'stop sign': ['panneau stop', 'm', 'panneaux stop'],
+  'parking meter': ['parcmètre', 'm'],
+  bench: ['banc', 'm'],
+  bird: ['oiseau', 'm', 'oiseaux'],
+  cat: ['chat', 'm'],
+  dog: ['chien', 'm'],
+  horse: ['cheval', 'm', 'chevaux'],
+  sheep: ['mouton', 'm'],
+  cow: ['vache', 'f'],
+  elephant: ['éléphant', 'm'],
+  bear: ['ours', 'm', 'ours'],
+  zebra: ['zèbre', 'm'],
+  giraffe: ['girafe', 'f'],
+  backpack: ['sac à dos', 'm', 'sacs à dos'],
+  umbrella: ['parapluie', 'm'],
+  handbag: ['sac à main', 'm', 'sacs à main'],
+  tie: ['cravate', 'f'],
+  suitcase: ['valise', 'f'],
+  frisbee: ['frisbee', 'm'],
+  skis: ['paire de skis', 'f', 'paires de skis'],
+  snowboard: ['snowboard', 'm'],
+  'sports ball': ['ballon', 'm'],
+  kite: ['cerf-volant', 'm', 'cerfs-volants'],
+  'baseball bat': ['batte de baseball', 'f', 'battes de baseball'],
+  'baseball glove': ['gant de baseball', 'm', 'gants de baseball'],
+  skateboard: ['skateboard', 'm'],
+  surfboard: ['planche de surf', 'f', 'planches de surf'],
+  'tennis racket': ['raquette de tennis', 'f', 'raquettes de tennis'],
+  bottle: ['bouteille', 'f'],
+  'wine glass': ['verre à vin', 'm', 'verres à vin'],
+  cup: ['tasse', 'f'],
+  fork: ['fourchette', 'f'],
+  knife: ['couteau', 'm', 'couteaux'],
+  spoon: ['cuillère', 'f'],
+  bowl: ['bol', 'm'],
+  banana: ['banane', 'f'],
+  apple: ['pomme', 'f'],
+  sandwich: ['sandwich', 'm'],
+  orange: ['orange', 'f'],
+  broccoli: ['brocoli', 'm'],
+  carrot: ['carotte', 'f'],
+  'hot dog': ['hot-dog', 'm'],
+  pizza: ['pizza', 'f'],
+  donut: ['beignet', 'm'],
+  cake: ['gâteau', 'm', 'gâteaux'],
+  chair: ['chaise', 'f'],
+  couch: ['canapé', 'm'],
+  'potted plant': ['plante en pot', 'f', 'plantes en pot'],
+  bed: ['lit', 'm'],
+  'dining table': ['table', 'f'],
+  toilet: ['cuvette de toilettes', 'f', 'cuvettes de toilettes'],
+  tv: ['télévision', 'f'],
+  laptop: ['ordinateur portable', 'm', 'ordinateurs portables'],
+  mouse: ['souris', 'f', 'souris'],
+  remote: ['télécommande', 'f'],
+  keyboard: ['clavier', 'm'],
+  'cell phone': ['téléphone portable', 'm', 'téléphones portables'],
+  microwave: ['four à micro-ondes', 'm', 'fours à micro-ondes'],
+  oven: ['four', 'm'],
+  toaster: ['grille-pain', 'm', 'grille-pain'],
+  sink: ['évier', 'm'],
+  refrigerator: ['réfrigérateur', 'm'],
+  book: ['livre', 'm'],
+  clock: ['horloge', 'f'],
+  vase: ['vase', 'm'],
+  scissors: ['paire de ciseaux', 'f', 'paires de ciseaux'],
+  'teddy bear': ['ours en peluche', 'm', 'ours en peluche'],
+  'hair drier': ['sèche-cheveux', 'm', 'sèche-cheveux'],
+  toothbrush: ['brosse à dents', 'f', 'brosses à dents'],
+};
+
+export const FRENCH: CaptionTemplate = {
+  language: 'fr',
+  counted(label, count) {
+    const noun = NOUNS[label];
+    // A class French has no word for here (another detector's) keeps its own name, counted in digits:
+    // no gender or plural is guessed for it.
+    if (!noun) return `${label}${NBSP}×${NBSP}${count}`;
+    const [one, gender, many = `${one}s`] = noun;
+    if (count === 1) return `${gender === 'f' ? 'une' : 'un'} ${one}`;
+    return `${NUMBERS[count] ?? String(count)} ${many}`;
+  },
+  and: 'et',
+  conceptThen: `${NBSP}: `,
+  facesVisible: (count) => (count === 1 ? ' est visible.' : ' sont visibles.'),
+  textIntro: `Texte${NBSP}: `,
+  quoteSeparator: `${NBSP}; `,
+  quoteMarks: [`«${NBSP}`, `${NBSP}»`],
+};
