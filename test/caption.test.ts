@@ -127,7 +127,7 @@ await t.test('one describing annotation in the manifest’s language, composed f
   t.same(sources.map((a) => a.motivation).sort(), ['classifying', 'describing', 'supplementing', 'tagging', 'tagging', 'tagging', 'tagging']);
 });
 
-await t.test('the caption links the annotations it was made from', { todo: 'the ground-truth store wiring (captionSourceIds in its store handler)' }, async (t) => {
+await t.test('the caption links the annotations it was made from', async (t) => {
   const [described] = await annotations({ canvas: task(1).canvasId, motivation: 'describing' });
   const ids = (described as Record<string, unknown>)['loupe:derivedFrom'] as string[] | undefined;
   const others = (await annotations({ canvas: task(1).canvasId })).filter((a) => a.motivation !== 'describing').map((a) => a.id);

@@ -147,7 +147,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: 'source', describe: 'a IIIF manifest or collection: URL or file' }],
     options: {
       out: { ...out('the folder to write into'), default: 'loupe-out' },
-      pipeline: { type: 'string', alias: 'p', choices: 'PIPELINE_NAMES', default: 'text', describe: 'what to run: text, objects (objects and faces), embed, enrich (all of them) or classify' },
+      pipeline: { type: 'string', alias: 'p', choices: 'PIPELINE_NAMES', default: 'text', describe: 'what to run: text, objects (objects and faces), embed, enrich (all of them, with a caption), classify or caption (a composed caption from what detection found)' },
       ocr: { type: 'string', choices: 'OCR_ENGINES', defaultDescription: 'tesseract', describe: 'the engine that reads text: tesseract (European print, accents, Fraktur) or ppocr (PP-OCRv4, no Latin accents)' },
       lang: { type: 'string', values: 'OCR_LANGUAGES', defaultDescription: "the manifest's languages, else eng", describe: "Tesseract's languages, comma-separated, in the order to try them (implies --ocr tesseract)" },
       words: { type: 'boolean', describe: 'annotate each word too, not only each line (ALTO and hOCR always have the words)' },

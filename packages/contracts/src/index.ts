@@ -26,3 +26,4 @@ export { NO_MODEL, SHOWN_STATES, layerLabel, layerOf, layerPage, layerRef, layer
 export { AnnotationCollection, LAYER_SUBJECTS, LAYERS_API, LayerPage, LayerPageQuery, LayerParams } from './apis/layers.api.js';
 export { CONTENT_SEARCH_API } from './apis/content-search.api.js';
 export * from './apis/people-names.api.js';
+export * from './caption.js';

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { classifyOptionProperties } from './classify.js';
 
-export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich', 'classify'] as const;
+export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich', 'classify', 'caption'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
 /** The OCR engines a job may read text with. */
@@ -51,6 +51,9 @@ export const CreateJobInput = Type.Object(
     pipeline: Type.Union(PIPELINE_NAMES.map((p) => Type.Literal(p)), { default: 'text', description: 'What to run on every canvas image' }),
     classify: Type.Optional(Type.Object(classifyOptionProperties, { description: 'pipeline classify: the head (or zero-shot vocabulary) and what to keep' })),
     ocr: Type.Optional(OcrJobOptions),
+    caption: Type.Optional(
+      Type.Object({ language: Type.Optional(Type.String({ minLength: 2, description: 'BCP 47; en and fr have templates' })) }, { description: 'pipelines caption and enrich: the language of the composed caption (default: the manifest language, else English)' }),
+    ),
     skip: Type.Optional(
       Type.Array(Type.Union(SKIP_PARTS.map((p) => Type.Literal(p))), {
         uniqueItems: true,

@@ -13,6 +13,7 @@ export const STAGES = {
   'detect.text': SERVICE_APIS.detect.text,
   embed: SERVICE_APIS.embed.canvas,
   classify: SERVICE_APIS.classify.canvas,
+  caption: SERVICE_APIS.caption.canvas,
   store: SERVICE_APIS['ground-truth'].store,
 } as const;
 export type StageName = keyof typeof STAGES;
@@ -31,6 +32,7 @@ const RESULT_SCHEMAS = {
   'detect.text': STAGES['detect.text'].output,
   embed: STAGES.embed.output,
   classify: STAGES.classify.output,
+  caption: STAGES.caption.output,
   store: STAGES.store.output,
 } as const satisfies Record<StageName, TSchema>;
 
@@ -84,7 +86,9 @@ export const PIPELINES: Readonly<Record<PipelineName, readonly RouteStep[]>> = {
   // Image embeddings and perceptual hashes, kept by the embed service for search and duplicates.
   embed: [step('embed')],
   // Everything the offline pack does, in one pass over the collection.
-  enrich: [step('preprocess', { orientation: 'text' }), step('detect', { kinds: ['objects', 'faces', 'text'] }), step('embed'), step('store')],
+  enrich: [step('preprocess', { orientation: 'text' }), step('detect', { kinds: ['objects', 'faces', 'text'] }), step('embed'), step('caption'), step('store')],
+  // A sentence per canvas composed from what detection found (objects, faces, text): docs/captions.md.
+  caption: [step('preprocess', { orientation: 'text' }), step('detect', { kinds: ['objects', 'faces', 'text'] }), step('caption'), step('store')],
   // Whole-image concepts from a vocabulary: a trained head or zero-shot (the job's `classify` options).
   classify: [step('preprocess', { orientation: 'exif' }), step('classify'), step('store')],
 };

@@ -19,6 +19,8 @@ export const SUBJECTS = {
   peopleSplit: 'loupe.embed.people-split.v1',
   peopleSync: 'loupe.embed.people-sync.v1',
   captionImage: 'loupe.caption.image.v1',
+  captionCompose: 'loupe.caption.compose.v1',
+  captionCanvas: 'loupe.caption.canvas.v1',
   resultsPut: 'loupe.ground-truth.results.put.v1',
   annotationsQuery: 'loupe.ground-truth.annotations.query.v1',
   annotationGet: 'loupe.ground-truth.annotation.get.v1',

@@ -92,3 +92,5 @@ export { createTesseractRecognizer, TESSERACT_ENGINE_ID, type RgbImage, type Tes
 export { STACK_LAYOUT, type LineToStack, type StackLayout } from './tesseract/line-stack.js';
 export { tesseractEngineCard, type TesseractEngineCard, type TesseractLanguageModel } from './tesseract/tesseract-card.js';
 export { tesseractCoreVersion } from './tesseract/tessdata.js';
+export { OCCLUSION_DEFAULTS, occlusionSaliency, scoreEach, type ImageScorer, type OcclusionBaseline, type OcclusionOptions, type SaliencyMap } from './explain/occlusion.saliency.js';
+export { saliencyOverlayPng, sampleMap, type OverlayOptions } from './explain/saliency.overlay.js';

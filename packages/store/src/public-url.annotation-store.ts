@@ -23,23 +23,33 @@ export function localGeneratorId(id: string): string {
   return MODEL_URL.exec(id)?.[1] ?? id;
 }
 
-/** The annotation as the store keeps it: its id and its generator's without the public URL. */
+/** A composed annotation's sources (`loupe:derivedFrom`: annotation ids), each mapped; nothing when it has none. */
+function derivedFrom(annotation: Annotation, map: (id: string) => string): Record<string, unknown> {
+  const sources = (annotation as Record<string, unknown>)['loupe:derivedFrom'];
+  return Array.isArray(sources) ? { 'loupe:derivedFrom': sources.map((id) => (typeof id === 'string' ? map(id) : id)) } : {};
+}
+
+/** The annotation as the store keeps it: its id, its generator's and its sources' without the public URL. */
 export function localAnnotation(annotation: Annotation): Annotation {
   const { generator } = annotation;
   return {
     ...annotation,
     id: localAnnotationId(annotation.id),
     ...(generator && { generator: { ...generator, id: localGeneratorId(generator.id) } }),
+    ...derivedFrom(annotation, localAnnotationId),
   };
 }
+
+const publicId = (id: string, publicUrl: string): string => (ABSOLUTE.test(id) ? id : `${publicUrl}/v1/annotations/${id}`);
 
 /** The annotation as `publicUrl` serves it: an id that is not a URL yet is made one under it. */
 export function publicAnnotation(annotation: Annotation, publicUrl: string): Annotation {
   const { generator } = annotation;
   return {
     ...annotation,
-    id: ABSOLUTE.test(annotation.id) ? annotation.id : `${publicUrl}/v1/annotations/${annotation.id}`,
+    id: publicId(annotation.id, publicUrl),
     ...(generator && { generator: { ...generator, id: generator.id.startsWith('/') ? `${publicUrl}${generator.id}` : generator.id } }),
+    ...derivedFrom(annotation, (id) => publicId(id, publicUrl)),
   };
 }
 

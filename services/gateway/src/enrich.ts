@@ -105,6 +105,8 @@ export function loupeContext(publicUrl: string): Json {
       'loupe:embeddingModel': { '@id': 'loupe:embeddingModel' },
       'loupe:embeddingVersion': { '@id': 'loupe:embeddingVersion' },
       'loupe:model': { '@id': 'loupe:model' },
+      // A composed caption's sources: the annotations its phrases say.
+      'loupe:derivedFrom': { '@id': 'loupe:derivedFrom', '@type': '@id', '@container': '@set' },
       'loupe:version': { '@id': 'loupe:version' },
       // A model card (GET /v1/models/<id>/<version>, what generator ids dereference to).
       version: 'http://schema.org/softwareVersion',

@@ -39,8 +39,8 @@ interface JobStart {
  * pipeline's own options for them; `skip` becomes the options that turn those parts off
  * (`skipOptions`). They are what the job's spec keeps, so a resumed job runs the same route.
  */
-export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 'skip'> & { pipeline?: PipelineName }): StageOptions | undefined {
-  const { classify, ocr } = input;
+export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 'skip' | 'caption'> & { pipeline?: PipelineName }): StageOptions | undefined {
+  const { classify, ocr, caption } = input;
   if (ocr?.engine === 'ppocr' && ocr.languages) {
     // PP-OCR has one character set for every language: a list would be silently ignored.
     throw new LoupeError('LOUPE_ERR_VALIDATION', 'ocr.languages goes with ocr.engine tesseract: PP-OCR reads with one model', {
@@ -50,8 +50,8 @@ export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 
   const skip = input.skip?.length ? skipOptions(input.pipeline ?? 'text', input.skip) : undefined;
   if (ocr && input.skip?.includes('text')) throw skipRefused('/ocr', 'ocr goes with the text part, which skip turns off');
   const reads = ocr ? { ocr } : undefined;
-  if (!classify && !reads && !skip) return undefined;
-  const options: Record<string, Readonly<Record<string, unknown>>> = { ...(classify && { classify }), ...(reads && { 'detect.text': reads, detect: reads }) };
+  if (!classify && !reads && !skip && !caption) return undefined;
+  const options: Record<string, Readonly<Record<string, unknown>>> = { ...(classify && { classify }), ...(caption && { caption }), ...(reads && { 'detect.text': reads, detect: reads }) };
   for (const [stage, off] of Object.entries(skip ?? {})) options[stage] = { ...options[stage], ...off };
   return options;
 }

@@ -7,6 +7,9 @@ import {
   type ResultSetsOutput,
   defineHandler,
   inSpan,
+  captionSourceIds,
+  stageResult,
+  type StageInput,
   type Principal,
   type ResultSet,
   type ServiceDefinition,
@@ -90,10 +93,14 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
         },
       });
       const totals = { sets: 0, inserted: 0, kept: 0, removed: 0 };
+      // The annotations each result set became, for a composed caption to name its sources by id.
+      const made = new Map<string, Annotation[]>();
       for (const set of resultSetsOf(input.results)) {
         const attributes = { 'db.system.name': deps.storeKind ?? 'unknown', 'db.operation.name': 'replaceResultSet', 'loupe.model.id': set.model.id, 'loupe.model.version': set.model.version };
+        const annotations = withSources(set, toAnnotations(set, publicUrl), input.results, made);
+        made.set(`${set.stage}\n${set.model.id}`, annotations);
         const written = await inSpan('store annotations', attributes, async (span) => {
-          const counts = await store.replaceResultSet(resultSetKey(set), set.model.version, toAnnotations(set, publicUrl));
+          const counts = await store.replaceResultSet(resultSetKey(set), set.model.version, annotations);
           // Replaced with its set: a re-run that lays out no page leaves none behind.
           await store.replaceOcrPage(resultSetKey(set), set.model.version, set.ocr, set.generated);
           span.setAttributes({ 'loupe.annotations.inserted': counts.inserted, 'loupe.annotations.kept': counts.kept, 'loupe.annotations.removed': counts.removed });
@@ -311,6 +318,15 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };
+}
+
+/** A composed caption's annotation with `loupe:derivedFrom`: the ids of the annotations its phrases say (made earlier in this call). */
+function withSources(set: ResultSet, annotations: Annotation[], results: StageInput['results'], made: ReadonlyMap<string, Annotation[]>): Annotation[] {
+  if (set.stage !== 'caption') return annotations;
+  const caption = stageResult(results, 'caption')?.caption;
+  if (!caption) return annotations;
+  const sources = captionSourceIds(caption, (stage, model) => made.get(`${stage}\n${model}`));
+  return annotations.map((a) => ({ ...a, 'loupe:derivedFrom': sources }) as Annotation);
 }
 
 const noIndex = (): never => {

@@ -16,12 +16,6 @@ export const ModelRunInput = Type.Object(
 
 const ModelRunOutput = Type.Object({}, { additionalProperties: true });
 
-/** The composed caption's subjects, beside its declarations (loupe.<service>.<op>.v1). */
-export const CAPTION_SUBJECTS = {
-  compose: 'loupe.caption.compose.v1',
-  canvas: 'loupe.caption.canvas.v1',
-} as const;
-
 export const CAPTION_API = {
   image: {
     name: 'image',
@@ -37,7 +31,7 @@ export const CAPTION_API = {
   compose: {
     name: 'compose',
     summary: "A caption composed from other models' result sets for one canvas (objects with counts, faces, text, the concept), each phrase with the findings it says",
-    subject: CAPTION_SUBJECTS.compose,
+    subject: SUBJECTS.captionCompose,
     mode: 'request',
     route: { method: 'POST', url: '/v1/caption/compose' },
     input: CaptionComposeInput,
@@ -48,7 +42,7 @@ export const CAPTION_API = {
   canvas: {
     name: 'canvas',
     summary: "The caption stage: one describing annotation composed from the earlier stages' findings on the canvas (none when they found nothing)",
-    subject: CAPTION_SUBJECTS.canvas,
+    subject: SUBJECTS.captionCanvas,
     mode: 'queue',
     route: { method: 'POST', url: '/v1/caption/canvas' },
     role: 'operator',
