@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import t from 'tap';
+import { openSqliteAnnotationStore } from '@loupe/store';
 import { createEmbedded, loadConfig, runPipeline } from '@loupe/cli';
 import { hammingDistance } from '@loupe/inference';
 import { SAMPLE_TEXTS, manifestV3, renderTextPage, startIiifImageServer } from '@loupe/testing';
@@ -198,8 +199,12 @@ t.test('loupe run --pipeline enrich: objects, faces, text and embeddings in one 
   const report = await runPipeline(config, { source: manifest, outDir: path.join(runDir, 'out'), pipeline: 'enrich' });
   t.equal(report.state, 'done');
   t.equal(report.images, 3);
-  t.same(Object.keys(report.stages).sort(), ['detect', 'embed', 'preprocess', 'store']);
+  t.same(Object.keys(report.stages).sort(), ['caption', 'detect', 'embed', 'preprocess', 'store']);
   t.equal(report.failures.length, 1, 'only the missing image fails');
+  const stored = await openSqliteAnnotationStore({ path: path.join(runDir, 'loupe.db') });
+  const captions = await stored.query({ manifestId: manifest, motivation: 'describing' });
+  await stored.close();
+  t.ok(captions.length >= 1, 'a composed caption describes what was found');
   t.match(report.failures[0], { stage: 'preprocess', code: 'LOUPE_ERR_FETCH_NOT_FOUND' });
   t.ok(report.annotations >= 2, `the letter's lines are annotations (${report.annotations})`);
   // Both good images are searchable by their canvas, each finding the other.

@@ -82,8 +82,13 @@ const QUEUES = await queuesOfServices();
 const ALL_SERVICES = Object.keys(SERVICE_APIS);
 const serviceOfSubject = (subject: string): string =>
   Object.entries(SERVICE_APIS).find(([, decls]) => Object.values(decls).some((d) => (d as HandlerDeclaration).subject === subject))![0];
-/** Services that run models: those owning a pipeline stage, but for `store`, which writes results. */
-const INFERENCE = new Set(Object.entries(STAGES).flatMap(([stage, decl]) => (stage === 'store' ? [] : [serviceOfSubject(decl.subject)])));
+/**
+ * Services that run models: those owning a pipeline stage, but for `store`, which writes results,
+ * and `caption`, whose stage composes from the other models' findings (its neural captioners are
+ * asked by request, not queued).
+ */
+const NO_MODEL_STAGES = new Set(['store', 'caption']);
+const INFERENCE = new Set(Object.entries(STAGES).flatMap(([stage, decl]) => (NO_MODEL_STAGES.has(stage) ? [] : [serviceOfSubject(decl.subject)])));
 /** Services that answer request/reply calls: a queue backlog cannot wake them from zero. */
 const ANSWERS_REQUESTS = new Set(ALL_SERVICES.filter((s) => Object.values(SERVICE_APIS[s as keyof typeof SERVICE_APIS]).some((d) => (d as HandlerDeclaration).mode === 'request')));
 

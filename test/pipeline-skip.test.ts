@@ -47,7 +47,7 @@ t.test('enrich with skip embed runs no embed stage', async (t) => {
   t.equal(created.status, 200, JSON.stringify(created.body));
   const job = await finished(created.body.id);
   t.equal(job.state, 'done', JSON.stringify(job.failures));
-  t.same(Object.keys(job.stages).sort(), ['detect', 'preprocess', 'store'], 'no embed stage');
+  t.same(Object.keys(job.stages).sort(), ['caption', 'detect', 'preprocess', 'store'], 'no embed stage');
   const enriched = (await call<{ items: { id: string }[] }>('GET', `/v1/jobs/${job.id}/manifest`)).body;
   t.ok((await annotations(enriched.items[0]!.id)).length > 0, 'the text was still read');
 });

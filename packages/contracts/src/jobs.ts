@@ -42,7 +42,7 @@ export type OcrJobOptions = Static<typeof OcrJobOptions>;
  * gateway's to say (docs/pipelines.md). Background removal is not among them: no pipeline runs it
  * unless asked.
  */
-export const SKIP_PARTS = ['orientation', 'objects', 'faces', 'text', 'embed'] as const;
+export const SKIP_PARTS = ['orientation', 'objects', 'faces', 'text', 'embed', 'caption'] as const;
 export type SkipPart = (typeof SKIP_PARTS)[number];
 
 export const CreateJobInput = Type.Object(

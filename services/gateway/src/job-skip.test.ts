@@ -14,21 +14,23 @@ const stagesOf = (input: Parameters<typeof stageOptionsOf>[0]) =>
 
 t.test('each pipeline names the parts it can turn off', async (t) => {
   t.same(partsOf('text'), ['orientation', 'text']);
-  t.same(partsOf('enrich'), ['orientation', 'objects', 'faces', 'text', 'embed']);
+  t.same(partsOf('enrich'), ['orientation', 'objects', 'faces', 'text', 'embed', 'caption']);
+  t.same(partsOf('caption'), ['orientation', 'objects', 'faces', 'text', 'caption']);
   t.same(partsOf('objects'), ['objects', 'faces']);
   t.same(partsOf('classify'), []);
   t.same(partsOf('embed'), ['embed']);
 });
 
 t.test('skip changes the route: a step off, a kind out of detect, orientation from EXIF', async (t) => {
-  t.same(stagesOf({ pipeline: 'enrich', skip: ['embed'] }), [['preprocess', { orientation: 'text' }], ['detect', { kinds: ['objects', 'faces', 'text'] }], ['store']]);
-  t.same(stagesOf({ pipeline: 'enrich', skip: ['faces', 'orientation'] }), [['preprocess', { orientation: 'exif' }], ['detect', { kinds: ['objects', 'text'] }], ['embed'], ['store']]);
-  t.same(stagesOf({ pipeline: 'enrich', skip: ['objects', 'faces', 'text'] }), [['preprocess', { orientation: 'text' }], ['embed'], ['store']], 'detect with no kind left is off');
+  t.same(stagesOf({ pipeline: 'enrich', skip: ['embed'] }), [['preprocess', { orientation: 'text' }], ['detect', { kinds: ['objects', 'faces', 'text'] }], ['caption'], ['store']]);
+  t.same(stagesOf({ pipeline: 'enrich', skip: ['faces', 'orientation'] }), [['preprocess', { orientation: 'exif' }], ['detect', { kinds: ['objects', 'text'] }], ['embed'], ['caption'], ['store']]);
+  t.same(stagesOf({ pipeline: 'enrich', skip: ['objects', 'faces', 'text'] }), [['preprocess', { orientation: 'text' }], ['embed'], ['caption'], ['store']], 'detect with no kind left is off');
+  t.same(stagesOf({ pipeline: 'enrich', skip: ['caption'] }), [['preprocess', { orientation: 'text' }], ['detect', { kinds: ['objects', 'faces', 'text'] }], ['embed'], ['store']], 'no caption');
   t.same(stagesOf({ pipeline: 'text', skip: ['orientation'] }), [['preprocess', { orientation: 'exif' }], ['detect.text'], ['store']], 'detect.text finds the lines itself');
   t.same(stagesOf({ pipeline: 'objects', skip: ['faces'] }), [['preprocess', { orientation: 'exif' }], ['detect', { kinds: ['objects'] }], ['store']]);
   t.same(
     stagesOf({ pipeline: 'enrich', skip: ['objects'], ocr: { engine: 'tesseract' } }),
-    [['preprocess', { orientation: 'text' }], ['detect', { kinds: ['faces', 'text'], ocr: { engine: 'tesseract' } }], ['embed'], ['store']],
+    [['preprocess', { orientation: 'text' }], ['detect', { kinds: ['faces', 'text'], ocr: { engine: 'tesseract' } }], ['embed'], ['caption'], ['store']],
     'beside the job’s other options for the stage',
   );
   t.equal(stageOptionsOf({ pipeline: 'enrich', skip: [] }), undefined, 'an empty skip is no skip');
@@ -86,8 +88,8 @@ t.test("a job's skip is kept in its spec: its stages, its canvases' route, and t
   const id = await runner.create('https://iiif.example.org/m', 'enrich', stageOptionsOf({ pipeline: 'enrich', skip: ['embed', 'faces'] }));
   for (let i = 0; i < 10_000 && queued.length === 0; i++) await new Promise((r) => setImmediate(r));
 
-  t.same(Object.keys((await jobs.get(id))!.stages), ['preprocess', 'detect', 'store'], 'the job waits on no embed stage');
-  t.same(queued[0]!.route.map((r) => r.stage), ['preprocess', 'detect', 'store']);
+  t.same(Object.keys((await jobs.get(id))!.stages), ['preprocess', 'detect', 'caption', 'store'], 'the job waits on no embed stage');
+  t.same(queued[0]!.route.map((r) => r.stage), ['preprocess', 'detect', 'caption', 'store']);
   t.same(queued[0]!.route[1]!.options, { kinds: ['objects', 'text'] });
   const spec = (await jobs.unfinished())[0]!.spec!;
   t.same(routeOf('enrich', spec.options), queued[0]!.route, 'the spec gives a resumed job the same route');

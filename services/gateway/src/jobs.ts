@@ -66,6 +66,7 @@ export function partsOf(pipeline: PipelineName): SkipPart[] {
     if (step.stage === 'detect') return [...kindsOf(step)];
     if (step.stage === 'detect.text') return ['text'];
     if (step.stage === 'embed') return ['embed'];
+    if (step.stage === 'caption') return ['caption'];
     return [];
   });
 }
@@ -93,7 +94,7 @@ export function skipOptions(pipeline: PipelineName, skip: readonly string[]): St
       const kinds = kindsOf(step).filter((k) => !off.has(k));
       if (kinds.length < kindsOf(step).length) options[step.stage] = kinds.length > 0 ? { kinds } : OFF;
     }
-    if ((step.stage === 'detect.text' && off.has('text')) || (step.stage === 'embed' && off.has('embed'))) options[step.stage] = OFF;
+    if ((step.stage === 'detect.text' && off.has('text')) || (step.stage === 'embed' && off.has('embed')) || (step.stage === 'caption' && off.has('caption'))) options[step.stage] = OFF;
   }
   const left = routeOf(pipeline, options).filter((r) => r.stage !== 'preprocess' && r.stage !== 'store');
   if (left.length === 0) throw skipRefused('/skip', `skipping ${skip.join(', ')} leaves pipeline ${pipeline} nothing to do`, { allowed: parts });
