@@ -19,7 +19,8 @@ node_version=$(node -v)
 [[ $node_version == v20.* ]] || { echo "base-image.sh: needs Node.js 20 on this machine, found $node_version" >&2; exit 1; }
 [[ -f /usr/include/node/node_api.h ]] || { echo "base-image.sh: Node's headers are not in /usr/include/node" >&2; exit 1; }
 
-rootfs=$(mktemp -d /var/tmp/loupe-base.XXXXXX)
+# Under $TMPDIR (default /tmp): point it at a disk-backed folder where /tmp is a small tmpfs (the tree is ~300 MB).
+rootfs=$(mktemp -d -t loupe-base.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 
 debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR"

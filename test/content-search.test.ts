@@ -98,6 +98,7 @@ t.test('a word of the page is found where the page has it: 2.0, 1.0 and autocomp
   t.ok(phrase.body.items.length >= 1, 'two words of one line');
   t.equal((await get(`${urls.search2}?q=unicorn`)).body.items.length, 0, 'a word the page does not have');
   t.equal((await get(`${urls.search2}?q=`)).status, 400, 'an empty query is refused');
+  t.equal((await get(`${urls.search2}?q=${'calf%20'.repeat(101)}`)).status, 400, 'so is one of more than 500 characters (the route is public)');
   t.equal((await get(`${url}/v1/iiif/search/2/bm9wZQ?q=calf`)).status, 404, 'an unknown manifest');
 
   const v1 = await get(`${urls.search1}?q=calf`);

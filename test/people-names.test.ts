@@ -7,12 +7,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import t from 'tap';
 import { createEmbedded, loadConfig } from '@loupe/cli';
 import { SERVICE_APIS, searchServiceUrls } from '@loupe/contracts';
 import { startIiifImageServer } from '@loupe/testing';
-import { addFaceCanvases, localCaller } from './support/face-canvases.js';
+import { addFaceCanvases, astronautAndOthers, localCaller } from './support/face-canvases.js';
 import { freePort } from './support/loupe-process.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/images');
@@ -41,12 +40,7 @@ if (!existsSync(path.join(FIXTURES, 'photo-astronaut-eileen-collins-nasa.png')))
 
   const call = localCaller(base, embedded.app.localAuthorization);
 
-  const portrait = path.join(FIXTURES, 'photo-astronaut-eileen-collins-nasa.png');
-  const pictures: Record<string, Buffer> = {
-    astronaut: await fs.readFile(portrait),
-    'astronaut-mirrored': await sharp(portrait).flop().jpeg({ quality: 70 }).toBuffer(),
-    hopper: await fs.readFile(path.join(FIXTURES, 'thumb-photo-grace-hopper-128.jpg')),
-  };
+  const pictures = await astronautAndOthers(FIXTURES, { hopper: 'thumb-photo-grace-hopper-128.jpg' });
   const canvasOf = await addFaceCanvases(images, MANIFEST, pictures, call, { store: true });
 
   const scope = `manifest=${encodeURIComponent(MANIFEST)}`;

@@ -7,12 +7,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createEmbedded, loadConfig } from '@loupe/cli';
 import { startIiifImageServer } from '@loupe/testing';
-import { addFaceCanvases, localCaller } from './support/face-canvases.js';
+import { addFaceCanvases, astronautAndOthers, localCaller } from './support/face-canvases.js';
 import { freePort } from './support/loupe-process.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -53,13 +52,7 @@ if (!existsSync(CHROMIUM)) {
 
   const call = localCaller(base, embedded.app.localAuthorization);
 
-  const portrait = path.join(FIXTURES, 'photo-astronaut-eileen-collins-nasa.png');
-  const pictures: Record<string, Buffer> = {
-    astronaut: await fs.readFile(portrait),
-    'astronaut-mirrored': await sharp(portrait).flop().jpeg({ quality: 70 }).toBuffer(),
-    renoir: await fs.readFile(path.join(FIXTURES, 'photo-renoir-by-dornac-grayscale-crop.png')),
-    hopper: await fs.readFile(path.join(FIXTURES, 'thumb-photo-grace-hopper-128.jpg')),
-  };
+  const pictures = await astronautAndOthers(FIXTURES, { renoir: 'photo-renoir-by-dornac-grayscale-crop.png', hopper: 'thumb-photo-grace-hopper-128.jpg' });
   await addFaceCanvases(images, MANIFEST, pictures, call);
   const people = async () =>
     (await call<{ items: { id: string; size: number; label?: string; uri?: string; representative: { canvasId: string } }[] }>('GET', `/v1/people?manifest=${encodeURIComponent(MANIFEST)}`)).items;

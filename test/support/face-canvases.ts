@@ -1,5 +1,7 @@
 // Canvases of portraits run through the detect and embed stages over real HTTP, as the enrich
 // pipeline runs them: what the people tests group, name and search.
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import sharp from 'sharp';
 import type { startIiifImageServer } from '@loupe/testing';
 
@@ -17,6 +19,20 @@ export function localCaller(base: string, authorization: string): Call {
     if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
     return JSON.parse(text);
   };
+}
+
+/**
+ * The fixture astronaut twice (as served, and mirrored and recompressed: one person on two
+ * canvases), beside the other fixture files named in `others` (canvas name to file name).
+ */
+export async function astronautAndOthers(fixtures: string, others: Record<string, string>): Promise<Record<string, Buffer>> {
+  const portrait = path.join(fixtures, 'photo-astronaut-eileen-collins-nasa.png');
+  const pictures: Record<string, Buffer> = {
+    astronaut: await fs.readFile(portrait),
+    'astronaut-mirrored': await sharp(portrait).flop().jpeg({ quality: 70 }).toBuffer(),
+  };
+  for (const [name, file] of Object.entries(others)) pictures[name] = await fs.readFile(path.join(fixtures, file));
+  return pictures;
 }
 
 /** One canvas per picture (`<manifest base>/canvas/<name>`), detected and embedded; `store` also keeps the detections. */

@@ -17,16 +17,17 @@ const SUBJECT = {
 } as const;
 
 const key = Type.String({ minLength: 1, description: "The manifest's id as base64url (manifestKey)" });
-const q = Type.String({ minLength: 1, description: 'Words to find (case and diacritics do not matter); a hit holds every one' });
+// Bounded like /v1/search's words: these routes are public where the collection is, and each word is a term of the index query.
+const q = Type.String({ minLength: 1, maxLength: 500, description: 'Words to find (case and diacritics do not matter); a hit holds every one' });
 
 export const ContentSearchQuery = Type.Object(
   {
     key,
     q,
-    motivation: Type.Optional(Type.String({ description: "Space-separated motivations; OCR text is 'supplementing' (or 'highlighting')" })),
+    motivation: Type.Optional(Type.String({ maxLength: 200, description: "Space-separated motivations; OCR text is 'supplementing' (or 'highlighting')" })),
     // Parameters the specifications define that Loupe does not filter by: accepted, listed in `ignored`.
-    date: Type.Optional(Type.String()),
-    user: Type.Optional(Type.String()),
+    date: Type.Optional(Type.String({ maxLength: 200 })),
+    user: Type.Optional(Type.String({ maxLength: 200 })),
     page: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Page of results, from 0' })),
   },
   { additionalProperties: false },
@@ -35,9 +36,9 @@ export const ContentSearchQuery = Type.Object(
 export const AutocompleteQuery = Type.Object(
   {
     key,
-    q: Type.String({ minLength: 1, description: 'The start of a word (earlier words are kept in front of each term)' }),
+    q: Type.String({ minLength: 1, maxLength: 500, description: 'The start of a word (earlier words are kept in front of each term)' }),
     min: Type.Optional(Type.Integer({ minimum: 1, description: 'Only terms with at least this many hits' })),
-    motivation: Type.Optional(Type.String()),
+    motivation: Type.Optional(Type.String({ maxLength: 200 })),
     date: Type.Optional(Type.String()),
     user: Type.Optional(Type.String()),
   },
