@@ -36,6 +36,13 @@ const manifestUrl = await new Promise<string>((resolve, reject) => {
   });
   child.on('close', (code) => reject(new Error(`loupe iiif serve exited ${code}: ${stderr}`)));
 });
+// The hint is on standard error, a pipe of its own: it may arrive after the manifest's line.
+await new Promise<void>((resolve, reject) => {
+  const check = (): void => void (stderr.includes('annotate them with') && resolve());
+  child.stderr!.on('data', check);
+  child.on('close', (code) => reject(new Error(`loupe iiif serve exited ${code}: ${stderr}`)));
+  check();
+});
 
 interface Canvas {
   id: string;
