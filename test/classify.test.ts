@@ -185,10 +185,11 @@ await t.test('GET /v1/review-queue: the most uncertain unreviewed canvases first
 
 await t.test('a head trained while the service runs is used at once', async (t) => {
   const before = await call<{ items: { id: string; versions: string[] }[] }>('GET', '/v1/heads');
-  t.same(before.body.items.map((h) => [h.id, h.versions]), [['techniques', ['1']]]);
+  // The watermark head ships with Loupe (packages/heads/pack) and is listed beside trained ones.
+  t.same(before.body.items.map((h) => [h.id, h.versions]), [['techniques', ['1']], ['watermark', ['1']]]);
   await run(['train', '--dataset', 'techniques', '--head', 'techniques', '--folds', '3', '--seed', 'again']);
   const after = await call<{ items: { id: string; versions: string[] }[] }>('GET', '/v1/heads');
-  t.same(after.body.items.map((h) => [h.id, h.versions]), [['techniques', ['1', '2']]]);
+  t.same(after.body.items.map((h) => [h.id, h.versions]), [['techniques', ['1', '2']], ['watermark', ['1']]]);
   const photo = unseen.find((p) => p.kind === 'photograph')!;
   const out = await call<{ head: { version: string } }>('POST', '/v1/classify', { head: 'techniques', image: { id: `${photo.serviceId}/full/max/0/default.jpg` } });
   t.equal(out.body.head.version, '2', 'the latest version, no restart');

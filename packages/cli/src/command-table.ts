@@ -155,6 +155,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       vocabulary: { type: 'string', describe: "pipeline classify: zero-shot from this vocabulary's labels (needs CLIP: loupe models pull clip-vit-b32)" },
       mode: { type: 'string', choices: 'CLASSIFY_MODES', defaultDescription: 'top-k', describe: 'pipeline classify: the k best concepts, or every concept above its threshold' },
       k: { type: 'number', defaultDescription: '1', describe: 'pipeline classify, mode top-k: concepts per canvas (1 to 100)' },
+      explain: { type: 'boolean', describe: "pipeline classify: a saliency map of each canvas's top concept, kept beside it (about 50 passes of the embedder a canvas; docs/explanations.md)" },
+      'caption-model': { type: 'string', describe: 'pipelines caption and enrich: a captioning model writes the caption instead of composing it (loupe models pull vit-gpt2-captioning)' },
+      beams: { type: 'number', defaultDescription: '1 (greedy)', describe: 'with --caption-model: the beam search width (1 to 8)' },
+      enhance: { type: 'list', describe: 'deblur and/or upscale each image before the models see it: deblur, upscale=2|3|4|8, model=slim|medium|thick (docs/enhance.md)' },
       resume: { type: 'boolean', describe: 'continue the run interrupted in --out without redoing the images it had done' },
       skip: { type: 'list', describe: 'parts of the pipeline to turn off, comma-separated (--dry-run lists the parts and what each costs)' },
       'dry-run': { type: 'boolean', describe: 'say what the run would fetch and run, and how long it would take, without running it' },
@@ -167,6 +171,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['loupe run ./manifest.json --pipeline enrich --out out/book', 'objects, faces, text and embeddings'],
       ['loupe run ./manifest.json --ocr tesseract --lang fra,lat --words', 'French and Latin print, a word annotation per word'],
       ['loupe run ./manifest.json --pipeline classify --head coin-sides', 'classify every canvas with a trained head'],
+      ['loupe run ./manifest.json --pipeline caption --caption-model vit-gpt2-captioning --beams 3', 'a caption per canvas written by ViT-GPT2, beam search over 3'],
     ],
     run: async (args, ctx) => (await import('./run-command.js')).runCommand(args, ctx),
   },
@@ -390,6 +395,21 @@ export const COMMANDS: readonly CommandSpec[] = [
         },
         run: datasetsCommand('splits'),
       },
+      {
+        name: 'watermarks',
+        summary: 'a labelled folder of clean and watermarked views of your pictures, for loupe train --images',
+        options: {
+          from: { type: 'string', required: true, describe: 'a folder of pictures' },
+          out: { ...out('the folder to write the views and labels.csv into'), required: true },
+          views: { type: 'number', defaultDescription: '4', describe: 'views (crops) per picture, each written clean and watermarked (1 to 50)' },
+          seed: { type: 'string', describe: 'the seed of crops and marks (same seed, same set)' },
+        },
+        examples: [['loupe datasets watermarks --from ~/Pictures/scans --out wm/', 'then: loupe train --images wm/ --head watermark']],
+        run: async (args, ctx) => {
+          const { watermarkSetCommand } = await import('./commands/watermarks.js');
+          return watermarkSetCommand({ from: str(args, 'from'), out: str(args, 'out'), views: str(args, 'views'), seed: str(args, 'seed') }, ctx.stderr);
+        },
+      },
     ],
   },
   {
@@ -445,18 +465,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'train',
     summary: "fit a classification head on a dataset's accepted concepts: cross-validated, calibrated, saved as a new version",
     options: {
-      dataset: { type: 'string', required: true, describe: 'the dataset' },
+      dataset: { type: 'string', describe: 'the dataset (or --images)' },
+      images: { type: 'string', describe: 'instead of a dataset: a folder of pictures with a labels.csv (file, concept[, label, group])' },
       embedding: { type: 'string', defaultDescription: 'LOUPE_EMBED_MODEL', describe: 'the embedding model the head reads' },
       head: { type: 'string', defaultDescription: '<dataset>-<embedding>', describe: "the head's id" },
       folds: { type: 'number', defaultDescription: '5', describe: 'cross-validation folds (2 to 50)' },
       kind: { type: 'string', choices: ['softmax', 'sigmoid'], defaultDescription: 'from the data', describe: 'softmax: one concept per image; sigmoid: several' },
       'target-precision': { type: 'number', describe: "each concept's threshold is set for this precision (0.01 to 1)" },
       seed: { type: 'string', describe: 'the seed of folds and fitting (same seed, same head)' },
+      tiles: { type: 'number', describe: "with --images: a head over tiles of each picture fitted to this many pixels (labels.csv's mask column labels them)" },
     },
-    examples: [['loupe train --dataset coins --head coin-sides', 'then: loupe run ./manifest.json --pipeline classify --head coin-sides']],
+    examples: [
+      ['loupe train --dataset coins --head coin-sides', 'then: loupe run ./manifest.json --pipeline classify --head coin-sides'],
+      ['loupe train --images wm/ --head watermark', 'from a labelled folder (loupe datasets watermarks makes one)'],
+    ],
     run: async (args, ctx) => {
       const { trainCommand } = await import('./commands/train.js');
-      const opts = { dataset: str(args, 'dataset'), embedding: str(args, 'embedding'), head: str(args, 'head'), folds: str(args, 'folds'), seed: str(args, 'seed'), kind: str(args, 'kind'), targetPrecision: str(args, 'target-precision') };
+      const opts = { dataset: str(args, 'dataset'), images: str(args, 'images'), embedding: str(args, 'embedding'), head: str(args, 'head'), folds: str(args, 'folds'), seed: str(args, 'seed'), kind: str(args, 'kind'), targetPrecision: str(args, 'target-precision'), tiles: str(args, 'tiles') };
       return trainCommand(await ctx.config(), opts, ctx.stderr);
     },
   },
@@ -474,6 +499,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (args, ctx) => {
       const { evalCommand } = await import('./commands/ground-truth.js');
       return evalCommand(await ctx.config(), groundTruthOptions(args), ctx.stderr);
+    },
+  },
+  {
+    name: 'explain',
+    summary: 'why a classification or a detection box was given: its occlusion saliency overlay (PNG) or map (JSON), kept as an annotation',
+    positionals: [{ name: 'key', describe: 'the annotation: the last path segment of its id' }],
+    options: {
+      out: out('the file to write (default: standard output)'),
+      json: { type: 'boolean', describe: 'the map and the explanation annotation as JSON instead of the PNG' },
+      window: { type: 'number', defaultDescription: '0.25', describe: "side of the hidden square, a fraction of the image's shorter side" },
+      stride: { type: 'number', defaultDescription: '0.5', describe: 'step between windows, a fraction of the window' },
+      baseline: { type: 'string', choices: ['blur', 'mean'], defaultDescription: 'blur', describe: 'what hidden parts become' },
+    },
+    examples: [['loupe explain 3f2aQm9x -o why.png', 'the overlay of that annotation (computed once, then read from the store)']],
+    run: async (args, ctx) => {
+      const { explainCommand } = await import('./commands/explain.js');
+      const opts = { out: str(args, 'out'), json: flag(args, 'json'), window: str(args, 'window'), stride: str(args, 'stride'), baseline: str(args, 'baseline') };
+      const write = (bytes: Uint8Array) => new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+      return explainCommand(await ctx.config(), str(args, 'key')!, opts, write, ctx.stderr);
     },
   },
   {

@@ -21,6 +21,8 @@ export interface LoupeConfig {
   readonly inferenceThreads: number;
   /** Card id of a whole-image orientation model (task `orientation`) preprocess may use. */
   readonly orientationModel: string | undefined;
+  /** Most output pixels one enhancement (deblur, upscale) may make (LOUPE_ENHANCE_MAX_PIXELS). */
+  readonly enhanceMaxPixels: number;
   /** Card ids of the models detect and embed use unless a request names another. */
   readonly objectModel: string;
   readonly faceModel: string;
@@ -218,6 +220,7 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
     executionProvider: oneOf('LOUPE_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu'),
     inferenceThreads: int('LOUPE_INFERENCE_THREADS', defaultInferenceThreads(), 1, 64),
     orientationModel: env.LOUPE_ORIENTATION_MODEL || undefined,
+    enhanceMaxPixels: int('LOUPE_ENHANCE_MAX_PIXELS', 24_000_000, 1, 2 ** 31),
     objectModel: env.LOUPE_OBJECT_MODEL || DEFAULT_MODELS.objects,
     faceModel: env.LOUPE_FACE_MODEL || DEFAULT_MODELS.faces,
     embedModel: env.LOUPE_EMBED_MODEL || DEFAULT_MODELS.embed,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from '@loupe/contracts';
-import { createEgressPolicy, createFetcher, type Fetcher } from '@loupe/iiif';
+import { createEgressPolicy, createFetcher, openDerivedImages, type Fetcher } from '@loupe/iiif';
 import type { LoupeConfig } from './config.js';
 import { logSink } from './log-output.js';
 
@@ -16,7 +16,7 @@ export function fetcherFromConfig(
   log: Pick<Logger, 'warn'> = pino({ level: config.logLevel }, logSink(config)),
   opts: { readonly cache?: boolean } = {},
 ): Fetcher {
-  return createFetcher({
+  const fetcher = createFetcher({
     timeoutMs: config.fetch.timeoutMs,
     deadlineMs: config.fetch.deadlineMs,
     minBytesPerSecond: config.fetch.minBytesPerSecond,
@@ -29,4 +29,5 @@ export function fetcherFromConfig(
     egress: createEgressPolicy({ ...config.egress, log }),
     log,
   });
+  return { ...fetcher, derived: openDerivedImages(path.join(config.dataDir, 'derived')) };
 }

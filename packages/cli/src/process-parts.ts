@@ -1,9 +1,10 @@
 import { createClient, type Bus, type ServiceClient } from '@loupe/bus';
 import type { Logger } from '@loupe/contracts';
-import type { DocumentLoader, Fetcher } from '@loupe/iiif';
+import { fetchCanvasImage, type DocumentLoader, type Fetcher } from '@loupe/iiif';
 import { openProcessModels, type ProcessModels } from '@loupe/inference';
 import { openSqliteJobStore, type AnnotationStore, type ContentSearchIndex, type JobStore } from '@loupe/store';
 import type { VectorStore } from '@loupe/vectors';
+import type { ExplanationImageFetch } from '@loupe/service-classify';
 import type { LoupeConfig } from './config.js';
 import { annotationStoreFromConfig, contentSearchFromConfig, embeddedDbPath, headsDir } from './stores.js';
 import { vectorsFromConfig } from './vectors.js';
@@ -28,6 +29,8 @@ export interface ProcessParts {
   readonly client: ServiceClient;
   readonly log: Logger;
   readonly fetcher: Fetcher;
+  /** The canvas image an explanation masks, fitted inside fit x fit (classify holds no fetcher of its own). */
+  readonly fetchExplanationImage: ExplanationImageFetch;
   readonly load: DocumentLoader;
   readonly models: ProcessModels;
   readonly stores: ProcessStores;
@@ -72,6 +75,7 @@ export function openProcessParts(input: ProcessPartsInput): ProcessParts & { clo
     client: createClient(input.bus),
     log,
     fetcher: input.fetcher,
+    fetchExplanationImage: (image, canvas, fit, region) => fetchCanvasImage(input.fetcher, image, canvas, { fit: { width: fit, height: fit } }, region ? { region } : {}),
     load: input.load,
     models,
     stores,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ClassifyOptions, OcrJobOptions, PipelineName } from '@loupe/contracts';
+import type { ClassifyOptions, CreateJobInput, OcrJobOptions, PipelineName } from '@loupe/contracts';
 import { str, type Args, type CommandContext } from './command-table.js';
 import { formatCauses, RUN_EXIT, runExitCode } from './run-outcome.js';
 import { resolveSource } from './source-path.js';
@@ -12,11 +12,16 @@ export async function runCommand(args: Args, ctx: CommandContext): Promise<numbe
   if (classify && pipeline !== 'classify') throw new UsageError('--head, --vocabulary, --mode and --k go with --pipeline classify');
   const ocr = await ocrOptions(args);
   if (ocr && pipeline !== 'text' && pipeline !== 'enrich') throw new UsageError('--ocr, --lang and --words go with --pipeline text or enrich');
+  const caption = captionOptions(args);
+  if (caption && pipeline !== 'caption' && pipeline !== 'enrich') throw new UsageError('--caption-model and --beams go with --pipeline caption or enrich');
+  const explain = args['explain'] === true ? { classifications: true } : undefined;
+  if (explain && pipeline !== 'classify') throw new UsageError('--explain goes with --pipeline classify');
   const skip = skipOption(args);
+  const enhance = enhanceOption(args);
   const source = str(args, 'source')!;
   const outDir = path.resolve(str(args, 'out')!);
   const config = await ctx.config();
-  const wanted = { source, pipeline, ...(classify && { classify }), ...(ocr && { ocr }), ...(skip && { skip }) };
+  const wanted = { source, pipeline, ...(classify && { classify }), ...(ocr && { ocr }), ...(caption && { caption }), ...(enhance && { enhance }), ...(explain && { explain }), ...(skip && { skip }) };
   if (args['dry-run'] === true) {
     const { planRun, formatRunPlan } = await import('./run-plan.js');
     ctx.stdout(formatRunPlan(await planRun(config, wanted)));
@@ -33,7 +38,7 @@ export async function runCommand(args: Args, ctx: CommandContext): Promise<numbe
   // The other checks run inside the run, once it knows it is not refusing the folder.
   let stopped: unknown;
   const beforeHarvest = (): Promise<void> =>
-    preflight(config, { ...wanted, source: resolveSource(source), outDir }).catch((err: unknown) => {
+    preflight(config, { ...wanted, source: resolveSource(source), outDir, hint: (line) => ctx.stderr(`loupe: ${line}`) }).catch((err: unknown) => {
       if (err instanceof LoupeError) stopped = err;
       throw err;
     });
@@ -85,6 +90,34 @@ async function ocrOptions(args: Args): Promise<OcrJobOptions | undefined> {
   const unknown = languages.filter((l) => !(OCR_LANGUAGES as readonly string[]).includes(l));
   if (unknown.length > 0) throw new UsageError(`--lang takes ${OCR_LANGUAGES.join(', ')}; got ${JSON.stringify(unknown.join(','))}`);
   return { engine: 'tesseract', languages: languages as OcrJobOptions['languages'] & string[], ...(words && { words }) };
+}
+
+/** `--enhance upscale=2,deblur,model=medium`: the job's enhancement; undefined when not asked for. */
+function enhanceOption(args: Args): CreateJobInput['enhance'] {
+  const v = args['enhance'];
+  if (v === undefined) return undefined;
+  const items = [v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const out: { deblur?: boolean; upscale?: 2 | 3 | 4 | 8; model?: string } = {};
+  for (const item of items) {
+    const [key, value] = item.split('=', 2) as [string, string | undefined];
+    if (key === 'deblur' && value === undefined) out.deblur = true;
+    else if (key === 'upscale' && ['2', '3', '4', '8'].includes(value ?? '')) out.upscale = Number(value) as 2 | 3 | 4 | 8;
+    else if (key === 'model' && value) out.model = value;
+    else throw new UsageError(`--enhance takes deblur, upscale=2|3|4|8 and model=slim|medium|thick, comma-separated; got ${item}`);
+  }
+  if (!out.deblur && !out.upscale) throw new UsageError('--enhance needs deblur, upscale=<factor> or both');
+  return out;
+}
+
+/** A captioning model to write the captions instead of composing them, and its beam width; undefined when none was named. */
+function captionOptions(args: Args): CreateJobInput['caption'] {
+  const model = str(args, 'caption-model');
+  const rawBeams = str(args, 'beams');
+  if (model === undefined && rawBeams === undefined) return undefined;
+  if (model === undefined) throw new UsageError('--beams goes with --caption-model: the composed caption has no decoder to steer');
+  const beams = rawBeams === undefined ? undefined : Number(rawBeams);
+  if (beams !== undefined && !(rawBeams!.trim() !== '' && Number.isInteger(beams) && beams >= 1 && beams <= 8)) throw new UsageError(`--beams must be an integer from 1 to 8; got ${JSON.stringify(rawBeams)}`);
+  return { model, ...(beams !== undefined && { beams }) };
 }
 
 /** The classify pipeline's options, or undefined when none was given. */

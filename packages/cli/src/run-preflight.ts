@@ -4,9 +4,10 @@
 // the source through the process's fetcher rules, the model registry, the heads and vocabularies.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LoupeError, PIPELINES, toLoupeError, type ClassifyOptions, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
+import { LoupeError, PIPELINES, toLoupeError, type ClassifyOptions, type CreateJobInput, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
+import type { HarvestedManifest } from '@loupe/iiif';
 import { PPOCR_CARD_IDS, TESSERACT_ENGINE_ID, type ModelTask, type Registry } from '@loupe/inference';
-import { FOREGROUND_MODEL } from '@loupe/service-preprocess';
+import { enhanceCards, FOREGROUND_MODEL } from '@loupe/service-preprocess';
 import type { LoupeConfig } from './config.js';
 import { isUrl } from './source-path.js';
 import { annotationStoreFromConfig, headsDir } from './stores.js';
@@ -18,6 +19,9 @@ export interface PreflightInput {
   readonly pipeline: PipelineName;
   readonly classify?: ClassifyOptions | undefined;
   readonly ocr?: OcrJobOptions | undefined;
+  readonly enhance?: CreateJobInput['enhance'] | undefined;
+  /** Where advice goes that stops nothing (the upscaling offer); without it, none is looked for. */
+  readonly hint?: ((line: string) => void) | undefined;
 }
 
 /** A model the run will load, and the part of the pipeline that loads it (said when it is missing). */
@@ -33,8 +37,11 @@ interface NeededModel {
  */
 export async function preflight(config: LoupeConfig, input: PreflightInput): Promise<void> {
   const [source, models] = await Promise.all([checkSource(config, input.source), checkModels(config, input)]);
-  const problems = [source, ...models].filter((p): p is LoupeError => p !== undefined);
-  if (problems.length === 0) return;
+  const problems = [source.problem, ...models].filter((p): p is LoupeError => p !== undefined);
+  if (problems.length === 0) {
+    if (source.manifest && input.hint) await offerUpscale(config, input, source.manifest, input.hint);
+    return;
+  }
   if (problems.length === 1) throw problems[0]!;
   throw new LoupeError(problems[0]!.code, `${problems.length} problems before the run could start:\n  ${problems.map((p) => p.message).join('\n  ')}`, {
     details: { problems: problems.map((p) => p.toJSON()) },
@@ -70,21 +77,46 @@ const SOURCE_FIXES: readonly (readonly [prefix: string, fix: string])[] = [
   ['LOUPE_ERR_FETCH_CONTENT_TYPE', "give a IIIF manifest or collection (its JSON, not the viewer's web page)"],
 ];
 
-/** One read of the source, as the harvest will read it: it answers, it is JSON, and it is a IIIF manifest or collection. */
-async function checkSource(config: LoupeConfig, source: string): Promise<LoupeError | undefined> {
+/**
+ * One read of the source, as the harvest will read it: it answers, it is JSON, and it is a IIIF
+ * manifest or collection; a manifest comes back parsed.
+ */
+async function checkSource(config: LoupeConfig, source: string): Promise<{ problem?: LoupeError; manifest?: HarvestedManifest }> {
   const [{ createDocumentLoader, parseManifest }, { fetcherFromConfig }] = await Promise.all([import('@loupe/iiif'), import('./fetcher.js')]);
   // Not through the cache: a check must not decide what the harvest reads (the manifest as it is now).
   const load = createDocumentLoader(fetcherFromConfig(config, undefined, { cache: false }), { files: isUrl(source) ? 'none' : [path.dirname(source)] });
   try {
     const document = await load(source);
     // A collection's manifests are the harvest's to read: one failing fails its canvases, not the run.
-    if (!isCollection(document)) parseManifest(document, source);
-    return undefined;
+    return isCollection(document) ? {} : { manifest: parseManifest(document, source) };
   } catch (err) {
     const e = toLoupeError(err);
     const fix = SOURCE_FIXES.find(([prefix]) => e.code.startsWith(prefix))?.[1];
-    return new LoupeError(e.code, `cannot read the manifest or collection: ${e.message}${fix ? `; ${fix}` : ''}`, { cause: err, details: { source } });
+    return { problem: new LoupeError(e.code, `cannot read the manifest or collection: ${e.message}${fix ? `; ${fix}` : ''}`, { cause: err, details: { source } }) };
   }
+}
+
+/**
+ * The planner's upscaling offer for the manifest's first canvases, said in one line when the
+ * pipeline wants more pixels than its server gives. Through the cached fetcher: the run then reads
+ * the same info.json documents from the cache.
+ */
+async function offerUpscale(config: LoupeConfig, input: PreflightInput, manifest: HarvestedManifest, hint: (line: string) => void): Promise<void> {
+  const [{ parseImageInfo, planImageRequest, upscaleOffer }, { openRegistry }, { upscaleHint, wantedSide }, { fetcherFromConfig }] = await Promise.all([
+    import('@loupe/iiif'),
+    import('@loupe/inference'),
+    import('./preflight-upscale.js'),
+    import('./fetcher.js'),
+  ]);
+  const want = wantedSide(input.pipeline, openRegistry({ modelsDir: config.modelsDir }), { objects: config.objectModel, faces: config.faceModel });
+  if (!want) return;
+  const fetcher = fetcherFromConfig(config, { warn: () => {} });
+  const info = async (serviceId: string) => {
+    const url = `${serviceId}/info.json`;
+    return parseImageInfo(await fetcher.getJson(url), url);
+  };
+  const line = await upscaleHint(manifest, want, input.enhance, { info, plan: planImageRequest, offer: upscaleOffer });
+  if (line) hint(line);
 }
 
 function isCollection(document: unknown): boolean {
@@ -129,6 +161,13 @@ async function checkModels(config: LoupeConfig, input: PreflightInput): Promise<
   const { openRegistry } = await import('@loupe/inference');
   const registry = openRegistry({ modelsDir: config.modelsDir });
   const needed = pipelineModels(config, input.pipeline, input.ocr);
+  if (input.enhance) {
+    try {
+      needed.push(...enhanceCards(input.enhance).map((step) => ({ task: step.task, id: step.id, for: 'enhancement (--enhance)' })));
+    } catch (err) {
+      return [toLoupeError(err)];
+    }
+  }
   if (input.pipeline === 'classify') {
     const classify = await classifyModels(config, registry, input.classify ?? {});
     // A missing head or vocabulary is the problem to fix: what its model would need comes after.
@@ -171,8 +210,9 @@ async function checkModel(registry: Registry, model: NeededModel): Promise<Loupe
 async function classifyModels(config: LoupeConfig, registry: Registry, opts: ClassifyOptions): Promise<NeededModel[] | LoupeError> {
   const head = opts.head ?? (opts.vocabulary === undefined ? config.classifyHead : undefined);
   if (head !== undefined) {
-    const { loadHead, listVersions } = await import('@loupe/heads');
-    const dir = headsDir(config);
+    const { headHome, loadHead, listVersions } = await import('@loupe/heads');
+    // The user's heads first, then those Loupe ships (the watermark head).
+    const dir = await headHome(headsDir(config), head);
     try {
       if ((await listVersions(dir, head)).length === 0) {
         return new LoupeError('LOUPE_ERR_NOT_FOUND', `no classification head ${head} in ${dir}: loupe train --dataset <name> --head ${head} makes one`, { details: { head, dir } });

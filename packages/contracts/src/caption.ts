@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ModelRef, ResultSet } from './annotation.js';
+import { ImageRef } from './task.js';
 
 /** The languages the composed caption has templates for. */
 export const CAPTION_LANGUAGES = ['en', 'fr'] as const;
@@ -70,3 +71,50 @@ export function captionSourceIds(caption: ComposedCaption, annotationsOf: (stage
     return id === undefined ? [] : [id];
   });
 }
+
+/** Beam widths a request or a job may ask a captioning model for: each beam is a decoder row at every step. */
+export const CAPTION_MAX_BEAMS = 8;
+/** Tokens a captioning model may be asked to write at most (ViT-GPT2's card says 16). */
+export const CAPTION_MAX_TOKENS = 64;
+
+const beamsOption = Type.Integer({ minimum: 1, maximum: CAPTION_MAX_BEAMS, description: '1 decodes greedily (the default); more runs a beam search that wide' });
+const maxTokensOption = Type.Integer({ minimum: 1, maximum: CAPTION_MAX_TOKENS, description: "Tokens written at most, the end token included (default: the card's maxLength)" });
+
+/** What a job's `caption` option may say: the composed caption's language, or a captioning model to use instead. */
+export const captionOptionProperties = {
+  language: Type.Optional(Type.String({ minLength: 2, description: 'The composed caption: BCP 47; en and fr have templates' })),
+  model: Type.Optional(Type.String({ minLength: 1, description: 'A captioning model (loupe models pull vit-gpt2-captioning) that writes the caption instead of composing it' })),
+  beams: Type.Optional(beamsOption),
+  maxTokens: Type.Optional(maxTokensOption),
+};
+
+export const CaptionImageInput = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'Id of an installed captioning model (e.g. vit-gpt2-captioning)' }),
+    canvas: Type.Optional(Type.Object({ id: Type.String(), width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }) })),
+    image: ImageRef,
+    beams: Type.Optional(beamsOption),
+    maxTokens: Type.Optional(maxTokensOption),
+  },
+  { $id: 'CaptionImageInput', additionalProperties: false },
+);
+export type CaptionImageInput = Static<typeof CaptionImageInput>;
+
+export const CaptionImageOutput = Type.Object(
+  {
+    model: ModelRef,
+    caption: Type.Object({
+      text: Type.String(),
+      language: Type.String({ description: "The card's language: a captioning model writes in the language it learnt" }),
+      confidence: Type.Number({ minimum: 0, maximum: 1, description: "exp(meanLogProb): the geometric mean of the tokens' probabilities" }),
+      logProb: Type.Number({ description: 'Sum of the log probabilities of the tokens, the end token included' }),
+      meanLogProb: Type.Number(),
+      tokens: Type.Array(Type.Object({ id: Type.Integer(), text: Type.String(), logProb: Type.Number() })),
+      finished: Type.Boolean({ description: 'false: stopped at maxTokens before the end token' }),
+      beams: Type.Integer(),
+    }),
+    request: Type.String({ description: 'The IIIF Image API request (or plain URL) that was fetched' }),
+  },
+  { $id: 'CaptionImageOutput' },
+);
+export type CaptionImageOutput = Static<typeof CaptionImageOutput>;

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { captionOptionProperties } from './caption.js';
 import { classifyOptionProperties } from './classify.js';
+import { EnhanceSettings } from './prepared-image.js';
 
 export const PIPELINE_NAMES = ['text', 'objects', 'embed', 'enrich', 'classify', 'caption'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
@@ -52,7 +54,27 @@ export const CreateJobInput = Type.Object(
     classify: Type.Optional(Type.Object(classifyOptionProperties, { description: 'pipeline classify: the head (or zero-shot vocabulary) and what to keep' })),
     ocr: Type.Optional(OcrJobOptions),
     caption: Type.Optional(
-      Type.Object({ language: Type.Optional(Type.String({ minLength: 2, description: 'BCP 47; en and fr have templates' })) }, { description: 'pipelines caption and enrich: the language of the composed caption (default: the manifest language, else English)' }),
+      Type.Object(captionOptionProperties, {
+        additionalProperties: false,
+        description:
+          "pipelines caption and enrich: the language of the composed caption (default: the manifest language, else English), or a captioning model that writes the caption instead, with its beams and maxTokens (docs/captions.md)",
+      }),
+    ),
+    explain: Type.Optional(
+      Type.Object(
+        {
+          classifications: Type.Optional(
+            Type.Boolean({ description: "Explain each canvas's most probable classification: about 50 passes of the embedder per canvas (docs/explanations.md)" }),
+          ),
+        },
+        { additionalProperties: false, description: 'Saliency maps made while the job runs, kept as annotations linked to what they explain (docs/explanations.md)' },
+      ),
+    ),
+    enhance: Type.Optional(
+      Type.Object(EnhanceSettings.properties, {
+        additionalProperties: false,
+        description: 'Deblur and/or upscale each canvas image in preprocess; later stages read the derived image and map what they find back to the canvas (docs/enhance.md)',
+      }),
     ),
     skip: Type.Optional(
       Type.Array(Type.Union(SKIP_PARTS.map((p) => Type.Literal(p))), {

@@ -78,10 +78,17 @@ function kindOf(a: Annotation): string {
   }
 }
 
-/** A manifest's annotations by layer, in the order the layers first appear; rejected ones are left out. */
+/**
+ * An explanation (a saliency map, `loupe:explains`) belongs to the annotation it explains, reached
+ * through that one's explanation route and the review page, not to a layer a viewer shows.
+ */
+export const isExplanation = (a: Annotation): boolean => 'loupe:explains' in a;
+
+/** A manifest's annotations by layer, in the order the layers first appear; rejected ones and explanations are left out. */
 export function shownLayers(manifest: string, annotations: readonly Annotation[]): { key: LayerKey; annotations: Annotation[] }[] {
   const layers = new Map<string, { key: LayerKey; annotations: Annotation[] }>();
   for (const a of annotations) {
+    if (isExplanation(a)) continue;
     const key = layerOf(manifest, a);
     if (!SHOWN_STATES.includes(key.state)) continue;
     const id = JSON.stringify([key.model, key.version, key.state]);

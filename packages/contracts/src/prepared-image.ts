@@ -23,6 +23,57 @@ export const FoundTextLine = Type.Object({
 });
 export type FoundTextLine = Static<typeof FoundTextLine>;
 
+/** The ESRGAN card family an upscale runs with: slim is the fastest on a CPU, thick the best. */
+export const ENHANCE_MODEL_SIZES = ['slim', 'medium', 'thick'] as const;
+export const ENHANCE_FACTORS = [2, 3, 4, 8] as const;
+
+/** What an enhancement does: deblur (MAXIM) and/or upscale (ESRGAN), deblurring first when both. */
+export const EnhanceSettings = Type.Object(
+  {
+    deblur: Type.Optional(Type.Boolean({ description: 'Deblur with maxim-deblurring (before any upscale)' })),
+    upscale: Type.Optional(Type.Union(ENHANCE_FACTORS.map((f) => Type.Literal(f)), { description: 'Upscale by this factor with esrgan-<model>-x<factor>' })),
+    model: Type.Optional(
+      Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 100, description: 'slim (default), medium or thick: esrgan-<model>-x<upscale>; or the id of an installed super-resolution card' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type EnhanceSettings = Static<typeof EnhanceSettings>;
+
+/** One model an enhancement ran, in order. */
+export const EnhanceStep = Type.Object({
+  task: Type.Union([Type.Literal('deblurring'), Type.Literal('super-resolution')]),
+  model: Type.String(),
+  version: Type.String(),
+  factor: Type.Integer({ minimum: 1 }),
+});
+export type EnhanceStep = Static<typeof EnhanceStep>;
+
+/**
+ * A derived image's provenance (the sidecar beside it, GET /v1/derived/{id}.json): what it was
+ * made from, of which part, by which models. Its id is the sha256 of its PNG bytes.
+ */
+export const DerivedImage = Type.Object(
+  {
+    id: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    format: Type.Literal('image/png'),
+    width: Type.Integer({ minimum: 1 }),
+    height: Type.Integer({ minimum: 1 }),
+    source: Type.String({ description: 'The Image API request (or plain URL) whose pixels were enhanced' }),
+    canvas: Type.Optional(Type.String({ description: 'The canvas the image is painted on, when known' })),
+    image: Type.Object({ width: Type.Integer(), height: Type.Integer() }, { description: "The source image's full size in pixels" }),
+    canvasRegion: Rect,
+    imageRegion: Type.Object({ ...Rect.properties }, { description: 'The part of the source image (its full-size pixels) the derived image shows' }),
+    /** Degrees the derived pixels are turned from the image as stored (the painted rotation). */
+    rotation: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
+    factor: Type.Integer({ minimum: 1, description: 'Derived pixels per pixel of the source request' }),
+    steps: Type.Array(EnhanceStep, { minItems: 1 }),
+    created: Type.String({ description: 'When it was made (ISO 8601, UTC)' }),
+  },
+  { description: 'A derived image and its provenance' },
+);
+export type DerivedImage = Static<typeof DerivedImage>;
+
 /** What preprocess hands on: the first stage's result, which later stages read for their fetch. */
 export const PreparedImage = Type.Object(
   {
@@ -55,6 +106,11 @@ export const PreparedImage = Type.Object(
      */
     text: Type.Optional(Type.Object({ width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }), lines: Type.Array(FoundTextLine) })),
     mask: Type.Optional(Type.Object({ format: Type.Literal('image/png'), width: Type.Integer(), height: Type.Integer(), data: Type.String({ contentEncoding: 'base64' }) })),
+    /**
+     * The job asked for enhancement: the derived image later stages fetch instead of the IIIF
+     * image (fetchCanvasImage), mapping what they find back to the canvas through its regions.
+     */
+    enhanced: Type.Optional(DerivedImage),
   },
   { $id: 'PreparedImage' },
 );

@@ -92,7 +92,11 @@ export interface HandlerDeclaration<I extends TSchema = TSchema, O extends TSche
    * A document format (ALTO's `application/xml`, hOCR's `text/vnd.hocr+html`...) that the output
    * is in: `output` is then a string schema, HTTP sends the string as it is with this
    * Content-Type (charset UTF-8) and OpenAPI documents it under this media type. Absent: JSON.
-   * Over the bus the string travels as JSON, like any output.
+   * Over the bus the string travels as JSON, like any output. A binary type (`image/png`: anything
+   * not text, XML or JSON) makes a handler's Uint8Array go out as bytes with that Content-Type
+   * (`format: binary` in OpenAPI); over the bus the bytes travel as a base64 string, which a
+   * remote route turns back into bytes. Its `output` is then a `{ type: 'string', format:
+   * 'binary' }` schema, or `anyOf` that and a JSON alternative the handler may answer instead.
    */
   readonly mediaType?: string;
   readonly handler: HandlerFn<I, O>;

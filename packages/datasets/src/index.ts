@@ -42,3 +42,6 @@ export * from './europeana-csv.js';
 export * from './splits.js';
 export { gaussian, seededRandom, shuffle } from './random.js';
 export * from './ocr/index.js';
+export { BLENDS, GENERATOR_FONTS, LOGO_SHAPES, PLACEMENTS, sampleWatermark, watermarkStream, type Blend, type LogoShape, type Placement, type WatermarkSpec } from './watermark/marks.js';
+export { escapeXml, watermarkMaskSvg, watermarkSvg } from './watermark/watermark-svg.js';
+export { NO_WATERMARK_CONCEPT, planWatermarkSet, WATERMARK_CONCEPT, WATERMARK_LABELS, type PlannedImage, type WatermarkSetOptions } from './watermark/watermark-set.js';

@@ -166,3 +166,35 @@ export function kFold(items: readonly SplitItem[], options: FoldOptions): Map<st
   }
   return new Map(items.map((item) => [item.id, assigned.get(item.id)!]));
 }
+
+/**
+ * Items that must stay together (the clean and the watermarked copies of one picture, crops of one
+ * page) as one SplitItem per group, labelled with every label of its members: splitting these
+ * keeps a test fold from holding a near copy of a training example.
+ */
+function asGroups(items: readonly SplitItem[], groupOf: (item: SplitItem) => string): { groups: SplitItem[]; group: Map<string, string> } {
+  const labels = new Map<string, Set<string>>();
+  const group = new Map<string, string>();
+  for (const item of items) {
+    const g = groupOf(item);
+    group.set(item.id, g);
+    const set = labels.get(g) ?? new Set<string>();
+    for (const label of item.labels) set.add(label);
+    labels.set(g, set);
+  }
+  return { groups: [...labels].map(([id, set]) => ({ id, labels: [...set] })), group };
+}
+
+/** kFold over groups: every member of a group gets its group's fold. */
+export function groupedKFold(items: readonly SplitItem[], groupOf: (item: SplitItem) => string, options: FoldOptions): Map<string, number> {
+  const { groups, group } = asGroups(items, groupOf);
+  const folds = kFold(groups, options);
+  return new Map(items.map((item) => [item.id, folds.get(group.get(item.id)!)!]));
+}
+
+/** stratifiedSplit over groups: every member of a group goes where its group goes. */
+export function groupedSplit(items: readonly SplitItem[], groupOf: (item: SplitItem) => string, options: SplitOptions): Map<string, Split> {
+  const { groups, group } = asGroups(items, groupOf);
+  const splits = stratifiedSplit(groups, options);
+  return new Map(items.map((item) => [item.id, splits.get(group.get(item.id)!)!]));
+}

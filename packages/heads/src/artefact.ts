@@ -12,6 +12,7 @@ import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 import { LoupeError, isRecord } from '@loupe/contracts';
 import type { HeadClass, HeadKind, LinearHead, TrainedOn } from './head.js';
+import { checkTileSpec } from './tiles.js';
 
 export const HEAD_FORMAT = 'loupe.linear-head';
 export const HEAD_FORMAT_VERSION = 1;
@@ -45,6 +46,7 @@ export interface HeadCard {
   created: string;
   targetPrecision: number;
   trainedOn?: TrainedOn;
+  input?: LinearHead['input'];
 }
 
 export function headCard(head: LinearHead): HeadCard {
@@ -59,6 +61,7 @@ export function headCard(head: LinearHead): HeadCard {
     created: head.created,
     targetPrecision: head.targetPrecision,
     ...(head.trainedOn !== undefined && { trainedOn: head.trainedOn }),
+    ...(head.input !== undefined && { input: head.input }),
   };
 }
 
@@ -86,6 +89,7 @@ export function serializeHead(head: LinearHead): string {
     created: head.created,
     ...(head.trainedOn !== undefined && { trainedOn: head.trainedOn }),
     ...(head.metrics !== undefined && { metrics: head.metrics }),
+    ...(head.input !== undefined && { input: head.input }),
     weights: floatsToBase64(head.weights),
     bias: floatsToBase64(head.bias),
   };
@@ -187,6 +191,18 @@ export function parseHead(text: string, source = 'head'): LinearHead {
     trainedOn = { dataset: t.dataset, examples: t.examples as number, seed: t.seed, perClass: { ...(t.perClass as Record<string, number>) } };
   }
 
+  let input: LinearHead['input'];
+  if (doc.input !== undefined) {
+    if (!isRecord(doc.input) || !isRecord(doc.input.tiles)) throw bad('input', 'must be an object {tiles: {fit, size, overlap, corners, positive}}');
+    const t = doc.input.tiles;
+    try {
+      input = { tiles: checkTileSpec({ fit: t.fit as number, size: t.size as number, overlap: t.overlap as number, corners: t.corners as number, positive: t.positive as string }) };
+    } catch (err) {
+      throw bad('input.tiles', (err as Error).message);
+    }
+    if (!classes.some((c) => c.concept === input!.tiles.positive)) throw bad('input.tiles.positive', `names ${JSON.stringify(input.tiles.positive)}, not one of the head's classes`);
+  }
+
   if (!isRecord(doc.card)) throw bad('card', 'must be an object');
   const card = doc.card;
   if (card.task !== 'classification-head') throw bad('card.task', `must be 'classification-head', got ${JSON.stringify(card.task)}`);
@@ -215,6 +231,7 @@ export function parseHead(text: string, source = 'head'): LinearHead {
     created,
     ...(trainedOn !== undefined && { trainedOn }),
     ...(doc.metrics !== undefined && { metrics: doc.metrics }),
+    ...(input !== undefined && { input }),
   };
 }
 

@@ -16,7 +16,7 @@
  *    so the calibration is that of a head trained on slightly less data: a small mismatch, accepted
  *    because a rare class may have only a handful of examples and the head should learn from all.
  */
-import { evaluateClassification, kFold, stratifiedSplit, type ClassificationReport, type SplitItem } from '@loupe/datasets';
+import { evaluateClassification, groupedKFold, groupedSplit, kFold, stratifiedSplit, type ClassificationReport, type SplitItem } from '@loupe/datasets';
 import { checkHeadId, checkHeadVersion } from './artefact.js';
 import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, probabilities, thresholdsForPrecision } from './calibrate.js';
 import { invalid, type HeadClass, type HeadKind, type LinearHead } from './head.js';
@@ -33,6 +33,12 @@ export interface FitInput {
    * the same examples land in the same folds whatever their order. Default: the position.
    */
   readonly ids?: readonly string[];
+  /**
+   * A group per example (the picture a crop or a watermarked copy was made from): examples of one
+   * group always share a fold and a calibration split, so no fold is scored on a near copy of what
+   * it trained on. Default: every example its own group.
+   */
+  readonly groups?: readonly string[];
 }
 
 export interface FitOptions extends TrainOptions {
@@ -107,6 +113,7 @@ interface Prepared {
   yMulti: Uint8Array;
   counts: number[];
   items: SplitItem[];
+  groupOf: ((item: SplitItem) => string) | undefined;
 }
 
 function prepare(input: FitInput, opts: FitOptions): Prepared {
@@ -115,6 +122,7 @@ function prepare(input: FitInput, opts: FitOptions): Prepared {
   if (!Number.isInteger(d) || d < 1) throw invalid(`embedding.dims must be a whole number >= 1, not ${d}`, { dims: d });
   if (input.labels.length !== n) throw invalid(`${n} vectors but ${input.labels.length} label lists`, { vectors: n, labels: input.labels.length });
   if (input.ids !== undefined && input.ids.length !== n) throw invalid(`${n} vectors but ${input.ids.length} ids`, { vectors: n, ids: input.ids.length });
+  if (input.groups !== undefined && input.groups.length !== n) throw invalid(`${n} vectors but ${input.groups.length} groups`, { vectors: n, groups: input.groups.length });
   if (n < 2) throw invalid(`a head needs at least 2 labelled examples, got ${n}`, { examples: n });
 
   const classes: HeadClass[] =
@@ -156,7 +164,9 @@ function prepare(input: FitInput, opts: FitOptions): Prepared {
     x.set(v, i * d);
   });
   const items = input.labels.map((labels, i) => ({ id: input.ids?.[i] ?? String(i), labels: [...new Set(labels)] }));
-  return { n, d, k, kind, classes, x, ySoftmax, yMulti, counts, items };
+  const groups = input.groups && new Map(items.map((item, i) => [item.id, input.groups![i]!]));
+  const groupOf = groups && ((item: SplitItem) => groups.get(item.id)!);
+  return { n, d, k, kind, classes, x, ySoftmax, yMulti, counts, items, groupOf };
 }
 
 /** The labels of `rows`, in the shape calibrate.ts takes. */
@@ -222,7 +232,7 @@ export function fitHead(input: FitInput, opts: FitOptions): { head: LinearHead; 
   let started = performance.now();
   let crossValidated: ClassificationReport | undefined;
   if (requested > 0) {
-    const assigned = kFold(p.items, { seed, k: folds });
+    const assigned = p.groupOf ? groupedKFold(p.items, p.groupOf, { seed, k: folds }) : kFold(p.items, { seed, k: folds });
     const fold = Int32Array.from(p.items, (item) => assigned.get(item.id)!);
     const predicted = new Map<string, { concept: string; score: number }[]>();
     for (let f = 0; f < folds; f++) {
@@ -239,7 +249,8 @@ export function fitHead(input: FitInput, opts: FitOptions): { head: LinearHead; 
 
   // 2. Calibration on a held-out split.
   started = performance.now();
-  const split = stratifiedSplit(p.items, { seed, ratios: { train: 1 - validation, validation, test: 0 } });
+  const ratios = { train: 1 - validation, validation, test: 0 };
+  const split = p.groupOf ? groupedSplit(p.items, p.groupOf, { seed, ratios }) : stratifiedSplit(p.items, { seed, ratios });
   const all = Int32Array.from({ length: p.n }, (_, i) => i);
   const trainRows = all.filter((i) => split.get(p.items[i]!.id) === 'train');
   const validRows = all.filter((i) => split.get(p.items[i]!.id) === 'validation');

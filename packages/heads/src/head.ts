@@ -4,6 +4,7 @@
  * per-class thresholds picked for a target precision.
  */
 import { LoupeError } from '@loupe/contracts';
+import type { TileSpec } from './tiles.js';
 
 /** 'softmax': one label per image (multinomial LR); 'sigmoid': any number of labels (one-vs-rest LR). */
 export type HeadKind = 'softmax' | 'sigmoid';
@@ -53,6 +54,8 @@ export interface LinearHead {
   readonly trainedOn?: TrainedOn;
   /** The evaluation report (for a trained head, its cross-validation), kept with the weights. */
   readonly metrics?: unknown;
+  /** What the head reads, when not the whole image's embedding: the embeddings of these tiles (tiles.ts). */
+  readonly input?: { readonly tiles: TileSpec };
 }
 
 /** A LOUPE_ERR_VALIDATION naming what was wrong: every check of this package throws one. */

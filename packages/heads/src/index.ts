@@ -35,3 +35,5 @@ export {
   serializeHead,
   type HeadCard,
 } from './artefact.js';
+export { headHome, listHeadsWithPack, PACK_HEADS_DIR } from './pack.js';
+export { checkTileSpec, mostPositiveTile, tileRects, type TileRect, type TileSpec } from './tiles.js';

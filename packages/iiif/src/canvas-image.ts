@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { LoupeError, type ImageRef, type PreparedImage, type Rect } from '@loupe/contracts';
+import { LoupeError, type DerivedImage, type ImageRef, type PreparedImage, type Rect } from '@loupe/contracts';
 import type { Fetcher } from './fetch/index.js';
 import { parseImageInfo } from './image-info.js';
 import { planImageRequest } from './planner.js';
@@ -24,6 +24,8 @@ export interface CanvasImage {
    */
   readonly sizedRequest: string;
   readonly canvasRegion: Rect;
+  /** The whole image's size in its own pixels (upright), which `toImage` measures in. */
+  readonly imageSize: { readonly width: number; readonly height: number };
   /** EXIF orientation applied to a plain image (1: none; Image API responses are already upright). */
   readonly exifOrientation: number;
   readonly fromCache: boolean;
@@ -45,6 +47,11 @@ export interface FetchHints {
    * holds at least the pixels this fetch needs.
    */
   readonly shared?: { readonly fit: { readonly width: number; readonly height: number } };
+  /**
+   * An image preprocess made from this one (enhanced, upscaled), read from the fetcher's derived
+   * images instead of fetching: its regions map what is found on it back to the image and canvas.
+   */
+  readonly derived?: DerivedImage;
 }
 
 type Quarter = 0 | 90 | 180 | 270;
@@ -96,7 +103,14 @@ export async function fetchCanvasImage(
   let exifOrientation = 1;
   let fromCache: boolean;
 
-  if (!image.service) {
+  if (hints.derived) {
+    const made = await derivedPixels(fetcher, hints.derived, wanted, target);
+    ({ raw, cut } = made);
+    imageSize = hints.derived.image;
+    request = hints.derived.source;
+    sizedRequest = `derived:${hints.derived.id}`;
+    fromCache = true;
+  } else if (!image.service) {
     const fetched = await fetcher.getImage(image.id);
     exifOrientation = await decoding(fetched.url, async () => (await sharp(fetched.data).metadata()).orientation ?? 1);
     // As lenient as the fetcher's check, which this image passed: a JPEG with a damaged scan decodes with a smudge, as viewers show it.
@@ -169,7 +183,25 @@ export async function fetchCanvasImage(
   const toCanvas = mapBox(toCanvasPoint);
   const toImage = mapBox(toImagePoint);
   const canvasRegion = toCanvas({ x: 0, y: 0, w: raw.width, h: raw.height });
-  return { ...raw, channels: 3, request, sizedRequest: sizedRequest ?? request, canvasRegion, exifOrientation, fromCache, toCanvas, toImage };
+  return { ...raw, channels: 3, request, sizedRequest: sizedRequest ?? request, canvasRegion, imageSize, exifOrientation, fromCache, toCanvas, toImage };
+}
+
+/**
+ * A derived image's pixels as the image shows them (the painted turn undone, so the turns below
+ * apply as to any fetch), cut to `region` and no larger than `target` asks: a stage that wants
+ * fewer pixels than the enhancement made gets them resized, never more than it made.
+ */
+async function derivedPixels(fetcher: Fetcher, derived: DerivedImage, region: Rect | undefined, target: PlanTarget): Promise<{ raw: Raw; cut: Rect }> {
+  if (!fetcher.derived) {
+    throw new LoupeError('LOUPE_ERR_NOT_FOUND', `the job's prepared image is derived image ${derived.id}, and this process keeps no derived images (LOUPE_DATA_DIR)`, { details: { id: derived.id } });
+  }
+  const { png } = await fetcher.derived.get(derived.id);
+  let raw = await decoding(`derived:${derived.id}`, () => toRaw(sharp(png).rotate(undo(derived.rotation as Quarter))));
+  let cut: Rect = derived.imageRegion;
+  if (region) ({ raw, cut } = await cutLocally(raw, cut, region));
+  const [width, height] = fitInside(raw.width, raw.height, target);
+  if (width !== raw.width || height !== raw.height) raw = await toRaw(fromRaw(raw).resize(width, height, { fit: 'fill' }));
+  return { raw, cut };
 }
 
 /** A plan's pixels, decoded: a level-0 server may only offer more than the region, so just the region is kept. */
@@ -249,7 +281,7 @@ function clampRegion(region: Rect, width: number, height: number, document: stri
 }
 
 /** What an earlier stage said that changes a fetch: a preprocess result, or the hints of an embed request. */
-export type FetchHintsSource = Pick<Partial<PreparedImage>, 'rotation' | 'region' | 'fetch'>;
+export type FetchHintsSource = Pick<Partial<PreparedImage>, 'rotation' | 'region' | 'fetch' | 'enhanced'>;
 
 /**
  * The hints a preprocess result carries for later stages: its `rotation`, the `region` of the
@@ -258,11 +290,12 @@ export type FetchHintsSource = Pick<Partial<PreparedImage>, 'rotation' | 'region
  */
 export function fetchHints(preprocess: FetchHintsSource | undefined, use: { region?: boolean } = {}): FetchHints {
   if (!preprocess) return {};
-  const { rotation, region, fetch } = preprocess;
-  const hints: { rotation?: Quarter; region?: Rect; shared?: FetchHints['shared'] } = {};
+  const { rotation, region, fetch, enhanced } = preprocess;
+  const hints: { rotation?: Quarter; region?: Rect; shared?: FetchHints['shared']; derived?: DerivedImage } = {};
   if (rotation) hints.rotation = rotation;
   // A region without area would cut nothing out: the whole image is fetched, as without one.
   if (use.region !== false && region && region.w > 0 && region.h > 0) hints.region = region;
   if (fetch) hints.shared = { fit: fetch.fit };
+  if (enhanced) hints.derived = enhanced;
   return hints;
 }

@@ -18,3 +18,4 @@ export {
   type Resolver,
 } from './fetch/index.js';
 export { fetchCanvasImage, fetchHints, type CanvasImage, type FetchHints } from './canvas-image.js';
+export { DERIVED_ID, openDerivedImages, type DerivedImages } from './derived-images.js';

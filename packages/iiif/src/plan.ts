@@ -4,6 +4,6 @@
 export type * from './types.js';
 export { parseJsonDocument } from './json-document.js';
 export { parseImageInfo } from './image-info.js';
-export { LISTED_SIZE_SLACK, MAX_TILES, REQUEST_COST_PX, canvasTransform, planImageRequest, toCanvasRect } from './planner.js';
+export { LISTED_SIZE_SLACK, MAX_TILES, REQUEST_COST_PX, UPSCALE_OFFER_RATIO, canvasTransform, planImageRequest, toCanvasRect, upscaleOffer } from './planner.js';
 export { createDocumentLoader, isHttpSource, type DocumentLoaderOptions } from './fetch/document-loader.js';
 export { FETCHER_DEFAULTS, type FetcherOptions, type ResolvedFetcherOptions } from './fetch/fetcher-options.js';

@@ -1,6 +1,6 @@
 import type { Rect } from '@loupe/contracts';
 import { LoupeError } from '@loupe/contracts/core';
-import type { CanvasTransform, ImageInfo, ImageRequestPlan, PlanTarget, PlannedTile } from './types.js';
+import type { CanvasTransform, ImageInfo, ImageRequestPlan, PlanTarget, PlannedTile, UpscaleOffer } from './types.js';
 
 /**
  * What one extra request costs, in pixels, when level 0 weighs stitched tiles against one request:
@@ -17,12 +17,21 @@ export const MAX_TILES = 64;
  * four times the pixels: a 2048 px fit took the 3000x4000 master over an exact 1536x2048.
  */
 export const LISTED_SIZE_SLACK = 1.25;
+/**
+ * Upscaling is offered when the target wants at least this many times what the server gives: an
+ * image a little short of the target loses little, and an x2 model's output would mostly be
+ * resized down again.
+ */
+export const UPSCALE_OFFER_RATIO = 1.5;
+const UPSCALE_FACTORS = [2, 4, 8] as const;
 
 interface Need {
   /** The side of the region that the target binds. */
   readonly axis: 'w' | 'h';
   /** Result pixels needed along it (never more than the region has: no upscaling). */
   readonly px: number;
+  /** Result pixels the target asks for along it, whatever the region has (what an upscale could reach). */
+  readonly wanted: number;
 }
 
 /** A request form under consideration; `region` is the full-image pixels the result covers. */
@@ -55,6 +64,7 @@ const SYNTAX: Record<1 | 2 | 3, Syntax> = {
  *    reaches the target for the fewest pixels plus REQUEST_COST_PX per request.
  * Never an upscaled size: an image (or region) smaller than the target comes at full resolution.
  * When no valid request reaches the target (limits), the largest allowed comes, with resizeLocally false.
+ * When what comes is well short of the target (UPSCALE_OFFER_RATIO), the plan offers an upscale.
  */
 export function planImageRequest(info: ImageInfo, target: PlanTarget): ImageRequestPlan {
   if (!(Number.isInteger(info.width) && info.width > 0 && Number.isInteger(info.height) && info.height > 0)) {
@@ -151,6 +161,8 @@ class Planner {
     };
     if (chosen.url !== undefined) plan.url = chosen.url;
     if (chosen.tiles !== undefined) plan.tiles = chosen.tiles;
+    const offer = upscaleOffer(Math.round(along), this.#need.wanted);
+    if (offer) plan.upscale = offer;
     const r = this.#region;
     const c = chosen.region;
     if (r.x !== c.x || r.y !== c.y || r.w !== c.w || r.h !== c.h) {
@@ -317,14 +329,21 @@ function needOf(target: PlanTarget, region: Rect): Need {
     const n = target.shortSide;
     if (!(Number.isFinite(n) && n > 0)) throw invalidTarget(target);
     const axis = region.w <= region.h ? 'w' : 'h';
-    return { axis, px: Math.min(Math.ceil(n), axis === 'w' ? region.w : region.h) };
+    return { axis, px: Math.min(Math.ceil(n), axis === 'w' ? region.w : region.h), wanted: Math.ceil(n) };
   }
   const { width, height } = target.fit;
   if (!(Number.isFinite(width) && width > 0 && Number.isFinite(height) && height > 0)) throw invalidTarget(target);
   // The side whose ratio to the box is larger is the one the box binds.
   return region.w * height >= region.h * width
-    ? { axis: 'w', px: Math.min(Math.ceil(width), region.w) }
-    : { axis: 'h', px: Math.min(Math.ceil(height), region.h) };
+    ? { axis: 'w', px: Math.min(Math.ceil(width), region.w), wanted: Math.ceil(width) }
+    : { axis: 'h', px: Math.min(Math.ceil(height), region.h), wanted: Math.ceil(height) };
+}
+
+/** The upscale that would bring `have` pixels to `want`, when the shortfall is worth one. */
+export function upscaleOffer(have: number, want: number): UpscaleOffer | undefined {
+  if (!(have > 0) || have * UPSCALE_OFFER_RATIO > want) return undefined;
+  const suggested = UPSCALE_FACTORS.find((f) => have * f >= want) ?? 8;
+  return { suggested, have, want };
 }
 
 function invalidTarget(target: PlanTarget): LoupeError {

@@ -128,4 +128,19 @@ export interface ImageRequestPlan {
    * size, cropped locally): the part to keep, in result pixels.
    */
   readonly crop?: Rect;
+  /**
+   * Present when the server cannot give the size the target wants (a small master, level 0 without
+   * a size that large, limits): an offer to upscale, which the planner never applies itself.
+   */
+  readonly upscale?: UpscaleOffer;
+}
+
+/** An upscaling offer: the factor that would reach the target, and the sizes it is based on (along the side the target binds). */
+export interface UpscaleOffer {
+  /** The smallest of 2, 4 and 8 that reaches the target (8 when none does). */
+  readonly suggested: 2 | 4 | 8;
+  /** Pixels the best request gives. */
+  readonly have: number;
+  /** Pixels the target asks for. */
+  readonly want: number;
 }

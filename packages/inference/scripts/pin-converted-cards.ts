@@ -12,12 +12,12 @@ import { packageDir } from '../src/registry/model-files.js';
 const cardsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'cards');
 for (const name of readdirSync(cardsDir).filter((n) => n.endsWith('.json')).sort()) {
   const path = join(cardsDir, name);
-  const card = JSON.parse(readFileSync(path, 'utf8')) as { id: string; files: Record<string, { package?: string; convert?: { from: string; model: string; outputs?: string[] }; sha256: string; size?: number }> };
+  const card = JSON.parse(readFileSync(path, 'utf8')) as { id: string; files: Record<string, { package?: string; convert?: { from: string; model: string; outputs?: string[]; inputShape?: number[] }; sha256: string; size?: number }> };
   let changed = false;
   for (const [role, file] of Object.entries(card.files)) {
     if (!file.convert || !file.package) continue;
     const source = join(packageDir(file.package), file.convert.model);
-    const opts = file.convert.outputs ? { outputs: file.convert.outputs } : {};
+    const opts = { ...(file.convert.outputs && { outputs: file.convert.outputs }), ...(file.convert.inputShape && { inputShape: file.convert.inputShape }) };
     const { onnx } = file.convert.from === 'tfjs-layers' ? await convertLayersModel(source, opts) : await convertGraphModel(source, opts);
     const sha256 = createHash('sha256').update(onnx).digest('hex');
     if (file.sha256 !== sha256 || file.size !== onnx.byteLength) {

@@ -94,3 +94,5 @@ export { tesseractEngineCard, type TesseractEngineCard, type TesseractLanguageMo
 export { tesseractCoreVersion } from './tesseract/tessdata.js';
 export { OCCLUSION_DEFAULTS, occlusionSaliency, scoreEach, type ImageScorer, type OcclusionBaseline, type OcclusionOptions, type SaliencyMap } from './explain/occlusion.saliency.js';
 export { saliencyOverlayPng, sampleMap, type OverlayOptions } from './explain/saliency.overlay.js';
+export { ENHANCE_DEFAULTS, enhanceFactor, enhanceImage, type EnhanceCard, type EnhanceModel, type EnhanceOptions } from './enhance/enhance-image.js';
+export { cropRgb, rgbPng } from './enhance/image-bytes.js';

@@ -30,7 +30,7 @@ export type Call =
   | { id: number; op: 'run'; handle: number; feeds: Record<string, WireTensor> }
   | { id: number; op: 'release'; handle: number }
   | { id: number; op: 'tensor'; image: Pixels; spec: TensorSpec }
-  | { id: number; op: 'convert'; source: string; from: 'tfjs-graph' | 'tfjs-layers'; outputs?: string[] };
+  | { id: number; op: 'convert'; source: string; from: 'tfjs-graph' | 'tfjs-layers'; outputs?: string[]; inputShape?: number[] };
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
 

@@ -64,7 +64,7 @@ async function answer(call: Call): Promise<{ value: unknown; transfer?: ArrayBuf
     case 'convert': {
       // Loaded only here: a process that never converts never loads the converter.
       const converter = await import('@loupe/tfjs-onnx');
-      const opts = call.outputs ? { outputs: call.outputs } : {};
+      const opts = { ...(call.outputs && { outputs: call.outputs }), ...(call.inputShape && { inputShape: call.inputShape }) };
       const { onnx } = call.from === 'tfjs-layers' ? await converter.convertLayersModel(call.source, opts) : await converter.convertGraphModel(call.source, opts);
       const owned = onnx.byteOffset === 0 && onnx.byteLength === onnx.buffer.byteLength;
       return { value: onnx, ...(owned && { transfer: [onnx.buffer as ArrayBuffer] }) };

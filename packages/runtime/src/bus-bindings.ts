@@ -4,6 +4,7 @@ import { busRequestContext, queueContext } from './handler-context.js';
 import type { InFlight } from './in-flight.js';
 import type { AppMetrics } from './metrics/app-metrics.js';
 import { inputDecoder } from './input-decoder.js';
+import { toBusValue } from './binary-response.js';
 import { bindQueueHandler, type QueueBindingOptions } from './pipeline.js';
 
 export interface BusBindingOptions {
@@ -46,7 +47,7 @@ async function serveRequests(bus: Bus, decl: HandlerDeclaration, log: Logger, op
   const decodeInput = inputDecoder(decl);
   const answer = async (data: Uint8Array, headers: Headers, span: Span): Promise<Reply> => {
     try {
-      return jsonReply(await decl.handler(decodeInput(data), busRequestContext(headers, log, opts.shutdown)));
+      return jsonReply(toBusValue(await decl.handler(decodeInput(data), busRequestContext(headers, log, opts.shutdown))));
     } catch (err) {
       const loupeError = toLoupeError(err);
       failSpan(span, loupeError);

@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import t from 'tap';
 import { LoupeError, defineHandler, type ServiceDefinition } from '@loupe/contracts';
-import { createMemoryBus } from '@loupe/bus';
-import { createServiceApp } from './service-app.js';
+import { workerAndGateway } from './process-pair.fixture.js';
 
 // An operation whose answer is a document (XML here), not JSON: declared with its media type.
 const api = {
@@ -34,16 +33,7 @@ const pages: ServiceDefinition = {
 };
 
 t.test('a document operation answers its string as it is, with its media type, in process and over the bus', async (t) => {
-  const bus = createMemoryBus();
-  const worker = await createServiceApp([pages], { bus, logger: false });
-  const gateway = await createServiceApp([], { bus, logger: false, remote: { pages: { page: api } } });
-  t.teardown(async () => {
-    await gateway.close();
-    await worker.close();
-    await bus.close();
-  });
-  await worker.start();
-  await gateway.start();
+  const { worker, gateway } = await workerAndGateway(t, pages, { page: api });
 
   for (const [where, app] of [['in process', worker], ['through the gateway', gateway]] as const) {
     const ok = await app.inject({ method: 'GET', url: '/v1/pages/xml?n=3' });

@@ -8,6 +8,7 @@ import { ERROR_BODY_SCHEMA, toHttpError } from './http-errors.js';
 import type { InFlight } from './in-flight.js';
 import { PROCESS_TAG, pageRouteSchema, withDefaultsOptional } from './openapi-document.js';
 import { routeInputSchemas } from './route-schema.js';
+import { asBuffer, isBinaryMediaType, successResponse } from './binary-response.js';
 import { registerHttpTracing } from './telemetry/http-tracing.js';
 import type { ServiceAppOptions } from './service-app.js';
 import { compileValidator, type InputPart } from './validation.js';
@@ -98,11 +99,13 @@ export function mountOperation(fastify: FastifyInstance, auth: AuthOptions | und
     operationId: `${serviceName}.${decl.name}`,
     ...(params ? { params } : {}),
     ...(rest ? (inQuery ? { querystring: rest } : { body: rest }) : {}),
-    // A document format is documented under its own media type; errors stay JSON whatever the route.
-    response: { 200: decl.mediaType ? { content: { [decl.mediaType]: { schema: decl.output } } } : decl.output, '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
+    // A document format or bytes are documented under their own media type; errors stay JSON whatever the route.
+    response: { 200: successResponse(decl), '4xx': { $ref: 'LoupeError#' }, '5xx': { $ref: 'LoupeError#' } },
   };
   // Fastify sends a string as it is once the type is neither unset nor JSON: set before the send.
-  const contentType = decl.mediaType && `${decl.mediaType}; charset=utf-8`;
+  // Bytes have no charset; a binary route's JSON alternative (an object) goes out as JSON.
+  const binary = isBinaryMediaType(decl.mediaType);
+  const contentType = decl.mediaType && !binary ? `${decl.mediaType}; charset=utf-8` : undefined;
   fastify.route({
     method: route.method,
     url: route.url,
@@ -115,6 +118,8 @@ export function mountOperation(fastify: FastifyInstance, auth: AuthOptions | und
         const input = params ? { ...(carried as object), ...(request.params as object) } : carried;
         const output = await invoke(input, request, reply);
         if (contentType) reply.type(contentType);
+        const bytes = binary ? asBuffer(output) : undefined;
+        if (bytes) return reply.type(decl.mediaType!).send(bytes);
         return output;
       } finally {
         inFlight.leave();

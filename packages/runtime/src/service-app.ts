@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createClient, type Bus, type Subscription } from '@loupe/bus';
 import { LoupeError, toLoupeError, type ApiDeclaration, type HandlerDeclaration, type Logger, type ServiceDefinition } from '@loupe/contracts';
+import { fromBusValue } from './binary-response.js';
 import { bindServiceBus } from './bus-bindings.js';
 import { FORWARDED_HEADERS, PRINCIPAL_HEADER, httpContext } from './handler-context.js';
 import { operationSecurity, type AuthOptions } from './auth/http-auth.js';
@@ -140,7 +141,7 @@ export async function createServiceApp(services: readonly ServiceDefinition[], o
         const headers = Object.fromEntries(FORWARDED_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h] as string]] : [])));
         // Set here only, from what the auth hook verified; the bus is the services' trusted network.
         if (request.principal) headers[PRINCIPAL_HEADER] = JSON.stringify(request.principal);
-        return client.request(decl, input as never, { headers });
+        return fromBusValue(decl, await client.request(decl, input as never, { headers }));
       });
     }
   }

@@ -9,7 +9,8 @@ import type { AnnotationQuery, AnnotationStore, GroundTruthInput, Revision } fro
  */
 
 // Any host, and any path the public URL may have before Loupe's own (a proxy's prefix).
-const ANNOTATION_URL = /^https?:\/\/[^/?#]+(?:\/[^?#]*?)?\/v1\/annotations\/([^/?#]+)$/;
+// The key, or a route under it with its query (an explanation's overlay: `<key>/explanation?window=0.2`).
+const ANNOTATION_URL = /^https?:\/\/[^/?#]+(?:\/[^?#]*?)?\/v1\/annotations\/([^/?#]+(?:\/explanation(?:\?[^#]*)?)?)$/;
 const MODEL_URL = /^https?:\/\/[^/?#]+(?:\/[^?#]*?)?(\/v1\/models\/[^?#]+)$/;
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -23,33 +24,51 @@ export function localGeneratorId(id: string): string {
   return MODEL_URL.exec(id)?.[1] ?? id;
 }
 
-/** A composed annotation's sources (`loupe:derivedFrom`: annotation ids), each mapped; nothing when it has none. */
-function derivedFrom(annotation: Annotation, map: (id: string) => string): Record<string, unknown> {
-  const sources = (annotation as Record<string, unknown>)['loupe:derivedFrom'];
-  return Array.isArray(sources) ? { 'loupe:derivedFrom': sources.map((id) => (typeof id === 'string' ? map(id) : id)) } : {};
+/**
+ * The ids an annotation links to, each mapped: a composed caption's sources (`loupe:derivedFrom`),
+ * the annotation an explanation explains (`loupe:explains`) and its overlay's link (a body under
+ * `/v1/annotations/<key>/explanation`); nothing for those it lacks.
+ */
+function linked(annotation: Annotation, map: (id: string) => string): Record<string, unknown> {
+  const a = annotation as Record<string, unknown>;
+  const sources = a['loupe:derivedFrom'];
+  const explains = a['loupe:explains'];
+  const body = a['body'];
+  return {
+    ...(Array.isArray(sources) && { 'loupe:derivedFrom': sources.map((id) => (typeof id === 'string' ? map(id) : id)) }),
+    ...(typeof explains === 'string' && { 'loupe:explains': map(explains) }),
+    ...(typeof explains === 'string' && isLinkedBody(body) && { body: { ...body, id: map(body.id) } }),
+  };
 }
 
-/** The annotation as the store keeps it: its id, its generator's and its sources' without the public URL. */
+const isLinkedBody = (body: unknown): body is { id: string } =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) && typeof (body as { id?: unknown }).id === 'string';
+
+/** The annotation as the store keeps it: its id, its generator's and its links' without the public URL. */
 export function localAnnotation(annotation: Annotation): Annotation {
   const { generator } = annotation;
   return {
     ...annotation,
     id: localAnnotationId(annotation.id),
     ...(generator && { generator: { ...generator, id: localGeneratorId(generator.id) } }),
-    ...derivedFrom(annotation, localAnnotationId),
+    ...linked(annotation, localAnnotationId),
   };
 }
 
 const publicId = (id: string, publicUrl: string): string => (ABSOLUTE.test(id) ? id : `${publicUrl}/v1/annotations/${id}`);
 
-/** The annotation as `publicUrl` serves it: an id that is not a URL yet is made one under it. */
+/** Kept in the store only: an explanation's overlay bytes, which its own route serves (see ground-truth's explanations.ts). */
+const PRIVATE = 'loupe:overlay';
+
+/** The annotation as `publicUrl` serves it: an id that is not a URL yet is made one under it; private fields dropped. */
 export function publicAnnotation(annotation: Annotation, publicUrl: string): Annotation {
   const { generator } = annotation;
+  const { [PRIVATE]: _private, ...shown } = annotation as Annotation & { [PRIVATE]?: unknown };
   return {
-    ...annotation,
+    ...shown,
     id: publicId(annotation.id, publicUrl),
     ...(generator && { generator: { ...generator, id: generator.id.startsWith('/') ? `${publicUrl}${generator.id}` : generator.id } }),
-    ...derivedFrom(annotation, (id) => publicId(id, publicUrl)),
+    ...linked(annotation, (id) => publicId(id, publicUrl)),
   };
 }
 

@@ -1,5 +1,7 @@
 import { LoupeError } from '@loupe/contracts';
-import { loadTfjsGraphModel, type ConstTensor, type TfjsAttr, type TfjsNode } from './tfjs-model.js';
+import { castConst, evaluate } from './const-eval.js';
+import { loadTfjsGraphModel, type ConstTensor, type TfjsNode } from './tfjs-model.js';
+import { attrF, attrInts, attrS, b64 } from './tf-attrs.js';
 import {
   AXIS_TO_NCHW, ONNX_DTYPES, OnnxGraph, TO_NCHW, TO_NHWC, permute, sameInts, strides, toAttribute,
   type AttrValue, type ConvertOptions, type ConvertResult, type ElementType, type TensorSignature,
@@ -16,12 +18,16 @@ export type { ConvertOptions, ConvertResult, ElementType, TensorSignature } from
  */
 type Value =
   | { kind: 'const'; tensor: ConstTensor }
-  | { kind: 'dyn'; name: string; layout: 'nhwc' | 'nchw'; dtype: ElementType };
+  | { kind: 'dyn'; name: string; layout: 'nhwc' | 'nchw'; dtype: ElementType; shape?: number[] };
 
 const TF_DTYPES: Record<string, ElementType> = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_INT64: 'int64', DT_BOOL: 'bool' };
 
 const UNARY: Record<string, string> = {
   Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', Exp: 'Exp', Neg: 'Neg', Sqrt: 'Sqrt', Abs: 'Abs', Log: 'Log', Floor: 'Floor', Reciprocal: 'Reciprocal',
+  Sign: 'Sign', Ceil: 'Ceil', LogicalNot: 'Not',
+};
+const COMPARE: Record<string, string> = {
+  Equal: 'Equal', Greater: 'Greater', Less: 'Less', GreaterEqual: 'GreaterOrEqual', LessEqual: 'LessOrEqual',
 };
 const BINARY: Record<string, string> = {
   Add: 'Add', AddV2: 'Add', BiasAdd: 'Add', Mul: 'Mul', Sub: 'Sub', RealDiv: 'Div', Maximum: 'Max', Minimum: 'Min', Pow: 'Pow',
@@ -33,7 +39,7 @@ const BINARY: Record<string, string> = {
  */
 export async function convertGraphModel(modelJsonPath: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
   const { json, weights } = await loadTfjsGraphModel(modelJsonPath);
-  return new Converter(json.modelTopology.node, weights, json.signature?.outputs, opts.outputs).run();
+  return new Converter(json.modelTopology.node, weights, json.signature?.outputs, opts).run();
 }
 
 class Converter extends OnnxGraph {
@@ -42,10 +48,14 @@ class Converter extends OnnxGraph {
   constructor(
     private readonly tfNodes: TfjsNode[],
     private readonly weights: Map<string, ConstTensor>,
-    private readonly signatureOutputs?: Record<string, { name: string }>,
-    private readonly requestedOutputs?: string[],
+    private readonly signatureOutputs: Record<string, { name: string }> | undefined,
+    private readonly opts: ConvertOptions,
   ) {
     super();
+  }
+
+  private get requestedOutputs(): string[] | undefined {
+    return this.opts.outputs;
   }
 
   run(): ConvertResult {
@@ -101,9 +111,17 @@ class Converter extends OnnxGraph {
     if (op === 'Placeholder') {
       const dtype = TF_DTYPES[node.attr?.dtype?.type ?? 'DT_FLOAT'] ?? 'float32';
       const dims = node.attr?.shape?.shape?.dim;
-      const shape = dims?.map((d) => Number(d.size ?? -1));
+      const shape = this.inputShape(node, dims?.map((d) => Number(d.size ?? -1)));
       this.inputs.push({ name: node.name, dtype, ...(shape ? { shape } : {}) });
-      return set({ kind: 'dyn', name: node.name, layout: 'nhwc', dtype });
+      const fixed = shape && shape.every((d) => d >= 0) ? { shape } : {};
+      return set({ kind: 'dyn', name: node.name, layout: 'nhwc', dtype, ...fixed });
+    }
+    if (op === 'Shape') {
+      const x = input(0);
+      const shape = x.kind === 'const' ? x.tensor.shape : x.shape;
+      if (!shape) return this.unsupported(node, 'the shape of a value whose size is not fixed: convert with inputShape');
+      if (node.attr?.out_type?.type === 'DT_INT64') return this.unsupported(node, 'an int64 shape');
+      return set({ kind: 'const', tensor: { dtype: 'int32', shape: [shape.length], data: Int32Array.from(shape) } });
     }
     if (op === 'Identity' || op === 'StopGradient' || op === 'NoOp') {
       if (op === 'NoOp') return;
@@ -111,6 +129,8 @@ class Converter extends OnnxGraph {
     }
     const folded = this.fold(node, ins);
     if (folded) return set({ kind: 'const', tensor: folded });
+    const more = this.convertMore(node, input);
+    if (more) return set(more);
     if (op === 'Conv2D' || op === '_FusedConv2D' || op === 'DepthwiseConv2dNative' || op === 'FusedDepthwiseConv2dNative') {
       return set(this.conv(node, ins));
     }
@@ -133,9 +153,7 @@ class Converter extends OnnxGraph {
       return set(this.same(x, this.emit('Reciprocal', [this.emit('Sqrt', [x.name])])));
     }
     if (op in BINARY) return set(this.binary(BINARY[op]!, input(0), input(1), node));
-    if (op === 'Equal' || op === 'Greater' || op === 'Less' || op === 'GreaterEqual' || op === 'LessEqual') {
-      return set({ ...(this.binary(op, input(0), input(1), node) as DynValue), dtype: 'bool' });
-    }
+    if (op in COMPARE) return set({ ...(this.binary(COMPARE[op]!, input(0), input(1), node) as DynValue), dtype: 'bool' });
     if (op === 'FloorMod') return set(this.binary('Mod', input(0), input(1), node));
     if (op === 'FloorDiv') {
       const q = this.binary('Div', this.cast(input(0), 'float32'), this.cast(input(1), 'float32'), node) as DynValue;
@@ -241,7 +259,7 @@ class Converter extends OnnxGraph {
       const dtype = dyns[0]?.dtype ?? 'float32';
       return set({ kind: 'dyn', name: this.emit('Concat', names, { axis }), layout: nchw ? 'nchw' : 'nhwc', dtype });
     }
-    if (op === 'Mean') {
+    if (op === 'Mean' || op === 'Sum') {
       const x = this.dyn(input(0), node);
       const keep = node.attr?.keep_dims?.b === true;
       let axes = [...this.constOf(input(1), node, 'axes').data];
@@ -251,7 +269,11 @@ class Converter extends OnnxGraph {
       const src = nchw ? x : this.asNhwc(x);
       if (nchw) axes = axes.map((a) => AXIS_TO_NCHW[(a + 4) % 4]!);
       const layout = nchw && keep ? 'nchw' : 'nhwc';
-      return set({ kind: 'dyn', name: this.emit('ReduceMean', [src.name], { axes, keepdims: keep ? 1 : 0 }), layout, dtype: x.dtype });
+      // Opset 13 moved ReduceSum's axes to an input; ReduceMean keeps them as an attribute until opset 18.
+      const out = op === 'Sum'
+        ? this.emit('ReduceSum', [src.name, this.int64(axes)], { keepdims: keep ? 1 : 0 })
+        : this.emit('ReduceMean', [src.name], { axes, keepdims: keep ? 1 : 0 });
+      return set({ kind: 'dyn', name: out, layout, dtype: x.dtype });
     }
     if (op === 'Softmax') {
       const x = this.asNhwc(this.dyn(input(0), node));
@@ -271,6 +293,88 @@ class Converter extends OnnxGraph {
       return set({ kind: 'dyn', name: this.emit('Resize', [x.name, '', '', sizes], attrs), layout: 'nchw', dtype: 'float32' });
     }
     return this.unsupported(node);
+  }
+
+  /** The input's shape: the model's own, or the one `opts.inputShape` fixes (which must fit the model's). */
+  private inputShape(node: TfjsNode, declared: number[] | undefined): number[] | undefined {
+    const fixed = this.opts.inputShape;
+    if (!fixed) return declared;
+    if (this.inputs.length > 0) {
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `inputShape fixes the shape of a model's one input, but this model has several (${this.inputs[0]!.name}, ${node.name})`);
+    }
+    if (declared && (declared.length !== fixed.length || declared.some((d, i) => d >= 0 && d !== fixed[i]))) {
+      throw new LoupeError('LOUPE_ERR_VALIDATION', `inputShape [${fixed.join(', ')}] does not fit input ${node.name} of shape [${declared.join(', ')}]`);
+    }
+    return fixed;
+  }
+
+  /** The ops graphs exported from JAX (jax2tf) add: logic, selection, broadcasting, einsum, transposed convolution. */
+  private convertMore(node: TfjsNode, input: (k: number) => Value): Value | undefined {
+    const op = node.op;
+    if (op === 'Square') {
+      const x = this.dyn(input(0), node);
+      return this.same(x, this.emit('Mul', [x.name, x.name]));
+    }
+    if (op === 'NotEqual') {
+      const eq = this.binary('Equal', input(0), input(1), node) as DynValue;
+      return { ...eq, name: this.emit('Not', [eq.name]), dtype: 'bool' };
+    }
+    if (op === 'LogicalAnd' || op === 'LogicalOr') {
+      return { ...(this.binary(op === 'LogicalAnd' ? 'And' : 'Or', input(0), input(1), node) as DynValue), dtype: 'bool' };
+    }
+    // TF's Select (v1) broadcasts a vector condition over the first axis, which Where does not: only SelectV2.
+    if (op === 'SelectV2') {
+      const [c, a, b] = [input(0), input(1), input(2)];
+      const dtype = a.kind === 'dyn' ? a.dtype : b.kind === 'dyn' ? b.dtype : a.tensor.dtype;
+      return { kind: 'dyn', name: this.emit('Where', [this.nhwcName(c), this.nhwcName(a), this.nhwcName(b)]), layout: 'nhwc', dtype };
+    }
+    if (op === 'BroadcastTo') {
+      const x = this.asNhwc(this.dyn(input(0), node));
+      return this.same(x, this.emit('Expand', [x.name, this.int64([...this.constOf(input(1), node, 'shape').data])]));
+    }
+    if (op === 'Einsum') return this.einsum(node, input(0), input(1));
+    if (op === 'Conv2DBackpropInput') return this.convTranspose(node, input);
+    return undefined;
+  }
+
+  private einsum(node: TfjsNode, a: Value, b: Value): Value {
+    const equation = attrS(node.attr?.equation) ?? '';
+    if ((node.input ?? []).filter((i) => !i.startsWith('^')).length !== 2) return this.unsupported(node, 'an einsum of other than two operands');
+    // A dense layer as JAX writes it ('abcg,gf->abcf'): the last axis times a constant matrix is a MatMul.
+    const dense = /^([a-z]*)([a-z]),\2([a-z])->\1\3$/.exec(equation);
+    if (dense && !dense[1]!.includes(dense[3]!) && a.kind === 'dyn' && b.kind === 'const' && b.tensor.shape.length === 2) {
+      const x = this.asNhwc(a);
+      return this.same(x, this.emit('MatMul', [x.name, this.constName(b.tensor)]));
+    }
+    const dtype = a.kind === 'dyn' ? a.dtype : b.kind === 'dyn' ? b.dtype : 'float32';
+    return { kind: 'dyn', name: this.emit('Einsum', [this.nhwcName(a), this.nhwcName(b)], { equation }), layout: 'nhwc', dtype };
+  }
+
+  /** TF's gradient of a convolution, which Keras and Flax use as a transposed convolution. */
+  private convTranspose(node: TfjsNode, input: (k: number) => Value): Value {
+    this.requireNhwc(node);
+    const outShape = [...this.constOf(input(0), node, 'input_sizes').data].map(Number);
+    const filter = this.constOf(input(1), node, 'filter');
+    const x = this.asNchw(this.dyn(input(2), node));
+    const padding = attrS(node.attr?.padding);
+    if (padding !== 'SAME' && padding !== 'VALID') return this.unsupported(node, `padding ${padding}`);
+    const s = attrInts(node.attr?.strides);
+    const d = attrInts(node.attr?.dilations);
+    const kernel = filter.shape.slice(0, 2);
+    // TF's filter is [H, W, out, in]; ConvTranspose's weight is [in, out, H, W].
+    const w = permute(filter, [3, 2, 0, 1]);
+    const attrs: Record<string, AttrValue> = {
+      kernel_shape: kernel,
+      strides: [s[1] ?? 1, s[2] ?? 1],
+      dilations: [d[1] ?? 1, d[2] ?? 1],
+      ...transposedPads(padding, [outShape[1]!, outShape[2]!], kernel, [s[1] ?? 1, s[2] ?? 1], [d[1] ?? 1, d[2] ?? 1]),
+    };
+    return { kind: 'dyn', name: this.emit('ConvTranspose', [x.name, this.constName(w)], attrs), layout: 'nchw', dtype: 'float32' };
+  }
+
+  /** A value's ONNX name in TF's layout, a constant's initializer included. */
+  private nhwcName(v: Value): string {
+    return v.kind === 'const' ? this.constName(v.tensor) : this.asNhwc(v).name;
   }
 
   private conv(node: TfjsNode, ins: string[]): Value {
@@ -303,53 +407,18 @@ class Converter extends OnnxGraph {
     return { kind: 'dyn', name: out, layout: 'nchw', dtype: 'float32' };
   }
 
-  /** Evaluates a node whose inputs are all constants, for the ops whose result feeds shapes and indices. */
+  /** Evaluates a node whose inputs are all constants (const-eval.ts), shape arithmetic above all. */
   private fold(node: TfjsNode, ins: string[]): ConstTensor | undefined {
     const vals = ins.map((i) => this.get(i, node.name));
     if (vals.length === 0 || vals.some((v) => v.kind !== 'const')) return undefined;
-    const c = vals.map((v) => (v as { tensor: ConstTensor }).tensor);
-    const op = node.op;
-    const binary: Record<string, (a: number, b: number) => number> = {
-      Add: (a, b) => a + b, AddV2: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b,
-      RealDiv: (a, b) => a / b, FloorDiv: (a, b) => Math.floor(a / b), FloorMod: (a, b) => a - Math.floor(a / b) * b,
-      Maximum: Math.max, Minimum: Math.min,
-    };
-    if (op in binary && c.length === 2) {
-      const [a, b] = c as [ConstTensor, ConstTensor];
-      const n = Math.max(a.data.length, b.data.length);
-      if (a.data.length !== n && a.data.length !== 1) return undefined;
-      if (b.data.length !== n && b.data.length !== 1) return undefined;
-      const f = binary[op]!;
-      const out = Array.from({ length: n }, (_, i) => f(Number(a.data[a.data.length === 1 ? 0 : i]), Number(b.data[b.data.length === 1 ? 0 : i])));
-      const shape = a.data.length >= b.data.length ? a.shape : b.shape;
-      return a.dtype === 'int32' ? { dtype: 'int32', shape, data: Int32Array.from(out, Math.trunc) } : { dtype: 'float32', shape, data: Float32Array.from(out) };
-    }
-    if (op === 'SparseToDense') {
-      const [indices, outShape, values, dflt] = c as [ConstTensor, ConstTensor, ConstTensor, ConstTensor];
-      const shape = [...outShape.data].map(Number);
-      const size = shape.reduce((x, y) => x * y, 1);
-      const data = values.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
-      data.fill(Number(dflt.data[0] ?? 0));
-      const rank = shape.length;
-      const st = strides(shape);
-      const count = indices.shape.length === 0 ? 1 : indices.shape[0]!;
-      for (let i = 0; i < count; i++) {
-        let flat = 0;
-        for (let k = 0; k < rank; k++) flat += Number(indices.data[i * rank + k]) * st[k]!;
-        data[flat] = Number(values.data[values.data.length === 1 ? 0 : i]);
-      }
-      return { dtype: values.dtype === 'int32' ? 'int32' : 'float32', shape, data };
-    }
-    if (op === 'Cast') {
-      const to = TF_DTYPES[node.attr?.DstT?.type ?? ''];
-      return to && to !== 'int64' ? castConst(c[0]!, to) : undefined;
-    }
-    if (op === 'Reshape') return { ...c[0]!, shape: [...c[1]!.data].map(Number) };
-    return undefined;
+    return evaluate(node, vals.map((v) => (v as { tensor: ConstTensor }).tensor));
   }
 
   private cast(v: Value, to: ElementType): DynValue {
-    if (v.kind === 'const') return { kind: 'dyn', name: this.constName(castConst(v.tensor, to)), layout: 'nhwc', dtype: to };
+    if (v.kind === 'const') {
+      if (to === 'int64') throw new TypeError('cannot hold an int64 constant');
+      return { kind: 'dyn', name: this.constName(castConst(v.tensor, to)), layout: 'nhwc', dtype: to };
+    }
     if (v.dtype === to) return v;
     return { kind: 'dyn', name: this.emit('Cast', [v.name], { to: ONNX_DTYPES[to] }), layout: v.layout, dtype: to };
   }
@@ -510,11 +579,26 @@ class Converter extends OnnxGraph {
 
 type DynValue = Extract<Value, { kind: 'dyn' }>;
 
-function castConst(t: ConstTensor, to: ElementType): ConstTensor {
-  if (to === 'float32') return { dtype: 'float32', shape: t.shape, data: Float32Array.from(t.data) };
-  if (to === 'int32') return { dtype: 'int32', shape: t.shape, data: Int32Array.from(t.data, Math.trunc) };
-  if (to === 'bool') return { dtype: 'bool', shape: t.shape, data: Uint8Array.from(t.data, (v) => (v ? 1 : 0)) };
-  throw new TypeError(`cannot hold a ${to} constant`);
+/**
+ * ConvTranspose's pads for TF's Conv2DBackpropInput of output size `out`: the forward convolution of
+ * `out` (SAME or VALID) gives the input size, and its padding (the odd pixel at the end, as TF pads) is
+ * what the transposed one crops. output_padding adds the rows a VALID forward convolution left unread.
+ */
+function transposedPads(padding: 'SAME' | 'VALID', out: number[], kernel: number[], strides: number[], dilations: number[]): Record<string, AttrValue> {
+  const begin: number[] = [];
+  const end: number[] = [];
+  const extra: number[] = [];
+  out.forEach((o, k) => {
+    const span = (kernel[k]! - 1) * dilations[k]! + 1;
+    const s = strides[k]!;
+    const input = padding === 'SAME' ? Math.ceil(o / s) : Math.ceil((o - span + 1) / s);
+    const full = (input - 1) * s + span;
+    const total = padding === 'SAME' ? Math.max(full - o, 0) : 0;
+    begin.push(Math.floor(total / 2));
+    end.push(total - Math.floor(total / 2));
+    extra.push(o - (full - total));
+  });
+  return { pads: [...begin, ...end], ...(extra.some((e) => e > 0) ? { output_padding: extra } : {}) };
 }
 
 /** A per-channel constant (TF broadcasts over the last axis) laid out for an NCHW value: [C, 1, 1]. */
@@ -533,22 +617,6 @@ function inlineConst(node: TfjsNode): ConstTensor | undefined {
 
 function baseName(input: string): string {
   return input.replace(/^\^/, '').replace(/:\d+$/, '');
-}
-
-function b64(s: string): string {
-  return Buffer.from(s, 'base64').toString('utf8');
-}
-
-function attrS(a: TfjsAttr | undefined): string | undefined {
-  return a?.s === undefined ? undefined : b64(a.s);
-}
-
-function attrF(a: TfjsAttr | undefined, fallback: number): number {
-  return a?.f ?? fallback;
-}
-
-function attrInts(a: TfjsAttr | undefined): number[] {
-  return (a?.list?.i ?? []).map(Number);
 }
 
 /** TF.js graphs are usually in order already; sort anyway so that a node never reads an undefined value. */

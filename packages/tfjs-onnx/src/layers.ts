@@ -1,5 +1,6 @@
 import { LoupeError } from '@loupe/contracts';
 import { readKerasModel, type KerasModel, type LayerCall } from './keras-topology.js';
+import { isUpscaleLayer, upscaleLayer } from './upscale-layers.js';
 import { loadTfjsArtifacts, type ConstTensor } from './tfjs-model.js';
 import {
   AXIS_TO_NCHW, OnnxGraph, permute,
@@ -194,6 +195,16 @@ class LayersConverter extends OnnxGraph {
     }
     if (cls in MERGE) return set(this.merge(call, MERGE[cls]!, call.inputs.map((_, k) => input(k))));
     if (cls === 'Concatenate') return set(this.concat(call, call.inputs.map((_, k) => input(k))));
+    if (isUpscaleLayer(cls)) {
+      const graph = {
+        emit: (op: string, ins: string[], attrs?: Record<string, AttrValue>) => this.emit(op, ins, attrs),
+        constName: (t: ConstTensor) => this.constName(t),
+        scalar: (v: number) => this.scalar(v),
+        asNchw: (x: Value) => this.imageAsNchw(x, call),
+        unsupported: (what?: string) => this.unsupported(call, what),
+      };
+      return set(upscaleLayer(graph, cls, cfg, input()));
+    }
     return this.unsupported(call);
   }
 

@@ -38,6 +38,12 @@ export interface ConvertOptions {
    * pooling layer to give an image feature vector. What no output needs is left out of the file.
    */
   outputs?: string[];
+  /**
+   * Fixes the shape of the model's one input (e.g. [1, 256, 256, 3]): every shape the graph computes
+   * from it becomes a constant, folded at conversion, so that the ONNX graph is static. Models exported
+   * from JAX need it: they compute their reshapes and slices from the input's shape at run time.
+   */
+  inputShape?: number[];
 }
 
 export const ONNX_DTYPES: Record<ElementType, number> = { float32: DT.FLOAT, int32: DT.INT32, int64: DT.INT64, bool: DT.BOOL };

@@ -59,3 +59,11 @@ t.test('POST /v1/caption: a model captioner until pulled; the composed one point
   t.equal(composed.caption.text, 'A horse.');
   t.same(await call('compose', { resultSets: [] }), { model: COMPOSED_CAPTION_MODEL, caption: null });
 });
+
+t.test('the stage’s model options are checked as the job schema checks them', async (t) => {
+  const stage = (options: Record<string, unknown>) => call('canvas', { task, results: {}, options });
+  await t.rejects(stage({ model: 'vit-gpt2-captioning' }), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /loupe models pull vit-gpt2-captioning/ });
+  await t.rejects(stage({ model: 'vit-gpt2-captioning', beams: 9 }), { code: 'LOUPE_ERR_VALIDATION', message: /beams must be an integer from 1 to 8/ });
+  await t.rejects(stage({ model: '' }), { code: 'LOUPE_ERR_VALIDATION', message: /options.model/ });
+  await t.rejects(stage({ beams: 2 }), { code: 'LOUPE_ERR_VALIDATION', message: /go with options.model/ });
+});

@@ -1,6 +1,9 @@
 import { LoupeError, SERVICE_APIS, defineHandler, stageResult, type ModelRef, type ResultSet, type ServiceDefinition, type StageInput } from '@loupe/contracts';
-import { describeModels, requireInstalledModel, type ModelRegistryLike } from '@loupe/inference';
+import { fetchHints } from '@loupe/iiif';
+import { describeModels, type ModelRegistryLike } from '@loupe/inference';
 import { captionLanguage, composeCaption, type ConceptLabel } from './caption.composer.js';
+import { captionWithModel, type ModelCaptioning } from './caption.model.js';
+import { captionOptions, type CaptionOptions } from './caption.options.js';
 
 /**
  * The offline captioner's card: it writes no word of its own, only template words around what the
@@ -21,6 +24,8 @@ export interface CaptionDeps {
   readonly conceptLabel?: ConceptLabel;
   /** When a caption was made (the result set's `generated`). */
   readonly now?: () => Date;
+  /** Runs captioning models (POST /v1/caption, the stage's caption.model); without it only the composed caption is made. */
+  readonly captioning?: ModelCaptioning;
 }
 
 /** Every result set the earlier stages handed on, each read through its stage's declared contract. */
@@ -31,25 +36,24 @@ function earlierResultSets(results: StageInput['results']): ResultSet[] {
   ];
 }
 
-function languageOption(options: StageInput['options']): string | undefined {
-  const v = options['language'];
-  if (v === undefined || typeof v === 'string') return v;
-  throw new LoupeError('LOUPE_ERR_VALIDATION', `options.language must be a language code (en, fr, fra...); got ${JSON.stringify(v)}`);
-}
-
 export function createCaptionService(deps: CaptionDeps): ServiceDefinition {
   const now = deps.now ?? (() => new Date());
   const apis = SERVICE_APIS['caption'];
 
   const image = defineHandler({
     ...apis.image,
-    async handler(input) {
+    async handler(input, ctx) {
       if (input.model === COMPOSED_CAPTION_MODEL.id) {
         throw new LoupeError('LOUPE_ERR_VALIDATION', `${COMPOSED_CAPTION_MODEL.id} composes from other models' findings, not from an image: POST them to /v1/caption/compose`);
       }
-      // Fails with LOUPE_ERR_MODEL_NOT_INSTALLED, naming the model and where it was looked for (or
-      // LOUPE_ERR_MODEL_CHECKSUM when a file changed), until a captioning model is installed; no answer is ever made up.
-      return requireInstalledModel(deps.models, 'captioning', input.model);
+      return captionWithModel(deps.models, deps.captioning, {
+        modelId: input.model,
+        image: input.image,
+        canvas: input.canvas,
+        beams: input.beams,
+        maxTokens: input.maxTokens,
+        ...(ctx.signal && { signal: ctx.signal }),
+      });
     },
   });
 
@@ -63,31 +67,51 @@ export function createCaptionService(deps: CaptionDeps): ServiceDefinition {
 
   const canvas = defineHandler({
     ...apis.canvas,
-    async handler({ task, results, options }) {
+    async handler({ task, results, options }, ctx) {
       const started = performance.now();
-      const composed = await composeCaption(earlierResultSets(results), captionLanguage(languageOption(options), task.languages), deps.conceptLabel);
+      const asked = captionOptions(options);
+      const resultSet = (model: ModelRef, finding: ResultSet['findings'][number] | undefined): ResultSet => ({
+        manifestId: task.manifestId,
+        canvasId: task.canvasId,
+        imageIndex: task.imageIndex,
+        stage: 'caption',
+        model,
+        generated: now().toISOString(),
+        // No finding when there is nothing to say: the store then removes a caption an earlier run made.
+        findings: finding ? [finding] : [],
+      });
+      if (asked.model !== undefined) {
+        const out = await modelCaption(asked.model, asked, { task, results }, ctx.signal);
+        const { text, language, confidence } = out.caption;
+        return { resultSet: resultSet(out.model, text ? { motivation: 'describing', text, language, confidence } : undefined), ms: { total: performance.now() - started } };
+      }
+      const composed = await composeCaption(earlierResultSets(results), captionLanguage(asked.language, task.languages), deps.conceptLabel);
       const finding = composed && { motivation: 'describing', text: composed.caption.text, language: composed.caption.language, confidence: composed.confidence };
       return {
-        // No finding when nothing was found: the store then removes a caption an earlier run made.
-        resultSet: {
-          manifestId: task.manifestId,
-          canvasId: task.canvasId,
-          imageIndex: task.imageIndex,
-          stage: 'caption',
-          model: { ...COMPOSED_CAPTION_MODEL },
-          generated: now().toISOString(),
-          findings: finding ? [finding] : [],
-        },
+        resultSet: resultSet({ ...COMPOSED_CAPTION_MODEL }, finding),
         ...(composed && { caption: composed.caption }),
         ms: { total: performance.now() - started },
       };
     },
   });
 
+  /** The canvas image as preprocess turned it upright, whole: a caption describes the scene, not the object preprocess may have found. */
+  function modelCaption(modelId: string, asked: CaptionOptions, { task, results }: Pick<StageInput, 'task' | 'results'>, signal: AbortSignal | undefined) {
+    return captionWithModel(deps.models, deps.captioning, {
+      modelId,
+      image: task.image,
+      canvas: { width: task.canvasWidth, height: task.canvasHeight },
+      beams: asked.beams,
+      maxTokens: asked.maxTokens,
+      hints: fetchHints(stageResult(results, 'preprocess'), { region: false }),
+      ...(signal && { signal }),
+    });
+  }
+
   return {
     name: 'caption',
-    version: '0.2.0',
-    description: "Captions canvas images: composed from the other models' findings (offline), or by a captioning model once pulled",
+    version: '0.3.0',
+    description: "Captions canvas images: composed from the other models' findings (offline), or written by a captioning model once pulled (greedy or beam search)",
     handlers: [image, compose, canvas],
     readiness: () => ({ composed: `${COMPOSED_CAPTION_MODEL.id} ${COMPOSED_CAPTION_MODEL.version}`, models: describeModels(deps.models, 'captioning') }),
   };

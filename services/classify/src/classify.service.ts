@@ -10,9 +10,11 @@ import {
   type ImageRef,
   type ServiceDefinition,
 } from '@loupe/contracts';
-import { describeModels, findModel, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
-import { decide, headCard, listHeads, listVersions, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
+import { describeModels, findModel, type ImageEmbedder, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
+import { decide, headCard, headHome, listHeadsWithPack, listVersions, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
 import type { ServiceClient } from '@loupe/runtime';
+import { classificationExplainHandler, type ExplanationImageFetch } from './classification.explain.handler.js';
+import { classifyTiled } from './tiling.js';
 
 export interface ClassifyDeps {
   /** The model registry: the embedding models heads run on, and CLIP's text tower for zero-shot. */
@@ -25,6 +27,10 @@ export interface ClassifyDeps {
   readonly defaultHead?: string | undefined;
   /** CLIP's text tower (LOUPE_TEXT_MODEL), loaded on first zero-shot use. */
   readonly textEmbedder?: () => Promise<TextEmbedder>;
+  /** The image-embedding card `id`, run here: explaining a concept embeds dozens of masked copies of the image. */
+  readonly imageEmbedder?: (id: string) => Promise<ImageEmbedder>;
+  /** Fetches the canvas image an explanation masks; without it (and imageEmbedder) /v1/classify/explain answers 503. */
+  readonly fetchImage?: ExplanationImageFetch;
 }
 
 /**
@@ -48,13 +54,15 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
 
   async function trainedHead(id: string, version: string | undefined): Promise<LinearHead> {
     // One small directory read per request: what lets a version trained a moment ago be the latest.
-    const wanted = version ?? (await listVersions(deps.headsDir, id)).at(-1);
+    // The user's heads come first; a head Loupe ships (the pack) answers only for an id they lack.
+    const dir = await headHome(deps.headsDir, id);
+    const wanted = version ?? (await listVersions(dir, id)).at(-1);
     if (wanted === undefined) {
       throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No classification head ${JSON.stringify(id)} in ${deps.headsDir}`, {
         details: { head: id, dir: deps.headsDir, hint: 'train one: loupe train --dataset <name> --embedding <model> --head <id>' },
       });
     }
-    return cached(`${id}@${wanted}`, () => loadHead(deps.headsDir, id, wanted));
+    return cached(`${dir}:${id}@${wanted}`, () => loadHead(dir, id, wanted));
   }
 
   async function zeroShot(vocabularyId: string): Promise<LinearHead> {
@@ -98,12 +106,13 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
   ): Promise<ClassifyOutput & { head: LinearHead }> {
     const started = performance.now();
     const head = await headFor(opts);
-    const embedded = await deps.client.request(
+    const tiled = head.input && (await classifyTiled({ ...head, input: head.input }, image, canvas, hints?.region, deps));
+    const embedded = tiled ? undefined : await deps.client.request(
       SERVICE_APIS.embed.image,
       { model: head.embedding.model, image, ...(canvas && { canvas }), ...(hints !== undefined && { hints }) },
       { timeoutMs: 120_000 },
     );
-    if (embedded.model.version !== head.embedding.version || embedded.dims !== head.embedding.dims) {
+    if (embedded && (embedded.model.version !== head.embedding.version || embedded.dims !== head.embedding.dims)) {
       throw new LoupeError(
         'LOUPE_ERR_MODEL_CARD_INVALID',
         `Head ${head.id} ${head.version} runs on ${head.embedding.model} ${head.embedding.version} (${head.embedding.dims} dims); the embed service has ${embedded.model.id} ${embedded.model.version} (${embedded.dims} dims): train the head again`,
@@ -111,7 +120,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
       );
     }
     const embeddedAt = performance.now();
-    const probs = predict(head, Float32Array.from(embedded.vector));
+    const probs = tiled ? tiled.probs : predict(head, Float32Array.from(embedded!.vector));
     const mode = opts.mode ?? 'top-k';
     const k = mode === 'top-k' ? (opts.k ?? 1) : undefined;
     const chosen = decide(head, probs, { mode, ...(k !== undefined && { k }) });
@@ -127,8 +136,8 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
         aboveThreshold: p.aboveThreshold,
       })),
       uncertainty: { margin: uncertainty(probs, head.kind, 'margin'), entropy: uncertainty(probs, head.kind, 'entropy') },
-      request: embedded.request,
-      ms: { embed: embeddedAt - started, head: performance.now() - embeddedAt },
+      request: tiled ? tiled.request : embedded!.request,
+      ms: { ...(tiled ? tiled.ms : { embed: embeddedAt - started }), head: performance.now() - embeddedAt },
     };
   }
 
@@ -181,7 +190,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
     ...SERVICE_APIS.classify.heads,
     async handler() {
       const items = [];
-      for (const { id, versions } of await listHeads(deps.headsDir)) {
+      for (const { id, versions } of await listHeadsWithPack(deps.headsDir)) {
         const latest = await trainedHead(id, versions.at(-1));
         items.push({ id, versions, latest: cardOf(latest) });
       }
@@ -193,7 +202,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
     name: 'classify',
     version: '0.2.0',
     description: 'Classifies canvas images into controlled vocabularies (SKOS concepts by URI): trained heads and zero-shot',
-    handlers: [image, canvasStage, heads],
+    handlers: [image, canvasStage, heads, classificationExplainHandler({ headFor, imageEmbedder: deps.imageEmbedder, fetchImage: deps.fetchImage })],
     readiness: () => ({ heads: deps.headsDir, defaultHead: deps.defaultHead ?? null, textModels: describeModels(deps.models, 'text-embedding') }),
   };
 }

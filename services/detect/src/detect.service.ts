@@ -20,6 +20,7 @@ import {
 import { Value } from '@sinclair/typebox/value';
 import { fetchCanvasImage, fetchHints, type CanvasImage, type Fetcher } from '@loupe/iiif';
 import type { Detector, TesseractRecognizer, TextRecognizer } from '@loupe/inference';
+import { boxExplainHandler } from './box.explain.handler.js';
 import { recognizerPool } from './recognizer-pool.js';
 import { linesFromPreprocess, pageOnCanvas, withPixelsForText } from './text-geometry.js';
 import { chooseOcr, readPage, tesseractModel } from './text-page.js';
@@ -226,7 +227,7 @@ export function createDetectService(deps: DetectDeps): ServiceDefinition {
     name: 'detect',
     version: '0.2.0',
     description: 'Detects objects (COCO, with Wikidata URIs), faces and text (PP-OCRv4, or Tesseract LSTM per job) as regions of the canvas',
-    handlers: [text, detect],
+    handlers: [text, detect, boxExplainHandler({ fetcher: deps.fetcher, detectorFor })],
     async start() {
       recognizer = await deps.textRecognizer();
     },

@@ -107,6 +107,10 @@ export function loupeContext(publicUrl: string): Json {
       'loupe:model': { '@id': 'loupe:model' },
       // A composed caption's sources: the annotations its phrases say.
       'loupe:derivedFrom': { '@id': 'loupe:derivedFrom', '@type': '@id', '@container': '@set' },
+      // An explanation: the annotation it explains, its saliency map (a JSON literal) and the method.
+      'loupe:explains': { '@id': 'loupe:explains', '@type': '@id' },
+      'loupe:saliency': { '@id': 'loupe:saliency', '@type': '@json' },
+      'loupe:explainer': { '@id': 'loupe:explainer' },
       'loupe:version': { '@id': 'loupe:version' },
       // A model card (GET /v1/models/<id>/<version>, what generator ids dereference to).
       version: 'http://schema.org/softwareVersion',

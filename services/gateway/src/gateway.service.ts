@@ -2,8 +2,9 @@ import { promisify } from 'node:util';
 import { brotliDecompress } from 'node:zlib';
 import { LoupeError, SERVICE_APIS, STAGES, canvasOfTarget, defineHandler, isStageName, type Annotation, type Logger, type ServiceDefinition } from '@loupe/contracts';
 import { createClient, decode, type Bus } from '@loupe/bus';
-import { harvest, isHttpSource, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
+import { harvest, isHttpSource, type DerivedImages, type DocumentLoader, type HarvestLimits } from '@loupe/iiif';
 import type { Job, JobStore, KeptManifest } from '@loupe/store';
+import { derivedImageHandler } from './derived-images.js';
 import { JobRunner, stageOptionsOf, type RecoverJobs } from './jobs.js';
 import { enrichManifest, loupeContext } from './enrich.js';
 import { REVIEW_PAGES } from './review/review.pages.js';
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   readonly recoverJobs?: RecoverJobs;
   /** Whether a job's source may be a local path (the CLI's own argument); servers take http(s) only. */
   readonly localSources?: boolean;
+  /** Images preprocess derived (the data directory's), served by id. */
+  readonly derived?: DerivedImages;
 }
 
 const ANNOTATION_PAGE_SIZE = 10_000;
@@ -170,7 +173,7 @@ export function createGatewayService(deps: GatewayDeps): ServiceDefinition {
     name: 'gateway',
     version: '0.1.0',
     description: 'The public API: jobs, enriched manifests, and the JSON-LD context',
-    handlers: [createJob, readJob, jobManifest, deadLetters, retryDeadLetter, dropDeadLetter, context],
+    handlers: [createJob, readJob, jobManifest, deadLetters, retryDeadLetter, dropDeadLetter, context, derivedImageHandler(deps.derived)],
     pages: REVIEW_PAGES,
     start: async () => {
       await runner.start();

@@ -48,6 +48,12 @@ t.test('a part the pipeline lacks, or a skip that leaves nothing to do, is refus
   t.throws(() => stageOptionsOf({ pipeline: 'enrich', skip: ['text'], ocr: { engine: 'ppocr' } }), { message: 'ocr goes with the text part, which skip turns off' });
 });
 
+t.test('explain: the store stage is asked, in the one pipeline that classifies', async (t) => {
+  t.same(stageOptionsOf({ pipeline: 'classify', explain: { classifications: true } }), { store: { explain: { classifications: true } } });
+  t.same(stagesOf({ pipeline: 'classify', explain: { classifications: true } }).at(-1), ['store', { explain: { classifications: true } }]);
+  t.throws(() => stageOptionsOf({ pipeline: 'objects', explain: { classifications: true } }), { code: 'LOUPE_ERR_VALIDATION', message: /goes with pipeline classify/ });
+});
+
 const HARVEST: HarvestOutput = {
   manifests: [{ id: 'https://iiif.example.org/m', label: 'Book', document: 'https://iiif.example.org/m', sourceVersion: 3, canvases: 1 }],
   tasks: [

@@ -36,11 +36,16 @@ interface JobStart {
 /**
  * The stage options a job's input asks for: `classify` goes to the classify stage; `ocr` to the
  * stages that read text (detect.text in pipeline text, detect in enrich), under `ocr`, beside the
- * pipeline's own options for them; `skip` becomes the options that turn those parts off
+ * pipeline's own options for them; `enhance` to preprocess; `explain` to store; `skip` becomes the options that turn those parts off
  * (`skipOptions`). They are what the job's spec keeps, so a resumed job runs the same route.
  */
-export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 'skip' | 'caption'> & { pipeline?: PipelineName }): StageOptions | undefined {
-  const { classify, ocr, caption } = input;
+export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 'skip' | 'caption' | 'enhance' | 'explain'> & { pipeline?: PipelineName }): StageOptions | undefined {
+  const { classify, ocr, caption, enhance, explain } = input;
+  if (explain?.classifications && input.pipeline !== 'classify') {
+    throw new LoupeError('LOUPE_ERR_VALIDATION', 'explain.classifications goes with pipeline classify: no other pipeline classifies', {
+      details: { errors: [{ in: 'body', path: '/explain/classifications', message: 'goes with pipeline classify' }] },
+    });
+  }
   if (ocr?.engine === 'ppocr' && ocr.languages) {
     // PP-OCR has one character set for every language: a list would be silently ignored.
     throw new LoupeError('LOUPE_ERR_VALIDATION', 'ocr.languages goes with ocr.engine tesseract: PP-OCR reads with one model', {
@@ -50,8 +55,15 @@ export function stageOptionsOf(input: Pick<CreateJobInput, 'classify' | 'ocr' | 
   const skip = input.skip?.length ? skipOptions(input.pipeline ?? 'text', input.skip) : undefined;
   if (ocr && input.skip?.includes('text')) throw skipRefused('/ocr', 'ocr goes with the text part, which skip turns off');
   const reads = ocr ? { ocr } : undefined;
-  if (!classify && !reads && !skip && !caption) return undefined;
-  const options: Record<string, Readonly<Record<string, unknown>>> = { ...(classify && { classify }), ...(caption && { caption }), ...(reads && { 'detect.text': reads, detect: reads }) };
+  if (!classify && !reads && !skip && !caption && !enhance && !explain) return undefined;
+  const options: Record<string, Readonly<Record<string, unknown>>> = {
+    ...(classify && { classify }),
+    ...(caption && { caption }),
+    ...(reads && { 'detect.text': reads, detect: reads }),
+    ...(enhance && { preprocess: { enhance } }),
+    // The store stage explains: it holds the annotation ids an explanation links to.
+    ...(explain && { store: { explain } }),
+  };
   for (const [stage, off] of Object.entries(skip ?? {})) options[stage] = { ...options[stage], ...off };
   return options;
 }

@@ -1,6 +1,8 @@
 import { LoupeError, type ServiceDefinition } from '@loupe/contracts';
 import type { AnnotationStore, ContentSearchIndex } from '@loupe/store';
 import { createGroundTruthService } from './ground-truth.service.js';
+import type { ExplainClient } from './explanations.js';
+import { zeroShotVocabulary } from './explanations.request.js';
 import type { CardSummary, HeadCards, ModelCards } from './model-card.js';
 
 /** What the ground-truth service takes from the process that runs it: the store LOUPE_STORE names. */
@@ -12,6 +14,8 @@ export interface GroundTruthParts {
   readonly models?: { readonly registry: ModelCards };
   /** Where `loupe train` writes classification heads (LOUPE_MODELS_DIR/heads). */
   readonly headsDir?: string;
+  /** The bus client: explanations are asked of classify and detect. */
+  readonly client?: ExplainClient;
 }
 
 /**
@@ -23,8 +27,7 @@ export interface GroundTruthParts {
 function zeroShotCard(store: AnnotationStore): HeadCards {
   return async (id, version) => {
     if (!id.startsWith('zero-shot.')) return undefined;
-    const slug = id.slice('zero-shot.'.length);
-    const vocabulary = (await store.listVocabularies()).find((v) => v.id.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').slice(-80) === slug);
+    const vocabulary = zeroShotVocabulary(await store.listVocabularies(), id);
     if (!vocabulary) return undefined;
     return {
       id,
@@ -41,8 +44,8 @@ function zeroShotCard(store: AnnotationStore): HeadCards {
 /** A head's card as a generator's reader wants it, read from the folder `loupe train` writes. */
 function headCardsIn(dir: string): HeadCards {
   return async (id, version): Promise<CardSummary | undefined> => {
-    const { headCard, loadHead } = await import('@loupe/heads');
-    const head = await loadHead(dir, id, version).catch((err: unknown) => {
+    const { headCard, headHome, loadHead } = await import('@loupe/heads');
+    const head = await loadHead(await headHome(dir, id), id, version).catch((err: unknown) => {
       if (err instanceof LoupeError) return undefined;
       throw err;
     });
@@ -61,7 +64,7 @@ function headCardsIn(dir: string): HeadCards {
   };
 }
 
-export async function groundTruthServiceFromConfig({ stores, config, models, headsDir }: GroundTruthParts): Promise<ServiceDefinition> {
+export async function groundTruthServiceFromConfig({ stores, config, models, headsDir, client }: GroundTruthParts): Promise<ServiceDefinition> {
   const store = await stores.annotations();
   const search = await stores.search();
   return createGroundTruthService({
@@ -70,6 +73,7 @@ export async function groundTruthServiceFromConfig({ stores, config, models, hea
     publicUrl: config.publicUrl,
     storeKind: config.store.kind,
     ...(models && { models: models.registry }),
+    ...(client && { client }),
     heads: async (id, version) => (await zeroShotCard(store)(id, version)) ?? (headsDir ? headCardsIn(headsDir)(id, version) : undefined),
   });
 }

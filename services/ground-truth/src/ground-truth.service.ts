@@ -24,6 +24,8 @@ import { resultSetKey, toAnnotations } from './annotations.js';
 import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset } from './curation.js';
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
+import { explainOption, explainTopClassifications } from './explanations.stage.js';
+import { explanationHandler, type ExplainClient } from './explanations.js';
 import { modelCardOf, type HeadCards, type ModelCards } from './model-card.js';
 import { canvasOcrPage, ocrDocumentUrls } from './ocr-documents.js';
 import { reviewQueueOf } from './review-queue.js';
@@ -40,6 +42,8 @@ export interface GroundTruthDeps {
   readonly heads?: HeadCards;
   /** The full-text index IIIF Content Search answers from (docs/search.md); without one, search says it is not available. */
   readonly search?: ContentSearchIndex;
+  /** Reaches classify and detect, which explain annotations (GET /v1/annotations/{key}/explanation). */
+  readonly client?: ExplainClient;
 }
 
 /** Finds every result set earlier stages produced (stage outputs shaped like FindingsOutput or ResultSetsOutput). */
@@ -73,6 +77,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
   // another URL (`loupe run` before `loupe serve`) is served and reviewed as if made here.
   const store = withPublicUrl(deps.store, publicUrl);
   const apis = SERVICE_APIS['ground-truth'];
+  const explaining = { store, raw: deps.store, publicUrl, client: deps.client };
 
   const storeResults = defineHandler({
     ...apis.store,
@@ -111,6 +116,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
         totals.kept += written.kept;
         totals.removed += written.removed;
       }
+      if (explainOption(input.options).classifications) await explainTopClassifications(explaining, made);
       return totals;
     },
   });
@@ -315,6 +321,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
       ...layerHandlers(store, publicUrl),
       textRankingHandler(store, deps.search ?? NO_SEARCH_INDEX),
       peopleNamesHandler(store, publicUrl),
+      explanationHandler(explaining),
     ],
     readiness: () => ({ store: deps.storeKind ?? 'embedded' }),
   };

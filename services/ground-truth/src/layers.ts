@@ -7,6 +7,7 @@ import {
   annotationContexts,
   canvasOfTarget,
   defineHandler,
+  isExplanation,
   layerLabel,
   layerOf,
   layerPage,
@@ -43,6 +44,9 @@ function queryOfLayer(key: LayerKey, canvas?: string): AnnotationQuery {
   };
 }
 
+/** Whether `a` is shown in the layer: an explanation carries its model's generator but is not one of its findings. */
+const inLayer = (a: Annotation, key: LayerKey): boolean => !isExplanation(a) && sameLayer(layerOf(key.manifest, a), key);
+
 /** A layer's canvases in the store's order, its size, and one annotation to name it by. */
 async function survey(store: AnnotationStore, key: LayerKey): Promise<{ canvases: string[]; total: number; sample: Annotation }> {
   const canvases = new Set<string>();
@@ -51,7 +55,7 @@ async function survey(store: AnnotationStore, key: LayerKey): Promise<{ canvases
   // Page by page: a newspaper's text layer is counted without holding all of it.
   for await (const page of pagesOf(store, queryOfLayer(key))) {
     for (const a of page) {
-      if (!sameLayer(layerOf(key.manifest, a), key)) continue;
+      if (!inLayer(a, key)) continue;
       sample ??= a;
       total += 1;
       canvases.add(canvasOfTarget(a.target));
@@ -89,7 +93,7 @@ export function layerHandlers(store: AnnotationStore, publicUrl: string) {
       const { canvases } = await survey(store, key);
       const at = canvases.indexOf(canvas);
       if (at < 0) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `Layer ${layerUrls(publicUrl, key).collection} has no annotations on ${canvas}`, { details: { canvas } });
-      const items = (await queryAll(store, queryOfLayer(key, canvas))).filter((a) => sameLayer(layerOf(key.manifest, a), key));
+      const items = (await queryAll(store, queryOfLayer(key, canvas))).filter((a) => inLayer(a, key));
       return {
         '@context': annotationContexts(`${publicUrl}${LOUPE_CONTEXT_PATH}`, items),
         ...layerPage(publicUrl, key, canvas, items),

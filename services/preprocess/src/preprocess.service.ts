@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LoupeError, PreparedImage, SERVICE_APIS, defineHandler, type FoundTextLine, type ServiceDefinition } from '@loupe/contracts';
+import { EnhanceSettings, LoupeError, PreparedImage, SERVICE_APIS, defineHandler, type FoundTextLine, type ServiceDefinition } from '@loupe/contracts';
 import { fetchCanvasImage, type Fetcher } from '@loupe/iiif';
 import { maskPng, type FoundLines, type Foreground, type RawImage } from '@loupe/inference';
+import { enhanceHandler } from './enhance.handler.js';
+import { createEnhancer, type EnhancerDeps } from './image-enhancer.js';
 
 /**
  * Finds the page's text lines and whether it reads upright or upside down from them (PP-OCR's
@@ -29,6 +31,8 @@ export interface PreprocessDeps {
   /** The orientation model configured (LOUPE_ORIENTATION_MODEL), if any. */
   readonly orientationModel?: () => Promise<OrientationModel>;
   readonly foreground?: () => Promise<ForegroundFinder>;
+  /** Opens enhancement cards (ESRGAN, MAXIM); the derived images go to the fetcher's store. */
+  readonly enhance?: Omit<EnhancerDeps, 'derived'>;
 }
 
 export const PreprocessOptions = Type.Object({
@@ -41,6 +45,8 @@ export const PreprocessOptions = Type.Object({
   foreground: Type.Optional(Type.Boolean()),
   /** Return the background-removal mask as a PNG (base64). */
   mask: Type.Optional(Type.Boolean()),
+  /** Deblur and/or upscale the image; later stages read the derived image instead (docs/enhance.md). */
+  enhance: Type.Optional(EnhanceSettings),
 });
 export type PreprocessOptions = Static<typeof PreprocessOptions>;
 
@@ -66,6 +72,10 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     foreground: 'not loaded (loads on first use)',
   };
   const names = { orientation: 'text lines', orientationModel: 'orientation (LOUPE_ORIENTATION_MODEL)', foreground: 'background removal' };
+  const enhancer = () => {
+    if (!deps.enhance) throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', 'no enhancement models are configured for preprocess');
+    return createEnhancer({ ...deps.enhance, derived: deps.fetcher.derived });
+  };
 
   const load = <T>(what: keyof typeof state, factory: (() => Promise<T>) | undefined): Promise<T> => {
     if (!factory) return Promise.reject(new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `no ${names[what]} model is configured for preprocess`));
@@ -129,6 +139,11 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
         }
         if (opts.mask) out.mask = { format: 'image/png', width: fg.mask.width, height: fg.mask.height, data: (await maskPng(fg.mask)).toString('base64') };
       }
+      if (opts.enhance) {
+        ctx.working();
+        // The whole fetched image: a region found above still applies, cut from the derived pixels.
+        out.enhanced = await enhancer().enhance(fetched, opts.enhance, { rotation: task.image.rotation ?? 0, canvas: task.canvasId, signal: ctx.signal, working: () => ctx.working() });
+      }
       return out;
     },
   });
@@ -136,7 +151,7 @@ export function createPreprocessService(deps: PreprocessDeps): ServiceDefinition
     name: 'preprocess',
     version: '0.1.0',
     description: 'Fetches images through IIIF at the size models need; orientation, colour space, background removal',
-    handlers: [prepare],
+    handlers: [prepare, enhanceHandler(deps.fetcher, enhancer)],
     readiness: () => ({ ...state }),
   };
 }

@@ -87,6 +87,7 @@ export async function planCommand(config: LoupeConfig, infoRef: string, target: 
   }
   write(`scale: ${plan.scale} (image pixels per result pixel); result ${plan.width}x${plan.height}; region ${plan.region.x},${plan.region.y},${plan.region.w},${plan.region.h}`);
   write(`why: ${plan.reason}${plan.resizeLocally ? '; resize locally to reach the target' : ''}`);
+  if (plan.upscale) write(`upscale: offered x${plan.upscale.suggested} (the server gives ${plan.upscale.have} px where ${plan.upscale.want} are wanted; loupe run --enhance upscale=${plan.upscale.suggested})`);
 }
 
 export interface FolderServeOptions {

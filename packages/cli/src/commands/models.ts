@@ -74,7 +74,8 @@ export async function modelsCommand(
       let failed = false;
       for (const entry of registry.list()) {
         const derived = entry.files.filter((f) => f.source === 'chunks' || f.source === 'converted');
-        if (derived.length === 0) continue;
+        // A card may leave its conversion to first use (ESRGAN thick: 116 MB a pack rarely needs).
+        if (derived.length === 0 || derived.every((f) => entry.card.files[f.role]?.convert?.prepare === 'first-use')) continue;
         const started = performance.now();
         try {
           const verdict = derived.every((f) => existsSync(f.path)) ? 'checked' : 'prepared';

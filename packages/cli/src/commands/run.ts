@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { annotationContexts, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type JobView, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
+import { annotationContexts, LOUPE_CONTEXT_PATH, LoupeError, type AnnotationPage, type ClassifyOptions, type CreateJobInput, type JobView, type OcrJobOptions, type PipelineName } from '@loupe/contracts';
 import type { EngineReadiness, ModelReadiness } from '@loupe/inference';
 import type { JobStore, UnfinishedJob } from '@loupe/store';
 import type { LoupeConfig } from '../config.js';
@@ -38,6 +38,12 @@ export interface RunOptions {
   readonly classify?: ClassifyOptions;
   /** pipelines text and enrich: the engine that reads text, and its languages. */
   readonly ocr?: OcrJobOptions;
+  /** pipelines caption and enrich: the composed caption's language, or a captioning model (and its beams) instead. */
+  readonly caption?: CreateJobInput['caption'];
+  /** Deblur and/or upscale in preprocess; later stages read the derived image. */
+  readonly enhance?: CreateJobInput['enhance'];
+  /** pipeline classify: explain each canvas's top concept as it is stored. */
+  readonly explain?: CreateJobInput['explain'];
   /** Parts of the pipeline to turn off (the gateway names the ones each pipeline has). */
   readonly skip?: readonly string[];
   readonly progress?: Progress | undefined;
@@ -79,6 +85,9 @@ export async function runPipeline(config: LoupeConfig, opts: RunOptions): Promis
         pipeline,
         ...(opts.classify && { classify: opts.classify }),
         ...(opts.ocr && { ocr: opts.ocr }),
+        ...(opts.caption && { caption: opts.caption }),
+        ...(opts.enhance && { enhance: opts.enhance }),
+        ...(opts.explain && { explain: opts.explain }),
         ...(opts.skip && { skip: [...opts.skip] }),
       };
       return await runJob(embedded.app, config, opts, start);
@@ -152,7 +161,7 @@ async function runJob(
   app: Embedded['app'],
   config: LoupeConfig,
   opts: RunOptions,
-  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions; ocr?: OcrJobOptions; skip?: string[] },
+  start: UnfinishedJob | { manifest: string; pipeline: PipelineName; classify?: ClassifyOptions; ocr?: OcrJobOptions; caption?: CreateJobInput['caption']; skip?: string[] },
 ): Promise<RunReport> {
   await app.start();
   const { apiCaller } = await import('../embedded.js');

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AnnotationKeyParams } from '../ground-truth.js';
 import { ImageRef, Rect } from '../task.js';
+import { SUBJECTS } from '../subjects.js';
 import type { ApiDeclaration } from './api-declaration.js';
 
 /**
@@ -9,9 +10,9 @@ import type { ApiDeclaration } from './api-declaration.js';
  * since it holds the annotation being explained and records the explanation beside it.
  */
 export const EXPLAIN_SUBJECTS = {
-  classifyExplain: 'loupe.classify.explain.v1',
-  detectExplain: 'loupe.detect.explain.v1',
-  annotationExplanation: 'loupe.ground-truth.annotation.explanation.v1',
+  classifyExplain: SUBJECTS.classifyExplain,
+  detectExplain: SUBJECTS.detectExplain,
+  annotationExplanation: SUBJECTS.annotationExplanation,
 } as const;
 
 const explainOptionProperties = {
@@ -91,6 +92,9 @@ export const ExplanationQuery = Type.Object(
 );
 export type ExplanationQuery = Static<typeof ExplanationQuery>;
 
+/** An overlay as bytes: sent as image/png over HTTP, as base64 over the bus. */
+export const OverlayPng = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'The image with the map as heat over it (PNG)' });
+
 export const ExplanationOutput = Type.Object(
   {
     map: SaliencyMapJson,
@@ -136,9 +140,47 @@ export const ANNOTATION_EXPLANATION_API = {
     mode: 'request',
     route: { method: 'GET', url: '/v1/annotations/:key/explanation' },
     input: ExplanationQuery,
-    output: ExplanationOutput,
+    // The overlay's bytes by default; the map and the annotation with format=json.
+    output: Type.Union([OverlayPng, ExplanationOutput]),
+    mediaType: 'image/png',
     // VALIDATION also answers an annotation that is neither a classification nor a box (a text line).
     errors: ['LOUPE_ERR_STORE', ...EXPLAIN_ERRORS],
     role: 'reader',
   },
 } as const satisfies Record<string, ApiDeclaration>;
+
+/** A saliency map as the explainers make it (@loupe/inference's SaliencyMap), its values any array of numbers. */
+export interface SaliencyMapLike extends Omit<SaliencyMapJson, 'values' | 'options'> {
+  readonly values: ArrayLike<number>;
+  readonly options: { readonly window: number; readonly stride: number; readonly baseline: string };
+}
+
+/**
+ * What classify and detect answer for a map made on a fetched image: the peak moved into canvas
+ * coordinates (what annotations and the review page speak), the overlay as base64 for the bus.
+ */
+export function explainOutput(
+  map: SaliencyMapLike,
+  overlay: Uint8Array,
+  model: { readonly id: string; readonly version: string },
+  toCanvas: (box: Rect) => Rect,
+  ms: Record<string, number>,
+): ExplainOutput {
+  const peak = toCanvas({ x: map.peak.x, y: map.peak.y, w: 0, h: 0 });
+  return {
+    map: {
+      method: map.method,
+      width: map.width,
+      height: map.height,
+      values: Array.from(map.values, (v) => Math.round(v * 1e5) / 1e5),
+      image: { width: map.image.width, height: map.image.height },
+      score: map.score,
+      peak: { x: Math.round(peak.x * 10) / 10, y: Math.round(peak.y * 10) / 10, value: map.peak.value },
+      passes: map.passes,
+      options: { ...map.options },
+    },
+    overlayPng: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength).toString('base64'),
+    model: { id: model.id, version: model.version },
+    ms,
+  };
+}

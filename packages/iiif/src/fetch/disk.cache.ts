@@ -66,7 +66,7 @@ export class DiskCache {
   }
 }
 
-async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
+export async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await writeFile(temp, data);

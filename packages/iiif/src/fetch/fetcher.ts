@@ -10,6 +10,7 @@ import { PixelBudget } from './pixel-budget.js';
 import { createDownloader, IMAGE_WANT, JSON_WANT, parseHttpUrl, type Downloaded } from './http-download.js';
 import { FETCHER_DEFAULTS, type FetcherOptions, type ResolvedFetcherOptions } from './fetcher-options.js';
 import { reportedFetch, type NoteFetched } from './fetch-report.js';
+import type { DerivedImages } from '../derived-images.js';
 
 /** An image as fetched: still encoded, but known to decode and to be within the pixel limit. */
 export interface FetchedImage {
@@ -49,6 +50,8 @@ export interface Fetcher {
   getImage(url: string): Promise<FetchedImage>;
   /** Runs a plan: one request, or every tile stitched; resized to the plan's size when a server answered another. */
   getPlanned(plan: ImageRequestPlan): Promise<PlannedImage>;
+  /** Images Loupe made ($LOUPE_DATA_DIR/derived), which a prepared image may name instead of the IIIF image; absent: none kept. */
+  readonly derived?: DerivedImages;
 }
 
 function resolveOptions(options: FetcherOptions): ResolvedFetcherOptions {

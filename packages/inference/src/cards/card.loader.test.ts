@@ -4,7 +4,7 @@ import t from 'tap';
 import { COCO_CLASSES } from '../coco.js';
 import { LoupeError } from '@loupe/contracts';
 import { BUILTIN_CARDS_DIR } from '../registry/registry.js';
-import { loadBuiltinCardSync, loadCard, parseCard, parseEngineCard, storedName } from './card.loader.js';
+import { loadBuiltinCardSync, loadCard, loadCardSync, parseCard, parseEngineCard, storedName } from './card.loader.js';
 import { isEngineCard } from './engine-card.js';
 
 const SHA = 'a'.repeat(64);
@@ -42,8 +42,10 @@ t.test('every built-in card is valid, named after its id, with real hashes', asy
     'centernet-coco.json',
     'clip-vit-b32-image.json',
     'clip-vit-b32-text.json',
+    ...['medium', 'slim', 'thick'].flatMap((size) => [2, 3, 4, 8].map((scale) => `esrgan-${size}-x${scale}.json`)),
     'faceres-embedding.json',
     'isnet-general-medium.json',
+    'maxim-deblurring.json',
     'mobilenet-v2-features.json',
     'nanodet-coco.json',
     'ppocr-mobile-v2-cls.json',
@@ -131,6 +133,24 @@ t.test('where each file comes from is checked', async (t) => {
   t.match(at('/files/ftp/url'), /http\(s\)/);
   t.match(at('/files/twin/path'), /stored as c\.onnx, like files\/ftp/);
   t.match(at('/files/chunky'), /chunks need the package/);
+});
+
+t.test('an image output (super-resolution, deblurring) says its factor and its white', async (t) => {
+  const sr = (output: Record<string, unknown>, task = 'super-resolution') => ({ ...validCard(), task, labels: undefined, output });
+  const card = parseCard(sr({ decoder: 'image', options: { factor: 4, range: 255 } }), 'sr.json');
+  t.equal(card.task, 'super-resolution');
+  t.same(card.output.options, { factor: 4, range: 255 });
+  t.equal(parseCard(sr({ decoder: 'image', options: { factor: 1, range: 1 } }, 'deblurring'), 'deblur.json').task, 'deblurring');
+  t.same(problems(() => parseCard(sr({ decoder: 'image', options: { factor: 1.5, range: 100 } }), 'sr.json')).map((p) => p.path), ['/output/options/factor', '/output/options/range']);
+  t.same(problems(() => parseCard(sr({ decoder: 'image' }), 'sr.json')).map((p) => p.path), ['/output/options/factor', '/output/options/range']);
+  t.match(problems(() => parseCard(sr({ decoder: 'softmax' }), 'sr.json')), [{ path: '/output/decoder', message: /"image" decoder/ }]);
+  // The built-in ESRGAN cards: thick (29 MB a model) is converted on first use, not at install.
+  for (const size of ['slim', 'medium', 'thick']) {
+    const esrgan = loadCardSync(join(BUILTIN_CARDS_DIR, `esrgan-${size}-x4.json`));
+    t.same(esrgan.output, { decoder: 'image', options: { factor: 4, range: size === 'thick' ? 1 : 255 } });
+    t.equal(esrgan.input.scale, size === 'thick' ? 1 / 255 : 1, `esrgan-${size} takes ${size === 'thick' ? '0..1' : '0..255'}`);
+    t.equal(esrgan.files['model']!.convert?.prepare, size === 'thick' ? 'first-use' : undefined);
+  }
 });
 
 t.test('a card file that is not JSON, or not there, is refused by name', async (t) => {

@@ -31,7 +31,8 @@ if (!FormatRegistry.Has('uri')) {
  */
 export function parseCard(json: unknown, source: string): ModelCard {
   const card = withInputDefaults(json);
-  const problems = [...schemaProblems(ModelCard, card), ...(Value.Check(ModelCard, card) ? fileProblems(card as ModelCard) : [])];
+  const valid = Value.Check(ModelCard, card);
+  const problems = [...schemaProblems(ModelCard, card), ...(valid ? [...fileProblems(card as ModelCard), ...imageOutputProblems(card as ModelCard)] : [])];
   if (problems.length > 0) throw invalidCard(source, problems);
   return deepFreeze(card as ModelCard);
 }
@@ -206,6 +207,26 @@ function fileProblems(card: Pick<AnyCard, 'files'>): CardProblem[] {
       problems.push({ path: at, message: 'needs a source: url, package and path, or the path of a file beside the card' });
     }
   }
+  return problems;
+}
+
+const IMAGE_TASKS: readonly string[] = ['super-resolution', 'deblurring'];
+
+/**
+ * A model whose output is an image (super-resolution, deblurring) says how to read it: `factor`, how
+ * many times larger than the input (a whole number, 1 for a same-size restoration), and `range`, the
+ * output's white (1 or 255). Whoever tiles and stitches the output relies on both.
+ */
+function imageOutputProblems(card: ModelCard): CardProblem[] {
+  const { decoder, options } = card.output;
+  if (decoder !== 'image') {
+    return IMAGE_TASKS.includes(card.task) ? [{ path: '/output/decoder', message: `is ${JSON.stringify(decoder)}; a ${card.task} model's output is read by the "image" decoder` }] : [];
+  }
+  const problems: CardProblem[] = [];
+  const factor = options?.['factor'];
+  if (typeof factor !== 'number' || !Number.isInteger(factor) || factor < 1) problems.push({ path: '/output/options/factor', message: 'is required: how many times larger than the input the output image is (a whole number, 1 for the same size)' });
+  const range = options?.['range'];
+  if (range !== 1 && range !== 255) problems.push({ path: '/output/options/range', message: "is required: the output's white, 1 or 255" });
   return problems;
 }
 

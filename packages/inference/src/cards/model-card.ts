@@ -21,6 +21,8 @@ export const MODEL_TASKS = [
   'text-embedding',
   'classification',
   'captioning',
+  'super-resolution',
+  'deblurring',
 ] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
@@ -61,6 +63,17 @@ export const ModelFile = Type.Object(
           model: Type.String({ minLength: 1, description: 'The TF.js model.json (or a model.min.js bundle) inside the package' }),
           /** Node (graph) or layer (layers) names whose outputs the ONNX graph gives instead of the model's own, e.g. a feature layer. */
           outputs: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+          /**
+           * The input's shape fixed at conversion (NHWC, e.g. [1, 256, 256, 3]): a graph whose shape
+           * arithmetic hangs on its input's size (jax2tf's MAXIM) is folded into a static one.
+           */
+          inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1 })),
+          /**
+           * When the file is made: by `loupe models prepare` (the end of `pnpm install`) and on first
+           * use (`install`, the default), or on first use only (`first-use`), for large models few
+           * installations run, whose conversion would make every install slower and the cache bigger.
+           */
+          prepare: Type.Optional(Type.Union([Type.Literal('install'), Type.Literal('first-use')])),
         },
         { additionalProperties: false },
       ),
@@ -115,7 +128,11 @@ export type InputSpec = Static<typeof InputSpec>;
 
 export const OutputSpec = Type.Object(
   {
-    /** The decoder that turns raw outputs into findings: 'ppocr-db', 'ppocr-ctc', 'ppocr-cls', 'isnet-mask', 'yolo', 'clip-image', 'clip-text', 'vision-encoder-decoder', 'softmax', 'embedding', ... */
+    /**
+     * The decoder that turns raw outputs into findings: 'ppocr-db', 'ppocr-ctc', 'ppocr-cls', 'isnet-mask', 'yolo', 'clip-image', 'clip-text', 'vision-encoder-decoder', 'softmax', 'embedding', ...
+     * 'image' (super-resolution, deblurring) reads the output as an NHWC RGB image: options.factor is how many
+     * times larger than the input it is (1 for a same-size restoration), options.range the value of white (1 or 255).
+     */
     decoder: Type.String({ minLength: 1 }),
     /** Decoder options (thresholds, output names, special tokens...). */
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

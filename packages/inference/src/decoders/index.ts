@@ -16,6 +16,8 @@ export { GPT2_END_OF_TEXT, Gpt2Tokenizer, type Gpt2TokenizerOptions } from './gp
 export { l2Normalize, ortSessionModel, type ModelWithInputs, type RunModel } from './model-io.js';
 export { caption, generate } from './seq2seq.js';
 export type { Caption, EncoderDecoderModels, GeneratedSequence, GenerateOptions } from './seq2seq.js';
+export { createImageCaptioner, MAX_CAPTION_BEAMS } from './seq2seq-captioner.js';
+export type { CaptionerParts, CaptionRequest, CaptionToken, ImageCaptioner, ModelCaption } from './seq2seq-captioner.js';
 export { decodeYolo, detectObjects, finishDetections, iou, nonMaxSuppression, placeBox } from './yolo.js';
 export type { BoxCandidate, Detection, FinishOptions, YoloFrame, YoloOptions } from './yolo.js';
 export { CENTERNET_INPUT, CENTERNET_OUTPUT, decodeCenterNet, detectCenterNet } from './centernet.js';

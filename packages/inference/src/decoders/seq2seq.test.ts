@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { type OnnxModelSpec, type OnnxNodeSpec, type OnnxValueSpec } from '@loupe/testing';
 import { generatedModels } from './generated-models.test-support.js';
 import t from 'tap';
 import { parseTokenizer } from './byte-level-bpe.js';
@@ -7,167 +6,13 @@ import { Gpt2Tokenizer } from './gpt2-tokenizer.js';
 import { loadSession } from '../session.js';
 import type { Tensor } from './model-io.js';
 import { caption, type EncoderDecoderModels, generate as generateIds, type GenerateOptions } from './seq2seq.js';
+import { decoderModel, encoderModel, LAYERS, logProbRow, type Matrix, noCache, summed, type Weights, withPastModel } from './seq2seq.test-support.js';
 
-/**
- * Tiny models with the signatures of Xenova/vit-gpt2-image-captioning: six tokens, the last
- * (5) both start and end token as GPT-2's 50256 is. The logits of the last position are
- *   E[last token] + sum over every token so far of K[token] + the sum of the encoder's states,
- * where K is the sum of each layer's key and value matrices. The uncached decoder computes the
- * sum with a CumSum over the sequence; the cached ones keep each layer's rows in its
- * present.N.key/value outputs (growing by one row a step) and sum those, so they agree only if
- * the cache is fed back, and reordered with the beams, as it should be.
- */
+/** Six tokens, the last (5) both start and end token as GPT-2's 50256 is (see seq2seq.test-support.ts). */
 const V = 6;
 const EOS = 5;
-const LAYERS = [0, 1];
 const KINDS = ['key', 'value'] as const;
-const TINY = -30;
-
-type Matrix = number[][];
-interface Weights {
-  E: Matrix;
-  /** One matrix per layer and kind, in LAYERS x KINDS order. */
-  F: Matrix[];
-}
-
-/** A row of log probabilities: the listed tokens get theirs, the others next to nothing. */
-const row = (p: Record<number, number>): number[] => Array.from({ length: V }, (_, v) => (p[v] === undefined ? TINY : Math.log(p[v]!)));
-const zeros = (): Matrix => Array.from({ length: V }, () => new Array<number>(V).fill(0));
-const flat = (m: Matrix) => m.flat();
-const noCache = (E: Matrix): Weights => ({ E, F: LAYERS.flatMap(() => KINDS.map(zeros)) });
-const summed = (w: Weights): Matrix => w.F.reduce((acc, m) => acc.map((r, i) => r.map((v, j) => v + m[i]![j]!)), zeros());
-
-const i64 = (name: string, values: number[], dims = [values.length]) => ({ name, type: 'int64' as const, dims, values });
-const AXIS1 = i64('axis1', [1], []);
-const AXES1 = i64('axes1', [1]);
-const AXES2 = i64('axes2', [2]);
-
-function encoderModel(): OnnxModelSpec {
-  return {
-    inputs: [{ name: 'pixel_values', type: 'float32', dims: ['batch_size', 3, 4, 4] }],
-    outputs: [{ name: 'last_hidden_state', type: 'float32', dims: ['batch_size', 8, V] }],
-    initializers: [i64('enc_shape', [-1, 8, V])],
-    nodes: [{ op: 'Reshape', inputs: ['pixel_values', 'enc_shape'], outputs: ['last_hidden_state'] }],
-  };
-}
-
-const pastName = (l: number, k: string) => `past_key_values.${l}.${k}`;
-const presentName = (l: number, k: string) => `present.${l}.${k}`;
-const layerKinds = LAYERS.flatMap((l) => KINDS.map((k) => ({ l, k })));
-
-function commonInputs(): OnnxValueSpec[] {
-  return [
-    { name: 'input_ids', type: 'int64', dims: ['batch_size', 'decoder_sequence_length'] },
-    { name: 'encoder_hidden_states', type: 'float32', dims: ['batch_size', 'encoder_sequence_length', V] },
-  ];
-}
-
-function initializers(w: Weights) {
-  return [
-    { name: 'E', type: 'float32' as const, dims: [V, V], values: flat(w.E) },
-    { name: 'K', type: 'float32' as const, dims: [V, V], values: flat(summed(w)) },
-    ...layerKinds.map(({ l, k }, i) => ({ name: `F_${l}_${k}`, type: 'float32' as const, dims: [V, V], values: flat(w.F[i]!) })),
-  ];
-}
-
-const presentOutputs = (): OnnxValueSpec[] => layerKinds.map(({ l, k }) => ({ name: presentName(l, k), type: 'float32', dims: ['batch_size', 1, 'total_length', V] }));
-
-/** Rows this step adds to layer l's cache: [B, 1, T, V]. */
-const newRows = (): OnnxNodeSpec[] =>
-  layerKinds.flatMap(({ l, k }) => [
-    { op: 'Gather', inputs: [`F_${l}_${k}`, 'input_ids'], outputs: [`g_${l}_${k}`], attributes: { axis: 0 } },
-    { op: 'Unsqueeze', inputs: [`g_${l}_${k}`, 'axes1'], outputs: [`new_${l}_${k}`] },
-  ]);
-
-const encoderBias: OnnxNodeSpec = { op: 'ReduceSum', inputs: ['encoder_hidden_states', 'axes1'], outputs: ['enc'], attributes: { keepdims: 1 } };
-
-/** decoder_model.onnx: the whole sequence in, no past; its presents seed a split export's cache. */
-function decoderModel(w: Weights): OnnxModelSpec {
-  return {
-    inputs: commonInputs(),
-    outputs: [{ name: 'logits', type: 'float32', dims: ['batch_size', 'decoder_sequence_length', V] }, ...presentOutputs()],
-    initializers: [...initializers(w), AXIS1, AXES1],
-    nodes: [
-      { op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['e'], attributes: { axis: 0 } },
-      { op: 'Gather', inputs: ['K', 'input_ids'], outputs: ['k'], attributes: { axis: 0 } },
-      { op: 'CumSum', inputs: ['k', 'axis1'], outputs: ['cs'] },
-      encoderBias,
-      { op: 'Add', inputs: ['e', 'cs'], outputs: ['ecs'] },
-      { op: 'Add', inputs: ['ecs', 'enc'], outputs: ['logits'] },
-      ...newRows(),
-      ...layerKinds.map(({ l, k }) => ({ op: 'Identity', inputs: [`new_${l}_${k}`], outputs: [presentName(l, k)] })),
-    ],
-  };
-}
-
-/**
- * With past inputs. `merged` adds use_cache_branch, and an If that ignores the past when it is
- * false (as Optimum's merged decoder does), plus an attention_mask input.
- */
-function withPastModel(w: Weights, merged: boolean): OnnxModelSpec {
-  const pastInputs: OnnxValueSpec[] = layerKinds.map(({ l, k }) => ({ name: pastName(l, k), type: 'float32', dims: ['batch_size', 1, 'past_sequence_length', V] }));
-  const presents: OnnxNodeSpec[] = merged
-    ? [
-        {
-          op: 'If',
-          inputs: ['use_cache_branch'],
-          outputs: layerKinds.map(({ l, k }) => presentName(l, k)),
-          attributes: {
-            then_branch: {
-              graph: {
-                inputs: [],
-                outputs: layerKinds.map(({ l, k }) => ({ name: `cat_${l}_${k}`, type: 'float32' })),
-                nodes: layerKinds.map(({ l, k }) => ({ op: 'Concat', inputs: [pastName(l, k), `new_${l}_${k}`], outputs: [`cat_${l}_${k}`], attributes: { axis: 2 } })),
-              },
-            },
-            else_branch: {
-              graph: {
-                inputs: [],
-                outputs: layerKinds.map(({ l, k }) => ({ name: `fresh_${l}_${k}`, type: 'float32' })),
-                nodes: layerKinds.map(({ l, k }) => ({ op: 'Identity', inputs: [`new_${l}_${k}`], outputs: [`fresh_${l}_${k}`] })),
-              },
-            },
-          },
-        },
-      ]
-    : layerKinds.map(({ l, k }) => ({ op: 'Concat', inputs: [pastName(l, k), `new_${l}_${k}`], outputs: [presentName(l, k)], attributes: { axis: 2 } }));
-  const sums: OnnxNodeSpec[] = layerKinds.map(({ l, k }) => ({ op: 'ReduceSum', inputs: [presentName(l, k), 'axes2'], outputs: [`sum_${l}_${k}`], attributes: { keepdims: 0 } }));
-  const total: OnnxNodeSpec[] = layerKinds.slice(1).map(({ l, k }, i) => ({
-    op: 'Add',
-    inputs: [i === 0 ? 'sum_0_key' : `total_${i - 1}`, `sum_${l}_${k}`],
-    outputs: [`total_${i}`],
-  }));
-  const maskTerm: OnnxNodeSpec[] = merged
-    ? [
-        // Consumed but worth nothing: the test checks its width separately.
-        { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_f'], attributes: { to: 1 } },
-        { op: 'ReduceSum', inputs: ['mask_f'], outputs: ['mask_sum'], attributes: { keepdims: 0 } },
-        { op: 'Mul', inputs: ['mask_sum', 'zero'], outputs: ['mask_term'] },
-      ]
-    : [{ op: 'Identity', inputs: ['zero'], outputs: ['mask_term'] }];
-  return {
-    inputs: [
-      ...commonInputs(),
-      ...(merged ? [{ name: 'attention_mask', type: 'int64' as const, dims: ['batch_size', 'total_length'] }] : []),
-      ...pastInputs,
-      ...(merged ? [{ name: 'use_cache_branch', type: 'bool' as const, dims: [1] }] : []),
-    ],
-    outputs: [{ name: 'logits', type: 'float32', dims: ['batch_size', 'decoder_sequence_length', V] }, ...presentOutputs()],
-    initializers: [...initializers(w).filter((i) => i.name !== 'K'), AXES1, AXES2, { name: 'zero', type: 'float32', dims: [], values: [0] }],
-    nodes: [
-      ...newRows(),
-      ...presents,
-      ...sums,
-      ...total,
-      ...maskTerm,
-      { op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['e'], attributes: { axis: 0 } },
-      encoderBias,
-      { op: 'Add', inputs: ['e', `total_${total.length - 1}`], outputs: ['et'] },
-      { op: 'Add', inputs: ['et', 'enc'], outputs: ['etm'] },
-      { op: 'Add', inputs: ['etm', 'mask_term'], outputs: ['logits'] },
-    ],
-  };
-}
+const row = (p: Record<number, number>): number[] => logProbRow(V, p);
 
 /** The tiny vocabulary's start and end token, where ViT-GPT2's default is 50256. */
 const generate = (m: EncoderDecoderModels, images: Tensor, opts: GenerateOptions = {}) =>
@@ -178,7 +23,7 @@ const open = await generatedModels(t, 'seq2seq');
 
 type Variant = 'uncached' | 'merged' | 'split' | 'with-past';
 async function models(w: Weights, variant: Variant = 'uncached'): Promise<EncoderDecoderModels> {
-  const encoderSession = await open(encoderModel());
+  const encoderSession = await open(encoderModel(V));
   const encoder = (feeds: Record<string, Tensor>) => encoderSession.run(feeds);
   switch (variant) {
     case 'uncached':
@@ -210,14 +55,17 @@ t.test('greedy and beam search on a model whose probabilities are worked by hand
   t.same(greedy?.tokens, [0]);
   t.ok(greedy && near(greedy.score, Math.log(0.2)), 'greedy score is the log probability, log .5 + log .4');
   t.equal(greedy?.finished, true);
+  t.ok(greedy && greedy.logProbs.length === 2 && near(greedy.logProbs[0]!, Math.log(0.5)) && near(greedy.logProbs[1]!, Math.log(0.4)), 'each token’s log probability, the end token’s last');
 
   const [beam] = await generate(m, blank(), { numBeams: 2 });
   t.same(beam?.tokens, [1], 'two beams find 1 then the end, p = .36');
   t.ok(beam && near(beam.score, Math.log(0.36) / 2), 'scored log p / 2 tokens');
+  t.ok(beam && beam.logProbs.length === 2 && near(beam.logProbs[0]!, Math.log(0.4)) && near(beam.logProbs[1]!, Math.log(0.9)), 'the beam’s own tokens’ log probabilities');
 
   const [short] = await generate(m, blank(), { numBeams: 2, maxNewTokens: 1 });
   t.same(short?.tokens, [0], 'out of room: the best live beam');
   t.equal(short?.finished, false);
+  t.equal(short?.logProbs.length, 1, 'unfinished: no end token to count');
   t.ok(short && near(short.score, Math.log(0.5)));
 });
 
@@ -235,7 +83,7 @@ t.test('length penalty: above 1 a longer caption wins', async (t) => {
 t.test('no_repeat_ngram_size keeps a pair of tokens from coming back', async (t) => {
   // 0 -> 1 (.7) -> 0 (.6) -> 1 ... loops; with pairs banned, 0 -> 1 again is refused and 0 -> 2 -> end follows.
   const m = await models(noCache([row({ 1: 0.7, 2: 0.3 }), row({ 0: 0.6, 5: 0.4 }), row({ 5: 1 }), row({ 5: 1 }), row({ 5: 1 }), row({ 0: 0.9, 1: 0.1 })]));
-  t.same((await generate(m, blank(), { maxNewTokens: 6 }))[0], { tokens: [0, 1, 0, 1, 0, 1], finished: false, score: (await generate(m, blank(), { maxNewTokens: 6 }))[0]!.score });
+  t.match((await generate(m, blank(), { maxNewTokens: 6 }))[0], { tokens: [0, 1, 0, 1, 0, 1], finished: false });
   t.same((await generate(m, blank(), { maxNewTokens: 6, noRepeatNgramSize: 2 }))[0]?.tokens, [0, 1, 0, 2]);
   t.same((await generate(m, blank(), { maxNewTokens: 6, noRepeatNgramSize: 2, numBeams: 2 }))[0]?.tokens, [0, 1, 0, 2]);
 });

@@ -58,6 +58,11 @@ export interface GeneratedSequence {
   tokens: number[];
   /** Greedy: sum of the tokens' log probabilities. Beam: that sum divided by length ** lengthPenalty. */
   score: number;
+  /**
+   * The log probability of each generated token as it was chosen: one per token of `tokens`, then
+   * the end token's when `finished`. Their mean is a caption's confidence, whatever its length.
+   */
+  logProbs: number[];
   /** Whether the end token was produced (false: stopped at maxNewTokens). */
   finished: boolean;
 }
@@ -252,7 +257,7 @@ function applyBans(logProbs: Float32Array, sequence: readonly number[], n: numbe
 
 async function greedy(steps: DecoderSteps, batch: number, s: Settings): Promise<GeneratedSequence[]> {
   const sequences = Array.from({ length: batch }, () => [s.decoderStartTokenId]);
-  const scores = new Array<number>(batch).fill(0);
+  const chosen = Array.from({ length: batch }, (): number[] => []);
   const finished = new Array<boolean>(batch).fill(false);
   for (let step = 0; step < s.maxNewTokens && finished.includes(false); step++) {
     const rows = await steps.next(sequences);
@@ -266,31 +271,27 @@ async function greedy(steps: DecoderSteps, batch: number, s: Settings): Promise<
       let best = 0;
       for (let v = 1; v < logProbs.length; v++) if (logProbs[v]! > logProbs[best]!) best = v;
       sequences[r]!.push(best);
-      scores[r]! += logProbs[best]!;
+      chosen[r]!.push(logProbs[best]!);
       if (best === s.eosTokenId) finished[r] = true;
     });
   }
   return sequences.map((seq, r) => {
     const tokens = seq.slice(1);
     const end = tokens.indexOf(s.eosTokenId);
-    return { tokens: end < 0 ? tokens : tokens.slice(0, end), score: scores[r]!, finished: finished[r]! };
+    const logProbs = chosen[r]!;
+    return { tokens: end < 0 ? tokens : tokens.slice(0, end), score: logProbs.reduce((a, b) => a + b, 0), logProbs, finished: finished[r]! };
   });
 }
 
-interface Hypothesis {
-  tokens: number[];
-  score: number;
-  finished: boolean;
-}
 
 /** Beam search over one image; the decoder batch holds the numBeams live beams. */
 async function beamSearch(steps: DecoderSteps, s: Settings): Promise<GeneratedSequence> {
   const k = s.numBeams;
   const normalise = (sum: number, length: number) => sum / length ** s.lengthPenalty;
   // Every beam starts as the same sequence; all but one are unreachable, so the first step expands one.
-  let beams = Array.from({ length: k }, (_, i) => ({ tokens: [s.decoderStartTokenId], sum: i === 0 ? 0 : BEAM_UNREACHABLE }));
-  const done: Hypothesis[] = [];
-  const addDone = (h: Hypothesis) => {
+  let beams = Array.from({ length: k }, (_, i) => ({ tokens: [s.decoderStartTokenId], sum: i === 0 ? 0 : BEAM_UNREACHABLE, logProbs: [] as number[] }));
+  const done: GeneratedSequence[] = [];
+  const addDone = (h: GeneratedSequence) => {
     done.push(h);
     done.sort((a, b) => b.score - a.score);
     if (done.length > k) done.pop();
@@ -299,21 +300,22 @@ async function beamSearch(steps: DecoderSteps, s: Settings): Promise<GeneratedSe
   for (let step = 1; step <= s.maxNewTokens; step++) {
     const rows = await steps.next(beams.map((b) => b.tokens));
     // The 2k best (beam, token) pairs: enough that k beams survive even if k of them end here.
-    const candidates: { row: number; token: number; sum: number }[] = [];
+    const candidates: { row: number; token: number; logProb: number; sum: number }[] = [];
     rows.forEach((logProbs, row) => {
       applyBans(logProbs, beams[row]!.tokens, s.noRepeatNgramSize);
-      for (const token of topK(logProbs, 2 * k)) candidates.push({ row, token, sum: beams[row]!.sum + logProbs[token]! });
+      for (const token of topK(logProbs, 2 * k)) candidates.push({ row, token, logProb: logProbs[token]!, sum: beams[row]!.sum + logProbs[token]! });
     });
     candidates.sort((a, b) => b.sum - a.sum);
     const next: typeof beams = [];
     const parents: number[] = [];
     for (const [rank, c] of candidates.slice(0, 2 * k).entries()) {
+      const logProbs = [...beams[c.row]!.logProbs, c.logProb];
       if (c.token === s.eosTokenId) {
         // An ending ranked below the k best would not have been a beam: it does not count as a result either.
-        if (rank < k && c.sum > BEAM_UNREACHABLE / 2) addDone({ tokens: beams[c.row]!.tokens.slice(1), score: normalise(c.sum, step), finished: true });
+        if (rank < k && c.sum > BEAM_UNREACHABLE / 2) addDone({ tokens: beams[c.row]!.tokens.slice(1), score: normalise(c.sum, step), logProbs, finished: true });
         continue;
       }
-      next.push({ tokens: [...beams[c.row]!.tokens, c.token], sum: c.sum });
+      next.push({ tokens: [...beams[c.row]!.tokens, c.token], sum: c.sum, logProbs });
       parents.push(c.row);
       if (next.length === k) break;
     }
@@ -325,11 +327,11 @@ async function beamSearch(steps: DecoderSteps, s: Settings): Promise<GeneratedSe
       if (s.earlyStopping || done[k - 1]!.score >= normalise(bestLive, step)) break;
     }
     if (step === s.maxNewTokens) {
-      for (const b of beams) if (b.sum > BEAM_UNREACHABLE / 2) addDone({ tokens: b.tokens.slice(1), score: normalise(b.sum, step), finished: false });
+      for (const b of beams) if (b.sum > BEAM_UNREACHABLE / 2) addDone({ tokens: b.tokens.slice(1), score: normalise(b.sum, step), logProbs: b.logProbs, finished: false });
     }
   }
   const best = done[0];
-  return best ?? { tokens: [], score: -Infinity, finished: false };
+  return best ?? { tokens: [], score: -Infinity, logProbs: [], finished: false };
 }
 
 /** Indices of the k largest values, best first. */

