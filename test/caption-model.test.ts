@@ -15,6 +15,7 @@ import type { Annotation, AnnotationPage } from '@loupe/contracts';
 import { createEmbedded, loadConfig, main, runPipeline } from '@loupe/cli';
 import { manifestV3, startIiifImageServer } from '@loupe/testing';
 import { installTinyCaptioner, noCache, withPastModel } from '../packages/inference/src/decoders/seq2seq.test-support.js';
+import { runLoupe } from './support/loupe-process.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/images');
 const PHOTO = path.join(FIXTURES, 'photo-cameraman-bw.png');
@@ -39,6 +40,19 @@ await t.test('loupe run: --caption-model goes with the caption and enrich pipeli
   await t.rejects(main(['run', 'manifest.json', '--caption-model', 'vit-gpt2-captioning']), { message: /--caption-model and --beams go with --pipeline caption or enrich/ });
   await t.rejects(main(['run', 'manifest.json', '--pipeline', 'caption', '--beams', '3']), { message: /--beams goes with --caption-model/ });
   await t.rejects(main(['run', 'manifest.json', '--pipeline', 'caption', '--caption-model', 'm', '--beams', '9']), { message: /--beams must be an integer from 1 to 8/ });
+});
+
+await t.test('loupe run: a captioning model that is not installed is said before anything is harvested', async (t) => {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-caption-preflight-'));
+  t.teardown(() => fs.rm(tmp, { recursive: true, force: true }));
+  const manifest = path.join(tmp, 'manifest.json');
+  const id = 'https://iiif.example.org/caption-preflight/manifest';
+  await fs.writeFile(manifest, JSON.stringify(manifestV3({ id, canvases: [{ label: 'p. 1', width: 640, height: 480, image: { url: 'https://images.example.org/1.jpg' } }] })));
+  const env = { LOUPE_DATA_DIR: path.join(tmp, 'data'), LOUPE_MODELS_DIR: path.join(tmp, 'models') };
+  const ran = await runLoupe(['run', manifest, '--pipeline', 'caption', '--caption-model', 'vit-gpt2-captioning', '--out', path.join(tmp, 'out')], { cwd: tmp, env });
+  t.not(ran.code, 0);
+  t.match(ran.stderr, /the caption \(--caption-model\) needs vit-gpt2-captioning/);
+  t.match(ran.stderr, /nothing was harvested/);
 });
 
 if (existsSync(PHOTO)) await captionModelTests();

@@ -2,8 +2,9 @@
 // the size a stage wants (small masters, limits); a run that would read such images is told once per
 // manifest, with the option that would help. Only told: upscaling is never applied unasked.
 import { PIPELINES, type CreateJobInput, type PipelineName } from '@loupe/contracts';
-import type { HarvestedManifest, ImageInfo, UpscaleOffer } from '@loupe/iiif';
-import type { Registry } from '@loupe/inference';
+import { parseImageInfo, planImageRequest, upscaleOffer, type Fetcher, type HarvestedManifest, type ImageInfo, type UpscaleOffer } from '@loupe/iiif';
+import { openRegistry, type Registry } from '@loupe/inference';
+import type { LoupeConfig } from './config.js';
 
 /** The text stage fetches pages fitted in this square (detect's textFetchSize): small print needs the pixels. */
 const TEXT_FETCH_SIDE = 2048;
@@ -86,4 +87,18 @@ async function lookAt(image: HarvestedManifest['canvases'][number]['images'][num
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * The offer for each manifest of a run or a plan (`loupe run`, `loupe run --dry-run`): what the
+ * pipeline wants from this configuration's models, the info.json documents through `fetcher` (whose
+ * cache the run then reads them from).
+ */
+export function upscaleHinter(config: LoupeConfig, pipeline: PipelineName, enhance: CreateJobInput['enhance'], fetcher: Pick<Fetcher, 'getJson'>): (manifest: HarvestedManifest) => Promise<string | undefined> {
+  const want = wantedSide(pipeline, openRegistry({ modelsDir: config.modelsDir }), { objects: config.objectModel, faces: config.faceModel });
+  const info = async (serviceId: string): Promise<ImageInfo> => {
+    const url = `${serviceId}/info.json`;
+    return parseImageInfo(await fetcher.getJson(url), url);
+  };
+  return async (manifest) => (want ? upscaleHint(manifest, want, enhance, { info, plan: planImageRequest, offer: upscaleOffer }) : undefined);
 }

@@ -69,3 +69,15 @@ t.test('estimates from the timings a run recorded, with the skip applied', async
 t.test('a skip the pipeline lacks is refused as the API refuses it', async (t) => {
   await t.rejects(planRun(config, { source: manifest, pipeline: 'classify', skip: ['embed'], measure: false }), { code: 'LOUPE_ERR_VALIDATION', message: /no parts to turn off/ });
 });
+
+t.test('a small master: the plan offers upscaling as the run would, and says nothing once the job upscales', async (t) => {
+  const small = await server.addImage('small', await sharp({ create: { width: 400, height: 300, channels: 3, background: '#ddd' } }).jpeg().toBuffer(), { version: 3, level: 2 });
+  const page = `${server.url}/m/small.json`;
+  server.addDocument('/m/small.json', manifestV3({ id: page, label: 'Small page', canvases: [{ label: 'p. 1', width: 400, height: 300, image: { serviceId: small, version: 3, level: 2, width: 400, height: 300 } }] }));
+  const plan = await planRun(config, { source: page, pipeline: 'text', measure: false });
+  t.same(plan.hints, ['Small page: 1 of 1 canvases come at most 400 px where the text reader wants 2048: add --enhance upscale=8 to upscale them first (docs/enhance.md)']);
+  t.match(formatRunPlan(plan), /Small page: 1 of 1 canvases come at most 400 px/);
+  const enhanced = await planRun(config, { source: page, pipeline: 'text', enhance: { upscale: 4 }, measure: false });
+  t.same(enhanced.hints, [], 'the job already upscales: no offer');
+  t.same(enhanced.stages[0]?.options, { orientation: 'text', enhance: { upscale: 4 } }, 'the enhancement is in the route, as the run would have it');
+});

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClassifyOptions, OcrJobOptions, PipelineName, StageName } from '@loupe/contracts';
+import type { ClassifyOptions, CreateJobInput, OcrJobOptions, PipelineName, StageName } from '@loupe/contracts';
 import type { ModelReadiness, TextRecognizer } from '@loupe/inference';
 import type { LoupeConfig } from './config.js';
 import { isUrl, resolveSource } from './source-path.js';
@@ -38,6 +38,8 @@ export interface RunPlan {
   readonly skip: readonly string[];
   readonly manifests: readonly { readonly id: string; readonly label: string; readonly canvases: number }[];
   readonly images: readonly PlannedImage[];
+  /** Advice that stops nothing, a line per manifest: the planner's upscaling offer (a run prints the same). */
+  readonly hints: readonly string[];
   /** Documents and canvases the harvest could not read, as a run would report them. */
   readonly errors: readonly { readonly document: string; readonly code: string; readonly message: string }[];
   readonly stages: readonly { readonly stage: StageName; readonly options?: Readonly<Record<string, unknown>>; readonly models: readonly PlannedModel[] }[];
@@ -57,6 +59,10 @@ export interface PlanOptions {
   readonly ocr?: OcrJobOptions;
   readonly classify?: ClassifyOptions;
   readonly skip?: readonly string[];
+  /** The job's enhancement, caption and explanation options: in the route as a run would have them. */
+  readonly enhance?: CreateJobInput['enhance'];
+  readonly caption?: CreateJobInput['caption'];
+  readonly explain?: CreateJobInput['explain'];
   /** Measure a model no run has timed yet, once on a blank input (default true): it loads the model. */
   readonly measure?: boolean;
 }
@@ -145,21 +151,26 @@ function modelsOf(config: LoupeConfig, stage: StageName, options: Readonly<Recor
  * estimates inference time from the models' timings recorded on this machine.
  */
 export async function planRun(config: LoupeConfig, opts: PlanOptions): Promise<RunPlan> {
-  const [{ createDocumentLoader, harvest, parseImageInfo, planImageRequest }, { routeOf, stageOptionsOf }, { fetcherFromConfig }] = await Promise.all([
+  const [{ createDocumentLoader, harvest, parseImageInfo, planImageRequest }, { routeOf, stageOptionsOf }, { fetcherFromConfig }, { upscaleHinter }] = await Promise.all([
     import('@loupe/iiif'),
     import('@loupe/service-gateway'),
     import('./fetcher.js'),
+    import('./preflight-upscale.js'),
   ]);
   const source = resolveSource(opts.source);
   const skip = opts.skip ?? [];
   // The job's route, as the gateway makes it: a skip the pipeline refuses is refused here too.
-  const route = routeOf(opts.pipeline, stageOptionsOf({ pipeline: opts.pipeline, skip: skip as never, ...(opts.ocr && { ocr: opts.ocr }), ...(opts.classify && { classify: opts.classify }) }));
+  const { ocr, classify, enhance, caption, explain } = opts;
+  const asked = { ...(ocr && { ocr }), ...(classify && { classify }), ...(enhance && { enhance }), ...(caption && { caption }), ...(explain && { explain }) };
+  const route = routeOf(opts.pipeline, stageOptionsOf({ pipeline: opts.pipeline, skip: skip as never, ...asked }));
   const fetcher = fetcherFromConfig(config, { warn: () => {} });
   const load = createDocumentLoader(fetcher, { files: isUrl(source) ? 'none' : [path.dirname(source)] });
 
   const manifests: RunPlan['manifests'][number][] = [];
   const images: PlannedImage[] = [];
   const errors: RunPlan['errors'][number][] = [];
+  const hints: string[] = [];
+  const offer = upscaleHinter(config, opts.pipeline, opts.enhance, fetcher);
   for await (const event of harvest(source, load, { maxCanvases: config.maxCanvasesPerJob })) {
     if (event.type === 'error') {
       errors.push({ document: event.error.document, code: event.error.code, message: event.error.message });
@@ -167,6 +178,8 @@ export async function planRun(config: LoupeConfig, opts: PlanOptions): Promise<R
     }
     const { manifest } = event;
     manifests.push({ id: manifest.id, label: manifest.label, canvases: manifest.canvases.length });
+    const hint = await offer(manifest);
+    if (hint) hints.push(hint);
     for (const canvas of manifest.canvases) {
       for (const image of canvas.images) {
         const at = { canvas: canvas.id, label: canvas.label };
@@ -209,6 +222,7 @@ export async function planRun(config: LoupeConfig, opts: PlanOptions): Promise<R
     skip,
     manifests,
     images,
+    hints,
     errors,
     stages,
     estimate: { perImageMs, totalMs: perImageMs * fetchable, untimed, machine: thisMachine() },
@@ -291,6 +305,7 @@ export function formatRunPlan(plan: RunPlan): string {
     lines.push(`  ${i.label.padEnd(width)}  ${size.padEnd(12)}  ${i.problem ?? i.request}`);
   }
   if (plan.images.length > shown.length) lines.push(`  ... and ${plan.images.length - shown.length} more`);
+  for (const h of plan.hints) lines.push(`  ${h}`);
   for (const e of plan.errors) lines.push(`  cannot read ${e.document}: ${e.code}: ${e.message}`);
   lines.push('', 'stages (models, mean time per image):');
   for (const s of plan.stages) {

@@ -20,6 +20,8 @@ export interface PreflightInput {
   readonly classify?: ClassifyOptions | undefined;
   readonly ocr?: OcrJobOptions | undefined;
   readonly enhance?: CreateJobInput['enhance'] | undefined;
+  /** The caption stage's options: a captioning model named there must be installed. */
+  readonly caption?: CreateJobInput['caption'] | undefined;
   /** Where advice goes that stops nothing (the upscaling offer); without it, none is looked for. */
   readonly hint?: ((line: string) => void) | undefined;
 }
@@ -102,20 +104,8 @@ async function checkSource(config: LoupeConfig, source: string): Promise<{ probl
  * the same info.json documents from the cache.
  */
 async function offerUpscale(config: LoupeConfig, input: PreflightInput, manifest: HarvestedManifest, hint: (line: string) => void): Promise<void> {
-  const [{ parseImageInfo, planImageRequest, upscaleOffer }, { openRegistry }, { upscaleHint, wantedSide }, { fetcherFromConfig }] = await Promise.all([
-    import('@loupe/iiif'),
-    import('@loupe/inference'),
-    import('./preflight-upscale.js'),
-    import('./fetcher.js'),
-  ]);
-  const want = wantedSide(input.pipeline, openRegistry({ modelsDir: config.modelsDir }), { objects: config.objectModel, faces: config.faceModel });
-  if (!want) return;
-  const fetcher = fetcherFromConfig(config, { warn: () => {} });
-  const info = async (serviceId: string) => {
-    const url = `${serviceId}/info.json`;
-    return parseImageInfo(await fetcher.getJson(url), url);
-  };
-  const line = await upscaleHint(manifest, want, input.enhance, { info, plan: planImageRequest, offer: upscaleOffer });
+  const [{ upscaleHinter }, { fetcherFromConfig }] = await Promise.all([import('./preflight-upscale.js'), import('./fetcher.js')]);
+  const line = await upscaleHinter(config, input.pipeline, input.enhance, fetcherFromConfig(config, { warn: () => {} }))(manifest);
   if (line) hint(line);
 }
 
@@ -168,6 +158,8 @@ async function checkModels(config: LoupeConfig, input: PreflightInput): Promise<
       return [toLoupeError(err)];
     }
   }
+  // A model named for the caption stage: missing, every canvas would fail on it.
+  if (input.caption?.model) needed.push({ task: 'captioning', id: input.caption.model, for: 'the caption (--caption-model)' });
   if (input.pipeline === 'classify') {
     const classify = await classifyModels(config, registry, input.classify ?? {});
     // A missing head or vocabulary is the problem to fix: what its model would need comes after.
