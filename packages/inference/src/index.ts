@@ -49,7 +49,7 @@ export {
   type VerifyResult,
 } from './registry/registry.js';
 export { sha256File, verifyFile, type ExpectedBytes } from './registry/model-files.js';
-export { describeModels, findModel, requireInstalledModel, type CardReadiness, type ModelRegistryLike } from './registry/installed-model.js';
+export { describeModels, findModel, type CardReadiness, type ModelRegistryLike } from './registry/installed-model.js';
 export { cropQuad, inputSize, mapPoint, polygonBox, prepareImage, resizeTo, rotate180, toByteTensor, toInputTensor, toTensor } from './image-ops.js';
 export type {
   InputTensor,

@@ -107,4 +107,6 @@ t.test('options out of range are refused before any run', async (t) => {
   const never = () => Promise.reject(new Error('ran'));
   await t.rejects(occlusionSaliency(image, never, { window: 0 }), { code: 'LOUPE_ERR_VALIDATION' });
   await t.rejects(occlusionSaliency(image, never, { batch: 0.5 }), { code: 'LOUPE_ERR_VALIDATION' });
+  // A one-pixel window at the smallest stride would be 64 x 64 passes: refused, with the count, before the first.
+  await t.rejects(occlusionSaliency(image, never, { window: 0.01, stride: 0.01 }), { code: 'LOUPE_ERR_VALIDATION', details: { passes: 4097, maxPasses: 400 } });
 });

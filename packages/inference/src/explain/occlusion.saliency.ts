@@ -22,10 +22,15 @@ export interface OcclusionOptions {
   batch?: number;
   /** The image is masked at this longest side at most: models see a few hundred pixels anyway. */
   maxSide?: number;
+  /**
+   * Forward passes allowed, the unmasked one included: a small window at a small stride asks for
+   * thousands, and the explanation routes are open to readers. Refused before any pass is made.
+   */
+  maxPasses?: number;
   signal?: AbortSignal;
 }
 
-export const OCCLUSION_DEFAULTS = Object.freeze({ window: 0.25, stride: 0.5, baseline: 'blur' as OcclusionBaseline, batch: 16, maxSide: 512 });
+export const OCCLUSION_DEFAULTS = Object.freeze({ window: 0.25, stride: 0.5, baseline: 'blur' as OcclusionBaseline, batch: 16, maxSide: 512, maxPasses: 400 });
 
 export interface SaliencyMap {
   readonly method: 'occlusion';
@@ -63,6 +68,7 @@ export async function occlusionSaliency(image: RawImage, score: ImageScorer, opt
     baseline: opts.baseline ?? d.baseline,
     batch: opts.batch ?? d.batch,
     maxSide: opts.maxSide ?? d.maxSide,
+    maxPasses: opts.maxPasses ?? d.maxPasses,
     signal: opts.signal,
   };
   if (!(o.window > 0 && o.window <= 1) || !(o.stride > 0 && o.stride <= 1) || !(Number.isInteger(o.batch) && o.batch >= 1) || !(o.maxSide >= 16)) {
@@ -75,6 +81,13 @@ export async function occlusionSaliency(image: RawImage, score: ImageScorer, opt
   const step = Math.max(1, Math.round(side * o.stride));
   const xs = positions(small.width, side, step);
   const ys = positions(small.height, side, step);
+  if (xs.length * ys.length + 1 > o.maxPasses) {
+    throw new LoupeError(
+      'LOUPE_ERR_VALIDATION',
+      `window ${o.window} at stride ${o.stride} needs ${xs.length * ys.length + 1} forward passes; at most ${o.maxPasses} are made for one explanation: widen the window or the stride`,
+      { details: { window: o.window, stride: o.stride, passes: xs.length * ys.length + 1, maxPasses: o.maxPasses } },
+    );
+  }
   const fill = o.baseline === 'mean' ? meanColour(small) : await blurred(small, side);
 
   const windows = ys.flatMap((y) => xs.map((x) => ({ x, y })));

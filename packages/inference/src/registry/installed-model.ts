@@ -55,16 +55,3 @@ export function findModel(models: ModelRegistryLike, task: ModelTask, id: string
   }
   return entry;
 }
-
-/**
- * Refuses to run model `id` of `task`, saying exactly why (see findModel; LOUPE_ERR_MODEL_CHECKSUM
- * when a file changed). No runner exists yet for these tasks, so a verified model is reported as
- * not runnable rather than answered with made-up output.
- */
-export async function requireInstalledModel(models: ModelRegistryLike, task: ModelTask, id: string): Promise<never> {
-  findModel(models, task, id);
-  await models.resolve(id); // refuses a file whose bytes changed
-  throw new LoupeError('LOUPE_ERR_MODEL_NOT_INSTALLED', `${task} model ${JSON.stringify(id)} is installed, but this version of Loupe cannot run ${task} models yet`, {
-    details: { model: id, task, modelsDir: models.modelsDir },
-  });
-}

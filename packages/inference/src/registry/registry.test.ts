@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { LoupeError } from '@loupe/contracts';
 import { tessdataFolder } from '../tesseract/tessdata.js';
-import { describeModels, findModel, requireInstalledModel } from './installed-model.js';
+import { describeModels, findModel } from './installed-model.js';
 import { joinChunks, sha256File } from './model-files.js';
 import { BUILTIN_CARDS_DIR, openRegistry } from './registry.js';
 
@@ -170,23 +170,23 @@ t.test('add validates a card and installs it; bad cards are refused or skipped, 
   t.notOk(registry.list().some((m) => m.id === 'elsewhere'));
 });
 
-t.test('requireInstalledModel says what is missing, refuses changed bytes, and never pretends to run', async (t) => {
+t.test('findModel says what is missing, and resolving refuses changed bytes', async (t) => {
   const bytes = Buffer.from('a captioner');
   const modelsDir = t.testdir({
     present: { 'card.json': JSON.stringify(urlCard('present', bytes, { task: 'captioning' })), 'model.onnx': bytes },
     absent: { 'card.json': JSON.stringify(urlCard('absent', bytes, { task: 'captioning' })) },
   });
   const registry = openRegistry({ modelsDir });
-  await t.rejects(requireInstalledModel(registry, 'captioning', 'nope'), {
+  t.throws(() => findModel(registry, 'captioning', 'nope'), {
     code: 'LOUPE_ERR_MODEL_NOT_INSTALLED',
     message: /captioning model "nope" is not installed .*captioning models with a card: vit-gpt2-captioning, absent, present/,
   });
-  await t.rejects(requireInstalledModel(registry, 'captioning', 'absent'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /loupe models pull absent/ });
-  await t.rejects(requireInstalledModel(registry, 'classification', 'present'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /classification model "present"/ });
-  await t.rejects(requireInstalledModel(registry, 'captioning', 'present'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /cannot run captioning models yet/ });
+  t.throws(() => findModel(registry, 'captioning', 'absent'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /loupe models pull absent/ });
+  t.throws(() => findModel(registry, 'classification', 'present'), { code: 'LOUPE_ERR_MODEL_NOT_INSTALLED', message: /classification model "present"/ });
+  t.match(findModel(registry, 'captioning', 'present'), { id: 'present', state: 'installed' });
   await mkdir(join(modelsDir, 'present'), { recursive: true });
   await writeFile(join(modelsDir, 'present', 'model.onnx'), 'a different captioner');
-  await t.rejects(requireInstalledModel(registry, 'captioning', 'present'), { code: 'LOUPE_ERR_MODEL_CHECKSUM' });
+  await t.rejects(registry.resolve('present'), { code: 'LOUPE_ERR_MODEL_CHECKSUM' });
 });
 
 t.test('the Tesseract engine is a built-in card: listed, verified against the installed files, never resolved for onnxruntime', async (t) => {
