@@ -2,7 +2,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { LoupeError } from '@loupe/contracts';
-import { planWatermarkSet, toCsv, WATERMARK_LABELS, watermarkMaskSvg, watermarkSvg, type PlannedImage, type WatermarkSpec } from '@loupe/datasets';
+import { planWatermarkSet, toCsv, WATERMARK_LABELS, watermarkMaskSvg, watermarkStream, watermarkSvg, type PlannedImage, type WatermarkSpec } from '@loupe/datasets';
 import { numberOption } from '../options.js';
 
 /** Pictures smaller than this on their short side are thumbnails: a mark on them is a smudge, not a watermark. */
@@ -33,11 +33,44 @@ export async function watermarkedView(source: Buffer | string, crop: PlannedImag
   return out.jpeg({ quality: 90 }).toBuffer();
 }
 
-/** Where the mark's ink lies on `view` (white on black, PNG): what `loupe train --tiles` labels tiles by. */
-async function watermarkMask(view: Buffer, mark: WatermarkSpec): Promise<Buffer> {
-  const { width, height } = await sharp(view).metadata();
-  const black = sharp({ create: { width: width!, height: height!, channels: 3, background: '#000000' } });
-  return black.composite([{ input: Buffer.from(watermarkMaskSvg(mark, width!, height!)) }]).greyscale().png().toBuffer();
+/** A pixel of the mark's ink is visible when the marked view differs there from the clean one by this much (of 255, in some channel). */
+const VISIBLE_LEVELS = 10;
+/** A mark is a watermark when at least this share of its ink is visible; under it nobody would see it, and it is drawn again. */
+const VISIBLE_SHARE = 0.3;
+/** Marks drawn again at most this many times before the view keeps its last one. */
+const REDRAWS = 8;
+
+/**
+ * Where the mark's ink lies and can be seen on `marked` (white on black, PNG), against its clean
+ * twin: the ink drawn at full opacity, kept where the two views differ by VISIBLE_LEVELS. The
+ * share of the ink that is visible says whether the mark is one at all: soft light over a mid
+ * grey, white screened over white paper, a dark mark multiplied into a dark engraving leave no
+ * trace, and a view labelled `watermark` that shows none teaches a head noise.
+ */
+export async function visibleInk(marked: Buffer, clean: Buffer, mark: WatermarkSpec): Promise<{ mask: Buffer; share: number }> {
+  const m = await sharp(marked).raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = m.info;
+  const c = await sharp(clean).raw().toBuffer();
+  const drawn = await sharp({ create: { width, height, channels: 3, background: '#000000' } })
+    .composite([{ input: Buffer.from(watermarkMaskSvg(mark, width, height)) }])
+    .greyscale()
+    .raw()
+    .toBuffer();
+  const mask = Buffer.alloc(width * height);
+  let ink = 0;
+  let seen = 0;
+  for (let i = 0; i < width * height; i++) {
+    if (drawn[i]! < 128) continue;
+    ink += 1;
+    let most = 0;
+    for (let k = 0; k < channels; k++) most = Math.max(most, Math.abs(m.data[i * channels + k]! - c[i * channels + k]!));
+    if (most >= VISIBLE_LEVELS) {
+      seen += 1;
+      mask[i] = 255;
+    }
+  }
+  const png = await sharp(mask, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return { mask: png, share: ink === 0 ? 0 : seen / ink };
 }
 
 export interface WatermarkSetCommandOptions {
@@ -74,10 +107,28 @@ export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say:
   const out = path.resolve(opts.out);
   await mkdir(out, { recursive: true });
   const maskOf = (file: string): string => file.replace(/\.jpg$/u, '.mask.png');
+  const spare = watermarkStream(`${seed}:redrawn`);
+  let redrawn = 0;
+  let clean: Buffer | undefined;
   for (const item of plan) {
-    const view = await watermarkedView(path.join(from, item.source), item.crop, item.mark);
+    const source = path.join(from, item.source);
+    if (!item.mark) {
+      clean = await watermarkedView(source, item.crop, undefined);
+      await writeFile(path.join(out, item.file), clean);
+      continue;
+    }
+    // The plan writes each view clean, then marked: `clean` is this view's twin.
+    let mark = item.mark;
+    let view = await watermarkedView(source, item.crop, mark);
+    let ink = await visibleInk(view, clean!, mark);
+    for (let tries = 0; ink.share < VISIBLE_SHARE && tries < REDRAWS; tries++) {
+      mark = spare();
+      redrawn += 1;
+      view = await watermarkedView(source, item.crop, mark);
+      ink = await visibleInk(view, clean!, mark);
+    }
     await writeFile(path.join(out, item.file), view);
-    if (item.mark) await writeFile(path.join(out, maskOf(item.file)), await watermarkMask(view, item.mark));
+    await writeFile(path.join(out, maskOf(item.file)), ink.mask);
   }
   const csv = toCsv(
     ['file', 'concept', 'label', 'group', 'mask'],
@@ -85,6 +136,6 @@ export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say:
   );
   await writeFile(path.join(out, 'labels.csv'), csv);
   const marked = plan.filter((p) => p.mark).length;
-  say(`wrote ${plan.length} images (${marked} watermarked, ${plan.length - marked} clean) from ${sources.length} pictures and ${path.join(out, 'labels.csv')}; train with: loupe train --images ${opts.out} --head watermark`);
+  say(`wrote ${plan.length} images (${marked} watermarked, ${plan.length - marked} clean) from ${sources.length} pictures and ${path.join(out, 'labels.csv')}; marks drawn again because nobody could have seen them: ${redrawn}; train with: loupe train --images ${opts.out} --head watermark`);
   return 0;
 }
