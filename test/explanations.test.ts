@@ -136,6 +136,21 @@ t.test('explanations through HTTP', { skip }, async (t) => {
     const text = await app.inject({ method: 'GET', url: `/v1/annotations/${(made.annotation.id as string).split('/').at(-1)}/explanation` });
     t.equal(text.statusCode, 400, 'an explanation is not explained again');
 
+    // A re-run by a new version of the head keeps the annotation (same id: what was said, not by
+    // which version) but not its explanation: the map was taken from the old head's scores.
+    await saveHead(path.join(config.modelsDir, 'heads'), { ...head, version: '2' });
+    const rerun = await ok<{ resultSet: unknown }>(await app.inject({ method: 'POST', url: '/v1/classify/canvas', payload: { task, options: { head: head.id, k: 1 } } }));
+    await ok(await app.inject({ method: 'POST', url: '/v1/results', payload: { task, results: { classify: rerun } } }));
+    const beforeRemake = await runs();
+    const remade = await ok<{ map: Map; annotation: Record<string, unknown> }>(await app.inject({ method: 'GET', url: `/v1/annotations/${key}/explanation?format=json` }));
+    t.match(remade.annotation, { id: made.annotation.id, 'loupe:explains': explained.id, generator: { 'loupe:version': '2' }, 'loupe:explainsModel': { id: head.id, version: '2' } }, 'made again for version 2, in place of the old one');
+    t.ok((await runs()) - beforeRemake >= remade.map.passes, 'with new passes');
+    // A re-run that no longer says it removes the annotation, and its explanation with it.
+    const { resultSet } = rerun as { resultSet: Record<string, unknown> };
+    await ok(await app.inject({ method: 'POST', url: '/v1/results', payload: { task, results: { classify: { resultSet: { ...resultSet, findings: [] } } } } }));
+    const after = await ok<{ items: Record<string, unknown>[] }>(await app.inject({ method: 'GET', url: `/v1/annotations?canvas=${encodeURIComponent(task.canvasId)}` }));
+    t.same(after.items.filter((a) => a.motivation === 'classifying' || 'loupe:explains' in a), [], 'no classification left, and no explanation linked to nothing');
+
     // The job option: the store stage explains each canvas's top classification as it keeps it.
     const second = { ...task, canvasId: 'https://ex.org/canvas/2', canvasIndex: 1 };
     const reclassified = await ok<{ resultSet: unknown }>(await app.inject({ method: 'POST', url: '/v1/classify/canvas', payload: { task: second, options: { head: head.id, k: 2 } } }));

@@ -18,7 +18,8 @@ export function zeroShotVocabulary(vocabularies: readonly VocabularySummary[], h
   return vocabularies.find((v) => v.id.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').slice(-80) === slug);
 }
 
-function modelOf(a: Annotation): { id: string; version: string } | undefined {
+/** The model an annotation names as its maker (generator `loupe:model` and `loupe:version`). */
+export function modelOf(a: Annotation): { id: string; version: string } | undefined {
   const generator = isRecord(a.generator) ? a.generator : undefined;
   const id = generator?.['loupe:model'];
   const version = generator?.['loupe:version'];

@@ -13,7 +13,7 @@ import {
 } from '@loupe/contracts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { AnnotationStore, CanvasRecord } from '@loupe/store';
-import { explainRequestOf } from './explanations.request.js';
+import { explainRequestOf, modelOf } from './explanations.request.js';
 
 /** What ground-truth needs of the bus client: classify and detect hold the models that explain. */
 export interface ExplainClient {
@@ -85,9 +85,26 @@ function jsonOf(shown: Annotation): ExplanationOutput {
   return { map: map as ExplanationOutput['map'], annotation };
 }
 
+/** Which model made the explained annotation, as the explanation records it: a re-run by another version makes the explanation stale. */
+const EXPLAINS_MODEL = 'loupe:explainsModel';
+
+/**
+ * Whether a kept explanation still explains `explained`: made by this explainer, for the model
+ * version that made the annotation now. A re-run by a new head version keeps the annotation's id
+ * (the id holds what was said, not by which version) and the curator's review, but the map was
+ * taken from the old head's scores.
+ */
+function explainsCurrent(kept: Annotation, explained: Annotation): boolean {
+  const generator: unknown = kept.generator;
+  const explainer = isRecord(generator) ? generator['loupe:explainer'] : undefined;
+  const recorded = (kept as Record<string, unknown>)[EXPLAINS_MODEL];
+  return explainer === `${EXPLAINER.id}/${EXPLAINER.version}` && JSON.stringify(recorded ?? null) === JSON.stringify(modelOf(explained) ?? null);
+}
+
 /** The explanation annotation: motivation commenting, the overlay image and the map as bodies, linked to what it explains. */
 function explanationAnnotation(explained: Annotation, id: string, publicUrl: string, what: string, out: ExplainOutput, at: string, query: string): Annotation {
   const { model } = out;
+  const explainedModel = modelOf(explained);
   return {
     id,
     type: 'Annotation',
@@ -110,6 +127,7 @@ function explanationAnnotation(explained: Annotation, id: string, publicUrl: str
     created: at,
     generated: at,
     'loupe:explains': explained.id,
+    ...(explainedModel && { [EXPLAINS_MODEL]: explainedModel }),
     [SALIENCY]: out.map,
     [OVERLAY]: `${DATA_URL}${out.overlayPng}`,
   } as Annotation;
@@ -141,7 +159,7 @@ export async function explainAnnotation(deps: ExplanationDeps, key: string, opti
   const local = explanationKey(key, options);
   const id = `${publicUrl}/v1/annotations/${local}`;
   const kept = await store.get(id);
-  if (kept) return { shown: kept, local };
+  if (kept && explainsCurrent(kept, explained)) return { shown: kept, local };
 
   if (!deps.client) throw new LoupeError('LOUPE_ERR_NOT_READY', 'This ground-truth service has no bus client to ask classify or detect for an explanation');
   const canvasId = canvasIdOf(explained.target);
@@ -163,9 +181,30 @@ export async function explainAnnotation(deps: ExplanationDeps, key: string, opti
   }
   const at = (deps.now?.() ?? new Date()).toISOString();
   const annotation = explanationAnnotation(explained, id, publicUrl, request.what, out, at, optionsQuery(options));
-  const setKey = { manifestId: canvas.manifestId, canvasId, imageIndex: 0, stage: EXPLANATION_STAGE, modelId: `${EXPLAINER.id}:${key}` };
-  await store.replaceResultSet(setKey, `${EXPLAINER.version}+${out.model.version}`, [annotation]);
+  await store.replaceResultSet(explanationSet(canvas.manifestId, canvasId, key), `${EXPLAINER.version}+${out.model.version}`, [annotation]);
   return { shown: (await store.get(id)) ?? annotation, local };
+}
+
+/** The result set an annotation's explanations are kept in. */
+function explanationSet(manifestId: string, canvasId: string, explainedKey: string) {
+  return { manifestId, canvasId, imageIndex: 0, stage: EXPLANATION_STAGE, modelId: `${EXPLAINER.id}:${explainedKey}` };
+}
+
+/**
+ * Removes the explanations of a canvas whose explained annotation is gone (a re-run that no longer
+ * says what was explained removes that annotation): otherwise listings and viewers would keep a
+ * comment linked to nothing. Run by the store stage after it replaces a canvas's result sets;
+ * answers how many were removed.
+ */
+export async function dropOrphanedExplanations(store: AnnotationStore, manifestId: string, canvasId: string): Promise<number> {
+  let dropped = 0;
+  for (const comment of await store.query({ canvasId, motivation: 'commenting' })) {
+    const explains = (comment as Record<string, unknown>)['loupe:explains'];
+    if (typeof explains !== 'string' || (await store.get(explains))) continue;
+    const removed = await store.replaceResultSet(explanationSet(manifestId, canvasId, explains.split('/').at(-1)!), EXPLAINER.version, []);
+    dropped += removed.removed;
+  }
+  return dropped;
 }
 
 /** GET /v1/annotations/{key}/explanation: the overlay PNG, or with `format=json` the map and the annotation. */

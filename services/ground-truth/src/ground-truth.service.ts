@@ -25,7 +25,7 @@ import { correctionOf, imageRequest, pagesOf, queryAll, queryOf, requireDataset 
 import { datasetSplits, exportDataset, importDataset } from './datasets.js';
 import { evaluateModel } from './evaluation.js';
 import { explainOption, explainTopClassifications } from './explanations.stage.js';
-import { explanationHandler, type ExplainClient } from './explanations.js';
+import { dropOrphanedExplanations, explanationHandler, type ExplainClient } from './explanations.js';
 import { modelCardOf, type HeadCards, type ModelCards } from './model-card.js';
 import { canvasOcrPage, ocrDocumentUrls } from './ocr-documents.js';
 import { reviewQueueOf } from './review-queue.js';
@@ -116,6 +116,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
         totals.kept += written.kept;
         totals.removed += written.removed;
       }
+      await dropOrphanedExplanations(explaining.store, task.manifestId, task.canvasId);
       if (explainOption(input.options).classifications) await explainTopClassifications(explaining, made);
       return totals;
     },
