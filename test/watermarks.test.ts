@@ -69,6 +69,12 @@ t.test('a mark nobody could see is drawn again, and the mask holds only the ink 
     const ink = await sharp(path.join(out, maskFile!)).extractChannel(0).raw().toBuffer();
     t.ok(ink.some((v) => v > 0), `${file}: some of its ink shows`);
   }
+  const drawn = JSON.parse(await fs.readFile(path.join(out, 'marks.json'), 'utf8')) as Record<string, WatermarkSpec>;
+  const plan = planWatermarkSet(PICTURES, { seed: 'visible', views: 3 }).filter((p) => p.mark);
+  t.same(Object.keys(drawn).sort(), plan.map((p) => p.file).sort(), 'marks.json: the mark of every marked view');
+  const redrawn = Number(/drawn again because nobody could have seen them: (\d+)/u.exec(said.at(-1)!)![1]);
+  const replaced = plan.filter((p) => JSON.stringify(drawn[p.file]) !== JSON.stringify(p.mark)).length;
+  t.ok(replaced <= redrawn && (redrawn === 0) === (replaced === 0), `${replaced} views carry a mark drawn again (${redrawn} draws)`);
 });
 
 t.test("folds keep a picture's clean and marked views together", async (t) => {

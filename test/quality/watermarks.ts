@@ -22,7 +22,7 @@ import { createEmbedded, loadConfig, tileVectors, watermarkedView } from '@loupe
 import { tileRects } from '@loupe/heads';
 import { openProcessModels } from '@loupe/inference';
 import sharp from 'sharp';
-import { planWatermarkSet, WATERMARK_CONCEPT } from '@loupe/datasets';
+import { WATERMARK_CONCEPT, type WatermarkSpec } from '@loupe/datasets';
 import { startIiifImageServer } from '@loupe/testing';
 import { runLoupe } from '../support/loupe-process.js';
 import { HAND_MADE, HELD_OUT_BASES } from './watermarks-by-hand.js';
@@ -161,9 +161,8 @@ async function printShifts(set: string): Promise<void> {
   }
 }
 
-/** Each marked view's placement (corners as one), from the generator's plan: the same pictures (labels.csv's groups) and seed give the same marks. */
+/** Each marked view's placement (corners as one), from the marks the set says it drew (marks.json). */
 async function placementsOf(set: string): Promise<Map<string, string>> {
-  const groups = (await readFile(path.join(set, 'labels.csv'), 'utf8')).split('\n').slice(1).map((line) => line.split(',')[3]).filter((g): g is string => !!g);
-  const plan = planWatermarkSet([...new Set(groups)], { seed: SEED, views: VIEWS });
-  return new Map(plan.filter((p) => p.mark).map((p) => [p.file, p.mark!.placement.includes('-') ? 'corner' : p.mark!.placement]));
+  const drawn = JSON.parse(await readFile(path.join(set, 'marks.json'), 'utf8')) as Record<string, WatermarkSpec>;
+  return new Map(Object.entries(drawn).map(([file, mark]) => [file, mark.placement.includes('-') ? 'corner' : mark.placement]));
 }

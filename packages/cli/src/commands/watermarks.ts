@@ -110,6 +110,7 @@ export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say:
   const spare = watermarkStream(`${seed}:redrawn`);
   let redrawn = 0;
   let clean: Buffer | undefined;
+  const drawn: Record<string, WatermarkSpec> = {};
   for (const item of plan) {
     const source = path.join(from, item.source);
     if (!item.mark) {
@@ -129,12 +130,15 @@ export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say:
     }
     await writeFile(path.join(out, item.file), view);
     await writeFile(path.join(out, maskOf(item.file)), ink.mask);
+    drawn[item.file] = mark;
   }
   const csv = toCsv(
     ['file', 'concept', 'label', 'group', 'mask'],
     plan.map((p) => [p.file, p.concept, WATERMARK_LABELS[p.concept]!, p.source, p.mark ? maskOf(p.file) : '']),
   );
   await writeFile(path.join(out, 'labels.csv'), csv);
+  // The mark each marked view carries (the plan's, or the one drawn again in its place): what a measure by placement or opacity reads.
+  await writeFile(path.join(out, 'marks.json'), `${JSON.stringify(drawn, null, 1)}\n`);
   const marked = plan.filter((p) => p.mark).length;
   say(`wrote ${plan.length} images (${marked} watermarked, ${plan.length - marked} clean) from ${sources.length} pictures and ${path.join(out, 'labels.csv')}; marks drawn again because nobody could have seen them: ${redrawn}; train with: loupe train --images ${opts.out} --head watermark`);
   return 0;
