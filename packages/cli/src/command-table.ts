@@ -400,7 +400,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         summary: 'a labelled folder of clean and watermarked views of your pictures, for loupe train --images',
         options: {
           from: { type: 'string', required: true, describe: 'a folder of pictures' },
-          out: { ...out('the folder to write the views and labels.csv into'), required: true },
+          out: { ...out('the folder to write the views, their ink masks, labels.csv and marks.json into'), required: true },
           views: { type: 'number', defaultDescription: '4', describe: 'views (crops) per picture, each written clean and watermarked (1 to 50)' },
           seed: { type: 'string', describe: 'the seed of crops and marks (same seed, same set)' },
         },
