@@ -46,7 +46,7 @@ def main():
         twin = views[file.replace('.marked.', '.clean.')][0]
         change = np.abs(pixels.astype(float).mean(2) - twin.astype(float).mean(2))[mask].mean() if mask.any() else 0.0
         marked.append((score, change))
-    print(f'{len(groups)} pictures the network never saw, {len(marked)} marked and {len(clean)} clean views ({SIDE} px)')
+    print(f'{len(groups)} pictures ({len(seen)} left out as seen in training), {len(marked)} marked and {len(clean)} clean views ({SIDE} px)')
     print(f'AUC of the top cell: {auc([m[0] for m in marked], clean):.3f}')
     for lo, hi in [(0, 8), (8, 16), (16, 32), (32, 256)]:
         band = [m[0] for m in marked if lo <= m[1] < hi]

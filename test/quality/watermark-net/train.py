@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Trains the watermark network on a `loupe datasets watermarks` set and writes it as ONNX.
 
-    python3 train.py <set> <out.onnx> [--stage1 1500] [--stage2 2000]
+    python3 train.py <set> <out.onnx> [--stage1 1500] [--stage2 2000 (0: stage 1 only)] [--stage1-weights <out>.stage1.pt]
 
 Stage 1 learns where ink lies, cell by cell (binary cross-entropy, ink cells weighted 4). Stage 2
 goes on from it with what the head will read, the most confident cell: on top of the cell loss
@@ -91,7 +91,9 @@ def main():
         stage(net, marked, clean, steps=args.stage1, seed=7, split=(40, 24), lr=2e-3, peak=3e-3, warmup=0.1, ink_weight=4.0, top_cells=False, augment=False, name='stage 1')
         torch.save(net.state_dict(), f'{args.out}.stage1.pt')
     torch.manual_seed(11)
-    stage(net, marked, clean, steps=args.stage2, seed=11, split=(32, 32), lr=1e-3, peak=1.5e-3, warmup=0.05, ink_weight=2.0, top_cells=True, augment=True, name='stage 2')
+    if args.stage2 > 0:
+        stage(net, marked, clean, steps=args.stage2, seed=11, split=(32, 32), lr=1e-3, peak=1.5e-3, warmup=0.05, ink_weight=2.0,
+              top_cells=True, augment=True, name='stage 2')
     torch.save(net.state_dict(), f'{args.out}.pt')
 
     net.eval()
