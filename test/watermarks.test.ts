@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createEmbedded, loadConfig, tileVectors, visibleInk, watermarkedView, watermarkSetCommand } from '@loupe/cli';
+import { createEmbedded, loadConfig, rawPixels, tileVectors, visibleInk, watermarkedView, watermarkSetCommand } from '@loupe/cli';
 import { groupedKFold, NO_WATERMARK_CONCEPT, planWatermarkSet, WATERMARK_CONCEPT, watermarkStream, type WatermarkSpec } from '@loupe/datasets';
 import { fitHead, saveHead, tileRects, type TileSpec } from '@loupe/heads';
 import { openProcessModels } from '@loupe/inference';
@@ -45,7 +45,7 @@ t.test('the generator: the same seed gives the same set, to the byte', async (t)
 t.test('a mark nobody could see is drawn again, and the mask holds only the ink that shows', async (t) => {
   const whole = { left: 0, top: 0, width: 1, height: 1 };
   const picture = path.join(imagesDir, 'painting-bruegel-harvesters.jpg');
-  const clean = await watermarkedView(picture, whole, undefined);
+  const clean = await rawPixels(await watermarkedView(picture, whole, undefined));
   const base: WatermarkSpec = { kind: 'text', text: '© Hensworth Library 2001', font: 'DejaVu Sans', bold: true, placement: 'centre', size: 0.1, opacity: 0.6, colour: '#ffffff', blend: 'over', outline: false, angle: 0 };
   // At 3 % opacity white moves no pixel by more than 8 levels: a mark on paper only.
   const ghost = { ...base, opacity: 0.03 };

@@ -193,8 +193,8 @@ function explanationSet(manifestId: string, canvasId: string, explainedKey: stri
 /**
  * Removes the explanations of a canvas whose explained annotation is gone (a re-run that no longer
  * says what was explained removes that annotation): otherwise listings and viewers would keep a
- * comment linked to nothing. Run by the store stage after it replaces a canvas's result sets;
- * answers how many were removed.
+ * comment linked to nothing. Run by the store stage after its writes to a canvas removed
+ * annotations; answers how many were removed.
  */
 export async function dropOrphanedExplanations(store: AnnotationStore, manifestId: string, canvasId: string): Promise<number> {
   let dropped = 0;

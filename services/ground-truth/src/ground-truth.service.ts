@@ -116,7 +116,8 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
         totals.kept += written.kept;
         totals.removed += written.removed;
       }
-      await dropOrphanedExplanations(explaining.store, task.manifestId, task.canvasId);
+      // Only a write that removed annotations can leave an explanation linked to nothing.
+      if (totals.removed > 0) await dropOrphanedExplanations(explaining.store, task.manifestId, task.canvasId);
       if (explainOption(input.options).classifications) await explainTopClassifications(explaining, made);
       return totals;
     },

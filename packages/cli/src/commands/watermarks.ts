@@ -33,6 +33,9 @@ export async function watermarkedView(source: Buffer | string, crop: PlannedImag
   return out.jpeg({ quality: 90 }).toBuffer();
 }
 
+/** Decoded pixels of a view; a view's clean twin is decoded once however often its mark is drawn again. */
+export const rawPixels = (view: Buffer): Promise<Buffer> => sharp(view).raw().toBuffer();
+
 /** A pixel of the mark's ink is visible when the marked view differs there from the clean one by this much (of 255, in some channel). */
 const VISIBLE_LEVELS = 10;
 /** A mark is a watermark when at least this share of its ink is visible; under it nobody would see it, and it is drawn again. */
@@ -42,15 +45,15 @@ const REDRAWS = 8;
 
 /**
  * Where the mark's ink lies and can be seen on `marked` (white on black, PNG), against its clean
- * twin: the ink drawn at full opacity, kept where the two views differ by VISIBLE_LEVELS. The
+ * twin's decoded pixels (`rawPixels`): the ink drawn at full opacity, kept where the two views differ by VISIBLE_LEVELS. The
  * share of the ink that is visible says whether the mark is one at all: soft light over a mid
  * grey, white screened over white paper, a dark mark multiplied into a dark engraving leave no
  * trace, and a view labelled `watermark` that shows none teaches a head noise.
  */
-export async function visibleInk(marked: Buffer, clean: Buffer, mark: WatermarkSpec): Promise<{ mask: Buffer; share: number }> {
+export async function visibleInk(marked: Buffer, cleanPixels: Buffer, mark: WatermarkSpec): Promise<{ mask: Buffer; share: number }> {
   const m = await sharp(marked).raw().toBuffer({ resolveWithObject: true });
   const { width, height, channels } = m.info;
-  const c = await sharp(clean).raw().toBuffer();
+  const c = cleanPixels;
   const drawn = await sharp({ create: { width, height, channels: 3, background: '#000000' } })
     .composite([{ input: Buffer.from(watermarkMaskSvg(mark, width, height)) }])
     .greyscale()
@@ -109,24 +112,25 @@ export async function watermarkSetCommand(opts: WatermarkSetCommandOptions, say:
   const maskOf = (file: string): string => file.replace(/\.jpg$/u, '.mask.png');
   const spare = watermarkStream(`${seed}:redrawn`);
   let redrawn = 0;
-  let clean: Buffer | undefined;
+  let cleanPixels: Buffer | undefined;
   const drawn: Record<string, WatermarkSpec> = {};
   for (const item of plan) {
     const source = path.join(from, item.source);
     if (!item.mark) {
-      clean = await watermarkedView(source, item.crop, undefined);
+      const clean = await watermarkedView(source, item.crop, undefined);
       await writeFile(path.join(out, item.file), clean);
+      cleanPixels = await rawPixels(clean);
       continue;
     }
-    // The plan writes each view clean, then marked: `clean` is this view's twin.
+    // The plan writes each view clean, then marked: `cleanPixels` are this view's twin's.
     let mark = item.mark;
     let view = await watermarkedView(source, item.crop, mark);
-    let ink = await visibleInk(view, clean!, mark);
+    let ink = await visibleInk(view, cleanPixels!, mark);
     for (let tries = 0; ink.share < VISIBLE_SHARE && tries < REDRAWS; tries++) {
       mark = spare();
       redrawn += 1;
       view = await watermarkedView(source, item.crop, mark);
-      ink = await visibleInk(view, clean!, mark);
+      ink = await visibleInk(view, cleanPixels!, mark);
     }
     await writeFile(path.join(out, item.file), view);
     await writeFile(path.join(out, maskOf(item.file)), ink.mask);
