@@ -82,6 +82,7 @@ await t.test('loupe train: a head from the imported ground truth, cross-validate
   const trained = await run(['train', '--dataset', 'techniques', '--embedding', 'mobilenet-v2-features', '--head', 'techniques', '--folds', '4']);
   t.match(trained.stdout, /Head techniques version 1 \(softmax, 3 concepts, 36 canvases\)/);
   t.match(trained.stdout, /Cross-validation \(4 folds\)/);
+  t.notMatch(trained.stdout, 'Caution', 'a head that learned its classes is not said to be close to chance');
   const artefact = JSON.parse(await fs.readFile(path.join(dataDir, 'models', 'heads', 'techniques', '1.json'), 'utf8')) as {
     card: { task: string; embedding: { model: string; dims: number } };
     metrics: { accuracy: number; examples: number; classes: { concept: string; recall: number }[] };
@@ -99,6 +100,7 @@ await t.test('loupe run --pipeline classify: unseen canvases get the concept of 
   const out = path.join(cwd, 'out');
   const ran = await run(['run', newManifest, '--pipeline', 'classify', '--head', 'techniques', '--out', out]);
   t.match(ran.stdout, /^done: 12 canvases/);
+  t.notMatch(ran.stderr, 'close to chance');
   const files = await fs.readdir(path.join(out, 'annotations'));
   let right = 0;
   for (const file of files) {

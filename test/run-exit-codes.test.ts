@@ -117,3 +117,11 @@ t.test('--pipeline classify --vocabulary foo: exit 4, "no vocabulary foo" before
   t.equal(head.code, 4, head.stderr);
   t.match(head.stderr, 'no classification head coins in ');
 });
+
+t.test('a head close to chance: the run goes on, and says so before it starts', async (t) => {
+  // The shipped watermark head: its own cross-validation is near chance (docs/watermarks.md).
+  const ran = await loupe(['run', good, '--pipeline', 'classify', '--head', 'watermark', '--out', path.join(tmp, 'watermark')]);
+  t.equal(ran.code, 0, ran.stderr);
+  t.match(ran.stderr, /loupe: head watermark version 1 is close to chance: cross-validated accuracy 0\.5\d\d on 360 images, where always answering "(no )?watermark" scores 0\.500; read its labels as hints, not findings/);
+  t.match(ran.stdout, 'done: 2 canvases');
+});

@@ -161,7 +161,7 @@ async function checkModels(config: LoupeConfig, input: PreflightInput): Promise<
   // A model named for the caption stage: missing, every canvas would fail on it.
   if (input.caption?.model) needed.push({ task: 'captioning', id: input.caption.model, for: 'the caption (--caption-model)' });
   if (input.pipeline === 'classify') {
-    const classify = await classifyModels(config, registry, input.classify ?? {});
+    const classify = await classifyModels(config, registry, input.classify ?? {}, input.hint);
     // A missing head or vocabulary is the problem to fix: what its model would need comes after.
     if (classify instanceof LoupeError) return [classify];
     needed.push(...classify);
@@ -197,12 +197,13 @@ async function checkModel(registry: Registry, model: NeededModel): Promise<Loupe
 
 /**
  * The head's embedding model, or CLIP's two towers for a vocabulary; or, when the head or the
- * vocabulary does not exist, that problem and nothing about models.
+ * vocabulary does not exist, that problem and nothing about models. A head close to chance is
+ * said to be, through the hint.
  */
-async function classifyModels(config: LoupeConfig, registry: Registry, opts: ClassifyOptions): Promise<NeededModel[] | LoupeError> {
+async function classifyModels(config: LoupeConfig, registry: Registry, opts: ClassifyOptions, hint: PreflightInput['hint']): Promise<NeededModel[] | LoupeError> {
   const head = opts.head ?? (opts.vocabulary === undefined ? config.classifyHead : undefined);
   if (head !== undefined) {
-    const { headHome, loadHead, listVersions } = await import('@loupe/heads');
+    const { closeToChance, headHome, loadHead, listVersions } = await import('@loupe/heads');
     // The user's heads first, then those Loupe ships (the watermark head).
     const dir = await headHome(headsDir(config), head);
     try {
@@ -210,6 +211,8 @@ async function classifyModels(config: LoupeConfig, registry: Registry, opts: Cla
         return new LoupeError('LOUPE_ERR_NOT_FOUND', `no classification head ${head} in ${dir}: loupe train --dataset <name> --head ${head} makes one`, { details: { head, dir } });
       }
       const trained = await loadHead(dir, head, opts.headVersion);
+      const caution = closeToChance(trained);
+      if (caution !== undefined) hint?.(caution);
       return [{ task: 'image-embedding', id: trained.embedding.model, for: `head ${head}` }];
     } catch (err) {
       return toLoupeError(err);

@@ -60,6 +60,12 @@ export const ClassifyPrediction = Type.Object({
   aboveThreshold: Type.Boolean(),
 });
 
+/** Said of a head whose own evaluation puts it close to guessing (closeToChance in @loupe/heads). */
+const Caution = Type.String({
+  description:
+    "Present when the head's own cross-validation puts it close to chance (its accuracy closes less than a fifth of the gap between always answering the commonest class and answering every image right): its labels are hints, not findings",
+});
+
 export const ClassifyOutput = Type.Object(
   {
     head: HeadRef,
@@ -71,6 +77,7 @@ export const ClassifyOutput = Type.Object(
       entropy: Type.Number({ description: 'Normalised entropy of the distribution: higher is less sure' }),
     }),
     request: Type.String({ description: 'The IIIF Image API request (or plain URL) that was embedded' }),
+    caution: Type.Optional(Caution),
     ms: Type.Record(Type.String(), Type.Number()),
   },
   { $id: 'ClassifyOutput' },
@@ -84,6 +91,7 @@ export const HeadsOutput = Type.Object(
         id: Type.String(),
         versions: Type.Array(Type.String()),
         latest: Type.Object({}, { additionalProperties: true, description: "The latest version's card" }),
+        caution: Type.Optional(Caution),
       }),
     ),
   },

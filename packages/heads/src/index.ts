@@ -35,5 +35,6 @@ export {
   serializeHead,
   type HeadCard,
 } from './artefact.js';
+export { closeToChance, CLOSE_TO_CHANCE } from './chance.js';
 export { headHome, listHeadsWithPack, PACK_HEADS_DIR } from './pack.js';
 export { checkTileSpec, mostPositiveTile, tileRects, type TileRect, type TileSpec } from './tiles.js';

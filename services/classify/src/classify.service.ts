@@ -11,7 +11,7 @@ import {
   type ServiceDefinition,
 } from '@loupe/contracts';
 import { describeModels, findModel, type ImageEmbedder, type ModelRegistryLike, type TextEmbedder } from '@loupe/inference';
-import { decide, headCard, headHome, listHeadsWithPack, listVersions, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
+import { closeToChance, decide, headCard, headHome, listHeadsWithPack, listVersions, loadHead, meanEmbedding, predict, promptsFor, uncertainty, zeroShotHead, type LinearHead } from '@loupe/heads';
 import type { ServiceClient } from '@loupe/runtime';
 import { classificationExplainHandler, type ExplanationImageFetch } from './classification.explain.handler.js';
 import { classifyTiled } from './tiling.js';
@@ -137,6 +137,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
       })),
       uncertainty: { margin: uncertainty(probs, head.kind, 'margin'), entropy: uncertainty(probs, head.kind, 'entropy') },
       request: tiled ? tiled.request : embedded!.request,
+      ...withCaution(head),
       ms: { ...(tiled ? tiled.ms : { embed: embeddedAt - started }), head: performance.now() - embeddedAt },
     };
   }
@@ -192,7 +193,7 @@ export function createClassifyService(deps: ClassifyDeps): ServiceDefinition {
       const items = [];
       for (const { id, versions } of await listHeadsWithPack(deps.headsDir)) {
         const latest = await trainedHead(id, versions.at(-1));
-        items.push({ id, versions, latest: cardOf(latest) });
+        items.push({ id, versions, latest: cardOf(latest), ...withCaution(latest) });
       }
       return { items };
     },
@@ -232,4 +233,10 @@ export function cardOf(head: LinearHead): Record<string, unknown> {
     thresholds: head.thresholds,
     ...(head.metrics !== undefined && { metrics: head.metrics }),
   };
+}
+
+/** `caution`, for a head its own evaluation puts close to chance: said with every answer it gives. */
+function withCaution(head: LinearHead): { caution?: string } {
+  const caution = closeToChance(head);
+  return caution === undefined ? {} : { caution };
 }

@@ -1,6 +1,6 @@
 import { LoupeError, type Annotation, type AnnotationPage, type EmbedImageOutput } from '@loupe/contracts';
 import { formatClassification, labelOfAnnotation, type ClassificationReport } from '@loupe/datasets';
-import { fitHead, nextVersion, saveHead, type HeadKind } from '@loupe/heads';
+import { closeToChance, fitHead, nextVersion, saveHead, type HeadKind } from '@loupe/heads';
 import { pointId, type VectorCollection } from '@loupe/vectors';
 import type { LoupeConfig } from '../config.js';
 import path from 'node:path';
@@ -105,12 +105,14 @@ export async function trainCommand(config: LoupeConfig, opts: TrainOptions, say:
         onProgress: (line) => say(`  ${line}`),
       },
     );
+    const caution = closeToChance(head);
     const file = await saveHead(dir, 'positive' in source ? { ...head, input: { tiles: { fit: fit!, ...TILES, positive: source.positive as string } } } : head);
     process.stdout.write(
       [
         `Head ${head.id} version ${head.version} (${head.kind}, ${head.classes.length} concepts, ${examples.length} canvases) in ${((performance.now() - fitStarted) / 1000).toFixed(1)} s`,
         `Cross-validation (${report.folds} folds):`,
         formatClassification(report as unknown as ClassificationReport),
+        ...(caution === undefined ? [] : [`Caution: ${caution}`]),
         `Calibration: temperature ${head.temperature.toFixed(3)}; thresholds for precision ${head.targetPrecision}: ${head.classes
           .map((c, i) => `${c.label ?? c.concept} ${head.thresholds[i]!.toFixed(3)}`)
           .join(', ')}`,
