@@ -134,6 +134,8 @@ export const INDEXES: Readonly<Record<CollectionName, readonly IndexDescription[
   annotations: [
     { key: { canvasId: 1, imageIndex: 1, stage: 1, modelId: 1, position: 1, _id: 1 }, name: 'order' },
     { key: { manifestId: 1 }, name: 'manifest' },
+    // A layer's canvases from the index alone (the embedded store's schema step 9).
+    { key: { manifestId: 1, modelId: 1, reviewState: 1, canvasId: 1 }, name: 'layer' },
     { key: { modelId: 1, reviewState: 1 }, name: 'model_state' },
     { key: { reviewState: 1 }, name: 'state' },
     { key: { concept: 1 }, name: 'concept' },
@@ -156,6 +158,8 @@ export const INDEXES: Readonly<Record<CollectionName, readonly IndexDescription[
   ocrPages: [
     { key: { canvasId: 1, imageIndex: 1, stage: 1, modelId: 1 }, name: 'order' },
     { key: { manifestId: 1 }, name: 'manifest' },
+    // A layer's canvases from the index alone (the embedded store's schema step 9).
+    { key: { manifestId: 1, modelId: 1, reviewState: 1, canvasId: 1 }, name: 'layer' },
   ],
 };
 

@@ -209,6 +209,9 @@ export const MIGRATIONS: readonly Migration[] = [
   stripPublicUrls,
   // 8: the full-text index of IIIF Content Search, kept in step by triggers (see the file).
   SEARCH_INDEX_MIGRATION,
+  // 9: a layer's canvases (a manifest's annotations of one model in one review state, by canvas),
+  // read from the index alone: a layer page asks for them each time a viewer turns a page.
+  `CREATE INDEX annotations_layer ON annotations (manifest_id, model_id, review_state, canvas_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

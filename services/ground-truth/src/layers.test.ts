@@ -60,3 +60,36 @@ t.test('an empty layer, an unknown manifest or a canvas outside the layer is not
   await t.rejects(getLayer({ ...params('unreviewed'), manifest: 'not*a*key' }), { code: 'LOUPE_ERR_NOT_FOUND' });
   await t.rejects(getPage({ ...params('unreviewed'), canvas: canvas(2) }), { code: 'LOUPE_ERR_NOT_FOUND' });
 });
+
+t.test("a page reads its canvas and its nearest neighbours in the layer, never the whole layer", async (t) => {
+  const { store, put } = await setup(t);
+  for (let n = 10; n < 50; n++) await put(n, '1', [horse(0), horse(20), horse(40)]);
+  // Canvases 25 and 26 have only another version's annotations: the walk passes over them.
+  await put(25, '2', [horse(0)]);
+  await put(26, '2', [horse(0)]);
+  let read = 0;
+  const counting = new Proxy(store, {
+    get: (target, name, receiver) =>
+      name === 'query'
+        ? async (q: Parameters<typeof store.query>[0]) => {
+            const found = await target.query(q);
+            read += found.length;
+            return found;
+          }
+        : Reflect.get(target, name, receiver),
+  });
+  const [, page] = layerHandlers(counting, PUBLIC);
+  const getPage = async (n: number) => (await page.handler({ ...params('unreviewed'), canvas: canvas(n) } as never, {} as never)) as Record<string, any>;
+  const base = `${PUBLIC}/v1/annotations/layers/${manifestKey(MANIFEST)}/centernet/1/unreviewed`;
+  const pageOf = (n: number) => ({ id: `${base}/page?canvas=${encodeURIComponent(canvas(n))}`, type: 'AnnotationPage' });
+
+  const middle = await getPage(30);
+  t.same([middle.items.length, middle.prev, middle.next], [3, pageOf(29), pageOf(31)]);
+  t.equal(read, 9, 'three canvases of three annotations read, of the 114 the layer holds');
+  read = 0;
+  const beforeGap = await getPage(24);
+  t.same(beforeGap.next, pageOf(27), 'the next canvas with version 1 annotations, past the two without');
+  t.equal(read, 3 + 3 + 1 + 1 + 3, 'its own, the one before, and the walk over 25 and 26 to 27');
+  const first = await getPage(10);
+  t.same([first.prev, first.next], [undefined, pageOf(11)], 'the first canvas has no prev');
+});

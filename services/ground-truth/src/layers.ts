@@ -19,7 +19,7 @@ import {
   type ReviewState,
 } from '@loupe/contracts';
 import type { AnnotationQuery, AnnotationStore } from '@loupe/store';
-import { pagesOf, queryAll } from './curation.js';
+import { queryAll } from './curation.js';
 
 interface LayerParams {
   readonly manifest: string;
@@ -47,22 +47,48 @@ function queryOfLayer(key: LayerKey, canvas?: string): AnnotationQuery {
 /** Whether `a` is shown in the layer: an explanation carries its model's generator but is not one of its findings. */
 const inLayer = (a: Annotation, key: LayerKey): boolean => !isExplanation(a) && sameLayer(layerOf(key.manifest, a), key);
 
-/** A layer's canvases in the store's order, its size, and one annotation to name it by. */
-async function survey(store: AnnotationStore, key: LayerKey): Promise<{ canvases: string[]; total: number; sample: Annotation }> {
-  const canvases = new Set<string>();
+/** The layer's annotations on one canvas (an index read: the store's canvas column). */
+async function onCanvas(store: AnnotationStore, key: LayerKey, canvas: string): Promise<Annotation[]> {
+  return (await queryAll(store, queryOfLayer(key, canvas))).filter((a) => inLayer(a, key));
+}
+
+/**
+ * A layer's first and last canvases, its size, and one annotation to name it by. Canvas by canvas
+ * over the store's canvas listing: a newspaper's text layer is counted without holding all of it,
+ * and each read is one canvas's (an index), not a page of the whole layer at a growing offset.
+ */
+async function survey(store: AnnotationStore, key: LayerKey): Promise<{ first: string; last: string; total: number; sample: Annotation }> {
   let total = 0;
-  let sample: Annotation | undefined;
-  // Page by page: a newspaper's text layer is counted without holding all of it.
-  for await (const page of pagesOf(store, queryOfLayer(key))) {
-    for (const a of page) {
-      if (!inLayer(a, key)) continue;
-      sample ??= a;
-      total += 1;
-      canvases.add(canvasOfTarget(a.target));
-    }
+  let found: { first: string; last: string; sample: Annotation } | undefined;
+  for (const { canvas } of await store.canvases(queryOfLayer(key))) {
+    const items = await onCanvas(store, key, canvas.canvasId);
+    if (items.length === 0) continue;
+    total += items.length;
+    found = found ? { ...found, last: canvas.canvasId } : { first: canvas.canvasId, last: canvas.canvasId, sample: items[0]! };
   }
-  if (!sample) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No annotations in layer ${layerUrls('', key).collection}`, { details: { ...key } });
-  return { canvases: [...canvases], total, sample };
+  if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No annotations in layer ${layerUrls('', key).collection}`, { details: { ...key } });
+  return { ...found, total };
+}
+
+/**
+ * The layer's canvases before and after `canvas`, in the layer's order. A viewer asks for a page
+ * each time it turns one, so this must not read the layer: the store's canvas listing (its
+ * manifest, model and review state columns, grouped) gives the candidates in the same order
+ * without reading an annotation, and each candidate is checked by reading its own annotations
+ * (the version and the generator are in the body), nearest first: a page costs its neighbours'
+ * reads, not the whole layer's (services/ground-truth/bench/layer-page.bench.ts).
+ */
+async function neighbours(store: AnnotationStore, key: LayerKey, canvas: string): Promise<{ prev?: string; next?: string }> {
+  const candidates = (await store.canvases(queryOfLayer(key))).map((c) => c.canvas.canvasId);
+  const at = candidates.indexOf(canvas);
+  const nearest = async (step: 1 | -1): Promise<string | undefined> => {
+    for (let i = at + step; i >= 0 && i < candidates.length; i += step) {
+      if ((await onCanvas(store, key, candidates[i]!)).length > 0) return candidates[i];
+    }
+    return undefined;
+  };
+  const [prev, next] = [await nearest(-1), await nearest(1)];
+  return { ...(prev !== undefined && { prev }), ...(next !== undefined && { next }) };
 }
 
 /** The routes a layer's collection and pages dereference to; give them the store as the service serves it (under its public URL). */
@@ -73,15 +99,15 @@ export function layerHandlers(store: AnnotationStore, publicUrl: string) {
     ...LAYERS_API.layer,
     async handler(params) {
       const key = keyOf(params);
-      const { canvases, total, sample } = await survey(store, key);
+      const { first, last, total, sample } = await survey(store, key);
       return {
         '@context': [IIIF_PRESENTATION_CONTEXT],
         id: layerUrls(publicUrl, key).collection,
         type: 'AnnotationCollection' as const,
         label: layerLabel(key, sample),
         total,
-        first: pageRef(key, canvases[0]!),
-        last: pageRef(key, canvases.at(-1)!),
+        first: pageRef(key, first),
+        last: pageRef(key, last),
       };
     },
   });
@@ -90,15 +116,14 @@ export function layerHandlers(store: AnnotationStore, publicUrl: string) {
     ...LAYERS_API.layerPage,
     async handler({ canvas, ...params }) {
       const key = keyOf(params);
-      const { canvases } = await survey(store, key);
-      const at = canvases.indexOf(canvas);
-      if (at < 0) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `Layer ${layerUrls(publicUrl, key).collection} has no annotations on ${canvas}`, { details: { canvas } });
-      const items = (await queryAll(store, queryOfLayer(key, canvas))).filter((a) => inLayer(a, key));
+      const items = await onCanvas(store, key, canvas);
+      if (items.length === 0) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `Layer ${layerUrls(publicUrl, key).collection} has no annotations on ${canvas}`, { details: { canvas } });
+      const { prev, next } = await neighbours(store, key, canvas);
       return {
         '@context': annotationContexts(`${publicUrl}${LOUPE_CONTEXT_PATH}`, items),
         ...layerPage(publicUrl, key, canvas, items),
-        ...(at > 0 && { prev: pageRef(key, canvases[at - 1]!) }),
-        ...(at < canvases.length - 1 && { next: pageRef(key, canvases[at + 1]!) }),
+        ...(prev !== undefined && { prev: pageRef(key, prev) }),
+        ...(next !== undefined && { next: pageRef(key, next) }),
       };
     },
   });
