@@ -100,6 +100,17 @@ t.test('a bad environment lists every invalid variable at once', async (t) => {
   t.match(caught?.message, /ocr/, 'naming the unknown service');
 });
 
+t.test('disk budgets are sizes: bytes, or units of 1024', async (t) => {
+  const sizes = (value: string) => loadConfig({ LOUPE_CACHE_MAX_BYTES: value, LOUPE_DERIVED_MAX_BYTES: value }).fetch;
+  t.match(loadConfig({}).fetch, { cacheMaxBytes: 10 * 2 ** 30, derivedMaxBytes: 10 * 2 ** 30, documentFreshMs: 300_000 }, 'the defaults');
+  for (const [value, bytes] of [['20G', 20 * 2 ** 30], ['20GiB', 20 * 2 ** 30], ['20gb', 20 * 2 ** 30], ['500M', 500 * 2 ** 20], ['1T', 2 ** 40], ['2097152', 2 ** 21]] as const) {
+    t.match(sizes(value), { cacheMaxBytes: bytes, derivedMaxBytes: bytes }, value);
+  }
+  for (const bad of ['ten gigabytes', '1.5G', '-1G', '100K']) {
+    t.throws(() => sizes(bad), { code: 'LOUPE_ERR_CONFIG_INVALID', message: /LOUPE_CACHE_MAX_BYTES=.*expected a size of at least 1048576 bytes, such as 20G or 500M/ }, bad);
+  }
+});
+
 t.test('dead letters are reachable over HTTP with the in-memory bus', async (t) => {
   const list = await app.inject({ method: 'GET', url: '/v1/dead-letters' });
   t.equal(list.statusCode, 200);

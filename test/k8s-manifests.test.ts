@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { createMemoryBus, type Bus } from '@loupe/bus';
 import { SERVICE_APIS, STAGES, type HandlerDeclaration, type ServiceDefinition } from '@loupe/contracts';
 import { bindQueueHandler } from '@loupe/runtime';
+import { loadConfig } from '@loupe/cli';
 import { streamNameOf } from '../packages/bus/src/jetstream/names.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
@@ -281,6 +282,40 @@ t.test('probes, graceful termination, resources and a locked-down container ever
     const budgets = ofKind(rendered[overlay], 'PodDisruptionBudget');
     for (const d of ofKind(rendered[overlay], 'Deployment').filter((d) => d.spec.replicas === undefined)) {
       t.ok(budgets.some((b) => matches(b.spec.selector.matchLabels, d.spec.template.metadata.labels)), `${overlay}: ${d.metadata.name} has a PodDisruptionBudget`);
+    }
+  }
+});
+
+/** A Kubernetes quantity in bytes (the binary and decimal suffixes a volume size is written with). */
+function quantity(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) throw new Error(`not a quantity: ${q}`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+t.test("each pod's disk budgets fit the volumes they fill: a full cache never evicts a worker or fills a claim", async (t) => {
+  for (const overlay of OVERLAYS) {
+    const objs = rendered[overlay];
+    const settings = ofKind(objs, 'ConfigMap').find((m) => m.metadata.name.startsWith('loupe-') && m.data?.LOUPE_DATA_DIR)!;
+    const claims = new Map(ofKind(objs, 'PersistentVolumeClaim').map((c) => [c.metadata.name, quantity(c.spec.resources.requests.storage)]));
+    for (const w of workloads(objs)) {
+      const loupe = loupeContainer(w);
+      if (!loupe) continue;
+      const env: Record<string, string> = { ...settings.data, ...Object.fromEntries((loupe.env ?? []).filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value])) };
+      // The settings the budgets depend on, parsed as the pod parses them.
+      const config = loadConfig(Object.fromEntries(['LOUPE_DATA_DIR', 'LOUPE_CACHE_MAX_BYTES', 'LOUPE_DERIVED_MAX_BYTES'].map((k) => [k, env[k]])));
+      const volumes = new Map(podSpec(w).volumes.map((v: any) => [v.name, v.emptyDir ? quantity(v.emptyDir.sizeLimit) : claims.get(v.persistentVolumeClaim?.claimName)]));
+      // Each folder lives on the volume mounted at the longest prefix of its path.
+      const volumeOf = (dir: string): string => loupe.volumeMounts.filter((m: any) => dir === m.mountPath || dir.startsWith(`${m.mountPath}/`)).sort((a: any, b: any) => b.mountPath.length - a.mountPath.length)[0].name;
+      const filled = new Map<string, number>();
+      for (const [dir, bytes] of [[`${config.dataDir}/cache`, config.fetch.cacheMaxBytes], [`${config.dataDir}/derived`, config.fetch.derivedMaxBytes]] as const) {
+        filled.set(volumeOf(dir), (filled.get(volumeOf(dir)) ?? 0) + bytes);
+      }
+      for (const [volume, bytes] of filled) {
+        const size = volumes.get(volume) as number | undefined;
+        t.ok(size !== undefined && bytes <= 0.8 * size, `${overlay}: ${w.metadata.name}'s budgets on volume ${volume}: ${(bytes / 2 ** 30).toFixed(1)} GiB of ${size === undefined ? '?' : (size / 2 ** 30).toFixed(1)} GiB`);
+      }
     }
   }
 });

@@ -50,6 +50,12 @@ export interface LoupeConfig {
     readonly minBytesPerSecond: number;
     /** Decoded pixels this process holds at once across all images (LOUPE_PIXEL_BUDGET). */
     readonly pixelBudget: number;
+    /** What $LOUPE_DATA_DIR/cache may hold, least recently used going first (LOUPE_CACHE_MAX_BYTES). */
+    readonly cacheMaxBytes: number;
+    /** How long a cached manifest, collection or info.json is used before its server is asked again (LOUPE_DOCUMENT_FRESH_MS). */
+    readonly documentFreshMs: number;
+    /** What $LOUPE_DATA_DIR/derived may hold (LOUPE_DERIVED_MAX_BYTES). */
+    readonly derivedMaxBytes: number;
   };
   /**
    * Which addresses outbound requests may reach. `denyPrivate` refuses loopback, private,
@@ -118,6 +124,18 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  /** A size in bytes, or in KiB, MiB, GiB or TiB (`10G`, `10GiB` and `10GB` alike: 1024s). */
+  const bytes = (name: string, fallback: number, min: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const m = /^(\d+)\s*(?:([KMGT])(?:i?B)?)?$/i.exec(raw.trim());
+    const n = m ? Number(m[1]) * 1024 ** (m[2] ? 'KMGT'.indexOf(m[2].toUpperCase()) + 1 : 0) : Number.NaN;
+    if (!(n >= min && n <= 2 ** 53)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a size of at least ${min} bytes, such as 20G or 500M`);
       return fallback;
     }
     return n;
@@ -248,6 +266,9 @@ export function loadConfig(env: Env, overrides: LoupeConfigOverrides = {}): Loup
       deadlineMs: int('LOUPE_FETCH_DEADLINE_MS', 120_000, 1000, 3_600_000),
       minBytesPerSecond: int('LOUPE_FETCH_MIN_RATE', 4096, 0, 2 ** 31),
       pixelBudget: int('LOUPE_PIXEL_BUDGET', 250_000_000, 1, 2 ** 40),
+      cacheMaxBytes: bytes('LOUPE_CACHE_MAX_BYTES', 10 * 1024 ** 3, 1024 ** 2),
+      documentFreshMs: int('LOUPE_DOCUMENT_FRESH_MS', 300_000, 0, 30 * 24 * 3600_000),
+      derivedMaxBytes: bytes('LOUPE_DERIVED_MAX_BYTES', 10 * 1024 ** 3, 1024 ** 2),
     },
     egress: {
       denyPrivate: oneOf('LOUPE_FETCH_PRIVATE', ['deny', 'allow'] as const, overrides.egressDefault ?? 'deny') === 'deny',

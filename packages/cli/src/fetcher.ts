@@ -25,9 +25,14 @@ export function fetcherFromConfig(
     pixelBudget: config.fetch.pixelBudget,
     perHostConcurrency: config.fetch.perHostConcurrency,
     retries: config.fetch.retries,
-    ...(opts.cache !== false && { cacheDir: path.join(config.dataDir, 'cache') }),
+    ...(opts.cache !== false && { cacheDir: path.join(config.dataDir, 'cache'), cacheMaxBytes: config.fetch.cacheMaxBytes }),
+    documentFreshMs: config.fetch.documentFreshMs,
     egress: createEgressPolicy({ ...config.egress, log }),
     log,
   });
-  return { ...fetcher, derived: openDerivedImages(path.join(config.dataDir, 'derived')) };
+  const derived = openDerivedImages(path.join(config.dataDir, 'derived'), {
+    maxBytes: config.fetch.derivedMaxBytes,
+    onError: (err) => log.warn({ err: String(err) }, 'could not sweep the derived images'),
+  });
+  return { ...fetcher, derived };
 }

@@ -18,4 +18,4 @@ export {
   type Resolver,
 } from './fetch/index.js';
 export { fetchCanvasImage, fetchHints, type CanvasImage, type FetchHints } from './canvas-image.js';
-export { DERIVED_ID, openDerivedImages, type DerivedImages } from './derived-images.js';
+export { DERIVED_ID, DERIVED_KEEP_MS, openDerivedImages, type DerivedImages, type DerivedImagesOptions } from './derived-images.js';

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DiskBudget, type DiskBudgetOptions, type SweepReport } from './disk-budget.js';
 
 /** What the cache keeps beside each body. */
 export interface CacheEntryMeta {
@@ -11,8 +12,17 @@ export interface CacheEntryMeta {
   readonly contentType: string | null;
   readonly etag: string | null;
   readonly lastModified: string | null;
-  /** ISO time the entry was written. */
+  /** ISO time the entry was written, or last confirmed unchanged by its server (a 304). */
   readonly storedAt: string;
+}
+
+export interface DiskCacheOptions {
+  /** Keep the folder under a byte budget (DiskBudget); without one it grows as it is filled. */
+  readonly budget?: Omit<DiskBudgetOptions, 'now'>;
+  /** The clock entries are dated by (milliseconds since the epoch). */
+  readonly now?: () => number;
+  /** Where a background sweep's failure goes. */
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface CacheEntry {
@@ -23,13 +33,25 @@ export interface CacheEntry {
 /**
  * Response bodies on disk, keyed by sha256 of the URL: `<dir>/<2 hex>/<sha256>.body` and a `.json`
  * sidecar. Each file is written to a temporary name and renamed, and the sidecar goes last, so a
- * reader (another process included) sees either a complete entry or none.
+ * reader (another process included) sees either a complete entry or none. With a budget, the
+ * folder is kept under it least recently used first (DiskBudget): a hit marks its entry used.
  */
 export class DiskCache {
   readonly #dir: string;
+  readonly #budget: DiskBudget | undefined;
+  readonly #now: () => number;
+  readonly #onError: (err: unknown) => void;
 
-  constructor(dir: string) {
+  constructor(dir: string, opts: DiskCacheOptions = {}) {
     this.#dir = dir;
+    this.#now = opts.now ?? Date.now;
+    this.#budget = opts.budget && new DiskBudget(dir, { ...opts.budget, now: this.#now });
+    this.#onError = opts.onError ?? (() => {});
+  }
+
+  /** Sweeps the folder down to its budget now (after any sweep under way); undefined without a budget. */
+  async sweep(): Promise<SweepReport | undefined> {
+    return this.#budget?.sweepNow();
   }
 
   #paths(url: string): { dir: string; body: string; meta: string } {
@@ -44,7 +66,9 @@ export class DiskCache {
     try {
       const meta = JSON.parse(await readFile(paths.meta, 'utf8')) as CacheEntryMeta;
       if (meta.url !== url) return undefined;
-      return { meta, body: await readFile(paths.body) };
+      const entry = { meta, body: await readFile(paths.body) };
+      await this.#budget?.touch([paths.meta, paths.body]);
+      return entry;
     } catch {
       return undefined;
     }
@@ -53,9 +77,25 @@ export class DiskCache {
   async put(url: string, body: Buffer, meta: Omit<CacheEntryMeta, 'url' | 'storedAt'>): Promise<void> {
     const paths = this.#paths(url);
     await mkdir(paths.dir, { recursive: true });
-    const full: CacheEntryMeta = { url, ...meta, storedAt: new Date().toISOString() };
+    const full: CacheEntryMeta = { url, ...meta, storedAt: new Date(this.#now()).toISOString() };
     await atomicWrite(paths.body, body);
     await atomicWrite(paths.meta, `${JSON.stringify(full, null, 2)}\n`);
+    if (this.#budget) {
+      // Dated by the cache's clock, as reads are: a sweep compares the two.
+      await this.#budget.touch([paths.body, paths.meta]);
+      this.#budget.wrote(body.length, this.#onError);
+    }
+  }
+
+  /** Records that the server confirmed the entry unchanged (a 304) now: its storedAt moves on, its body stays. */
+  async confirmed(entry: CacheEntry): Promise<void> {
+    const paths = this.#paths(entry.meta.url);
+    await atomicWrite(paths.meta, `${JSON.stringify({ ...entry.meta, storedAt: new Date(this.#now()).toISOString() }, null, 2)}\n`);
+  }
+
+  /** How long ago the entry was stored or last confirmed, in milliseconds. */
+  age(entry: CacheEntry): number {
+    return this.#now() - Date.parse(entry.meta.storedAt);
   }
 
   /** Drops an entry that turned out unusable (a body that no longer decodes). */

@@ -24,7 +24,9 @@ const MiB = 1024 * 1024;
  * | `maxRetryDelayMs`    | 60000          | Cap on one wait, `Retry-After` (seconds or HTTP date) included. |
  * | `perHostConcurrency` | 4              | Requests in flight at once to one server: its resolved address and port, however the URL spells it. |
  * | `tileConcurrency`    | 8              | Tiles of one plan fetched at once (the host limit still applies). |
- * | `cacheDir`           | none           | On-disk cache; a hit makes no request. Entries never expire: IIIF image URLs name fixed content. |
+ * | `cacheDir`           | none           | On-disk cache. An image hit makes no request: IIIF image URLs name fixed content. A document (manifest, collection, info.json) is used as stored for `documentFreshMs`, then asked for again, conditionally when its server gave an ETag or Last-Modified (a 304 keeps the stored copy): a library edits its manifests. |
+ * | `documentFreshMs`    | 300000         | How long a cached document is used without asking its server; 0 asks every time. |
+ * | `cacheMaxBytes`      | 10 GiB         | What the cache folder may hold; past it the entries least recently used go (never one used in the last ten minutes). |
  * | `userAgent`          | `Loupe/0.1 (+https://github.com/loupe-iiif/loupe)` | Sent on every request. |
  * | `egress`             | allow all      | The {@link EgressPolicy} every request and redirect hop passes. Without one nothing is refused: fine for a library on a person's machine, never for a server (the servers always pass `createEgressPolicy(config.egress)`). |
  * | `log`                | none           | Where the low-level cause of a network failure goes; callers only see "could not fetch <url>" (and, for the permanent causes, no such host or a bad certificate). |
@@ -46,6 +48,8 @@ export interface FetcherOptions {
   readonly perHostConcurrency?: number;
   readonly tileConcurrency?: number;
   readonly cacheDir?: string;
+  readonly documentFreshMs?: number;
+  readonly cacheMaxBytes?: number;
   readonly userAgent?: string;
   readonly deadlineMs?: number;
   readonly minBytesPerSecond?: number;
@@ -53,9 +57,11 @@ export interface FetcherOptions {
   readonly pixelBudget?: number;
   readonly egress?: EgressPolicy;
   readonly log?: Pick<Logger, 'warn'>;
+  /** The clock the cache dates its entries by (milliseconds since the epoch); tests give their own. */
+  readonly now?: () => number;
 }
 
-export type ResolvedFetcherOptions = Required<Omit<FetcherOptions, 'cacheDir' | 'egress' | 'log'>> & { readonly cacheDir: string | undefined };
+export type ResolvedFetcherOptions = Required<Omit<FetcherOptions, 'cacheDir' | 'egress' | 'log' | 'now'>> & { readonly cacheDir: string | undefined };
 
 export const FETCHER_DEFAULTS: Readonly<Omit<ResolvedFetcherOptions, 'cacheDir'>> = Object.freeze({
   timeoutMs: 15_000,
@@ -74,4 +80,9 @@ export const FETCHER_DEFAULTS: Readonly<Omit<ResolvedFetcherOptions, 'cacheDir'>
   minBytesPerSecond: 4096,
   minRateGraceMs: 5000,
   pixelBudget: 250_000_000,
+  documentFreshMs: 300_000,
+  cacheMaxBytes: 10 * 1024 * MiB,
 });
+
+/** Cache entries used this recently stay whatever the budget: a job's next stage reads what its last one fetched. */
+export const CACHE_KEEP_MS = 600_000;

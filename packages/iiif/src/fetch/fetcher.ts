@@ -3,12 +3,13 @@ import sharp from 'sharp';
 import { parseJsonDocument } from '../json-document.js';
 import type { ImageRequestPlan } from '../types.js';
 import { type CacheEntry, DiskCache } from './disk.cache.js';
+import type { SweepReport } from './disk-budget.js';
 import { createEgressPolicy } from './egress.js';
 import { HostGates, mapLimit } from './host-gate.js';
 import { inspectImage, toRgb } from './image-check.js';
 import { PixelBudget } from './pixel-budget.js';
 import { createDownloader, IMAGE_WANT, JSON_WANT, parseHttpUrl, type Downloaded } from './http-download.js';
-import { FETCHER_DEFAULTS, type FetcherOptions, type ResolvedFetcherOptions } from './fetcher-options.js';
+import { CACHE_KEEP_MS, FETCHER_DEFAULTS, type FetcherOptions, type ResolvedFetcherOptions } from './fetcher-options.js';
 import { reportedFetch, type NoteFetched } from './fetch-report.js';
 import type { DerivedImages } from '../derived-images.js';
 
@@ -50,15 +51,23 @@ export interface Fetcher {
   getImage(url: string): Promise<FetchedImage>;
   /** Runs a plan: one request, or every tile stitched; resized to the plan's size when a server answered another. */
   getPlanned(plan: ImageRequestPlan): Promise<PlannedImage>;
+  /** Sweeps the cache folder down to its budget now (after any sweep under way); undefined without a cache. */
+  sweepCache(): Promise<SweepReport | undefined>;
   /** Images Loupe made ($LOUPE_DATA_DIR/derived), which a prepared image may name instead of the IIIF image; absent: none kept. */
   readonly derived?: DerivedImages;
+}
+
+/** What a conditional request for a stored document sends (none when its server gave neither). */
+function validators(entry: CacheEntry): { etag: string | null; lastModified: string | null } | undefined {
+  const { etag, lastModified } = entry.meta;
+  return etag || lastModified ? { etag, lastModified } : undefined;
 }
 
 function resolveOptions(options: FetcherOptions): ResolvedFetcherOptions {
   const resolved: ResolvedFetcherOptions = { ...FETCHER_DEFAULTS, cacheDir: undefined };
   const problems: string[] = [];
   for (const [key, value] of Object.entries(options) as [keyof FetcherOptions, unknown][]) {
-    if (value === undefined || key === 'egress' || key === 'log') continue;
+    if (value === undefined || key === 'egress' || key === 'log' || key === 'now') continue;
     if (!(key in FETCHER_DEFAULTS) && key !== 'cacheDir') {
       problems.push(`${key}: unknown option`);
       continue;
@@ -68,7 +77,7 @@ function resolveOptions(options: FetcherOptions): ResolvedFetcherOptions {
       else (resolved as Record<string, unknown>)[key] = value;
       continue;
     }
-    const mayBeZero = key === 'retries' || key === 'maxRedirects' || key === 'retryBaseMs' || key === 'minBytesPerSecond' || key === 'minRateGraceMs';
+    const mayBeZero = key === 'retries' || key === 'maxRedirects' || key === 'retryBaseMs' || key === 'minBytesPerSecond' || key === 'minRateGraceMs' || key === 'documentFreshMs';
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!mayBeZero && value === 0)) {
       problems.push(`${key}: must be a ${mayBeZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
     } else if ((key === 'perHostConcurrency' || key === 'tileConcurrency' || key === 'retries' || key === 'maxRedirects') && !Number.isInteger(value)) {
@@ -89,7 +98,14 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
   const egress = options.egress ?? createEgressPolicy({ denyPrivate: false, log: options.log });
   const download = createDownloader(opts, egress, new HostGates(opts.perHostConcurrency), options.log);
   const pixels = new PixelBudget(opts.pixelBudget);
-  const cache = opts.cacheDir === undefined ? undefined : new DiskCache(opts.cacheDir);
+  const cache =
+    opts.cacheDir === undefined
+      ? undefined
+      : new DiskCache(opts.cacheDir, {
+          budget: { maxBytes: opts.cacheMaxBytes, keepMs: CACHE_KEEP_MS },
+          ...(options.now && { now: options.now }),
+          onError: (err) => options.log?.warn({ dir: opts.cacheDir, err: String(err) }, 'could not sweep the fetch cache'),
+        });
 
   async function store(key: string, got: Downloaded): Promise<void> {
     if (!cache) return;
@@ -100,18 +116,30 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     return cache ? cache.get(key) : undefined;
   }
 
+  /**
+   * A document from the cache while it is fresh (documentFreshMs), else from its server: asked
+   * conditionally when the stored copy has validators, so an unchanged manifest costs a 304.
+   */
   async function getJson(key: string, note: NoteFetched): Promise<unknown> {
     const hit = await cached(key);
     if (hit) {
+      const stale = cache!.age(hit) >= opts.documentFreshMs;
+      const got = stale ? await download(key, JSON_WANT(opts.maxJsonBytes, validators(hit))) : undefined;
+      if (got && !got.notModified) return stored(key, got, note);
       try {
         const json = parseJsonDocument(hit.body, hit.meta.finalUrl);
-        note(hit.body.length, true);
+        if (got) await cache!.confirmed(hit);
+        note(got ? 0 : hit.body.length, !got);
         return json;
       } catch {
         await cache?.delete(key);
       }
     }
-    const got = await download(key, JSON_WANT(opts.maxJsonBytes));
+    return stored(key, await download(key, JSON_WANT(opts.maxJsonBytes)), note);
+  }
+
+  /** A downloaded document, parsed, then kept. */
+  async function stored(key: string, got: Downloaded, note: NoteFetched): Promise<unknown> {
     note(got.body.length, false);
     const json = parseJsonDocument(got.body, got.url);
     await store(key, got);
@@ -189,6 +217,6 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     return { data, width, height, channels: 3, fromCache: decoded.every((d) => d.fromCache) };
   }
 
-  return { options: opts, pixels, getJson: fetchJson, getImage: fetchImage, getPlanned };
+  return { options: opts, pixels, getJson: fetchJson, getImage: fetchImage, getPlanned, sweepCache: async () => cache?.sweep() };
 }
 

@@ -12,6 +12,8 @@ export interface Want {
   readonly maxBytes: number;
   /** Throws when the (successful) response's content type is not acceptable. */
   readonly checkType: (contentType: string | null, url: string) => void;
+  /** The validators of a copy already held: the request is conditional, and a 304 answers it. */
+  readonly held?: { readonly etag: string | null; readonly lastModified: string | null };
 }
 
 export interface Downloaded {
@@ -21,6 +23,8 @@ export interface Downloaded {
   readonly contentType: string | null;
   readonly etag: string | null;
   readonly lastModified: string | null;
+  /** The server answered 304 to a conditional request: the copy held is current, and `body` is empty. */
+  readonly notModified?: true;
 }
 
 interface Answer {
@@ -50,9 +54,10 @@ function mediaTypeOf(contentType: string | null): string | null {
   return contentType.split(';')[0]!.trim().toLowerCase();
 }
 
-export const JSON_WANT = (maxBytes: number): Want => ({
+export const JSON_WANT = (maxBytes: number, held?: Want['held']): Want => ({
   accept: 'application/ld+json, application/json;q=0.9, */*;q=0.1',
   maxBytes,
+  ...(held && { held }),
   checkType(contentType, url) {
     const media = mediaTypeOf(contentType);
     if (!isJsonishType(media)) {
@@ -140,7 +145,7 @@ export function createDownloader(
         response = await egress.fetch(url, {
           redirect: 'manual',
           signal: watch.signal,
-          headers: { accept: want.accept, 'user-agent': opts.userAgent },
+          headers: { accept: want.accept, 'user-agent': opts.userAgent, ...conditionalHeaders(want.held) },
         });
       } catch (err) {
         if (watch.breach) throw watch.error();
@@ -232,6 +237,10 @@ export function createDownloader(
         current = parseHttpUrl(location, current.href);
         continue;
       }
+      if (answer.status === 304 && want.held) {
+        const { etag, lastModified } = want.held;
+        return { url: current.href, body: Buffer.alloc(0), contentType: null, etag: answer.headers.get('etag') ?? etag, lastModified: answer.headers.get('last-modified') ?? lastModified, notModified: true };
+      }
       if (answer.body === undefined) {
         // 1xx/3xx other than the redirects above: nothing usable came back.
         throw new LoupeError('LOUPE_ERR_FETCH_HTTP', `${current.href}: unexpected HTTP ${answer.status}`, {
@@ -249,6 +258,14 @@ export function createDownloader(
   }
 
   return download;
+}
+
+/** If-None-Match and If-Modified-Since from a held copy's validators (RFC 9110, 13.1). */
+function conditionalHeaders(held: Want['held']): Record<string, string> {
+  return {
+    ...(held?.etag && { 'if-none-match': held.etag }),
+    ...(held?.lastModified && { 'if-modified-since': held.lastModified }),
+  };
 }
 
 function tooLarge(url: string, maxBytes: number, why: string): LoupeError {
