@@ -184,6 +184,21 @@ t.test('a document without validators is fetched whole once stale; documentFresh
   t.equal(requests, 4, 'two calls, two requests');
 });
 
+t.test('a stale document whose server is down is used as stored; one its server says is gone is not', async (t) => {
+  let status = 200;
+  const base = await serve(t, () => (status === 200 ? { status, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"label":"kept"}') } : { status }));
+  const time = clock();
+  const warned: object[] = [];
+  const fetcher = createFetcher({ ...quick, retries: 0, cacheDir: t.testdir(), now: time.now, log: { warn: (obj) => void warned.push(obj) } });
+  await fetcher.getJson(`${base}/manifest.json`);
+  status = 503;
+  time.advance(600_000);
+  t.same(await fetcher.getJson(`${base}/manifest.json`), { label: 'kept' }, 'a 503: the stored copy');
+  t.match(warned, [{ url: `${base}/manifest.json`, code: 'LOUPE_ERR_FETCH_HTTP' }], 'and a warning says so');
+  status = 404;
+  await t.rejects(fetcher.getJson(`${base}/manifest.json`), { code: 'LOUPE_ERR_FETCH_NOT_FOUND' }, 'a 404: gone');
+});
+
 t.test('derived images keep under their budget, least recently read first; a swept one is not found', async (t) => {
   const dir = t.testdir();
   const time = clock();

@@ -124,7 +124,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     const hit = await cached(key);
     if (hit) {
       const stale = cache!.age(hit) >= opts.documentFreshMs;
-      const got = stale ? await download(key, JSON_WANT(opts.maxJsonBytes, validators(hit))) : undefined;
+      const got = stale ? await revalidated(key, hit) : undefined;
       if (got && !got.notModified) return stored(key, got, note);
       try {
         const json = parseJsonDocument(hit.body, hit.meta.finalUrl);
@@ -136,6 +136,21 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
       }
     }
     return stored(key, await download(key, JSON_WANT(opts.maxJsonBytes)), note);
+  }
+
+  /**
+   * A stale document asked for again. A transient failure (the server down, timing out, a 503)
+   * keeps the stored copy for now, as it would have been used before it went stale; a permanent one
+   * (404, 410, 403) is the answer: the document is gone.
+   */
+  async function revalidated(key: string, hit: CacheEntry): Promise<Downloaded | undefined> {
+    try {
+      return await download(key, JSON_WANT(opts.maxJsonBytes, validators(hit)));
+    } catch (err) {
+      if (!(err instanceof LoupeError && err.retryable)) throw err;
+      options.log?.warn({ url: key, code: err.code }, 'could not ask again for a cached document: the stored copy is used');
+      return undefined;
+    }
   }
 
   /** A downloaded document, parsed, then kept. */
