@@ -213,6 +213,7 @@ export function checkCanvas(canvas: CanvasRecord): void {
   if (!isText(canvas.canvasId)) bad.push('canvasId');
   if (!isText(canvas.manifestId)) bad.push('manifestId');
   if (canvas.label !== undefined && typeof canvas.label !== 'string') bad.push('label');
+  if (canvas.index !== undefined && !(Number.isSafeInteger(canvas.index) && canvas.index >= 0)) bad.push('index');
   for (const f of ['width', 'height'] as const) if (!Number.isSafeInteger(canvas[f]) || canvas[f] < 0) bad.push(f);
   const image = canvas.image as unknown;
   if (!isRecord(image) || typeof image.id !== 'string') bad.push('image.id');

@@ -670,6 +670,7 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
       canvasId: canvas(1),
       manifestId: MANIFEST,
       label: 'p. 1',
+      index: 0,
       width: 2000,
       height: 3000,
       image: { id: 'https://images.example.org/iiif/p1', service: 'https://images.example.org/iiif/p1', serviceVersion: 3, width: 2000, height: 3000 },
@@ -694,9 +695,15 @@ function curationCases(t: Test, fresh: (t: Test) => Promise<AnnotationStore>): v
 
     t.same(await store.getCanvas(canvas(1)), record);
     t.equal(await store.getCanvas(canvas(2)), undefined);
-    const relabelled = { ...record, label: 'page one', width: 2001, image: { id: 'https://images.example.org/p1.jpg' } };
+    const relabelled = { ...record, label: 'page one', index: 4, width: 2001, image: { id: 'https://images.example.org/p1.jpg' } };
     await store.putCanvas(relabelled);
     t.same(await store.getCanvas(canvas(1)), relabelled, 'a record is replaced as a whole');
+    const { index: _, ...placeless } = relabelled;
+    await store.putCanvas(placeless);
+    t.same(await store.getCanvas(canvas(1)), placeless, 'its place in the manifest too');
+    await store.putCanvas(relabelled);
+    await t.rejects(store.putCanvas({ ...record, index: -1 }), VALIDATION);
+    await t.rejects(store.putCanvas({ ...record, index: 1.5 }), VALIDATION);
     await t.rejects(store.putCanvas({ ...record, width: -1 }), VALIDATION);
     await t.rejects(store.putCanvas({ ...record, canvasId: '' }), VALIDATION);
     await t.rejects(store.putCanvas({ ...record, image: undefined as unknown as CanvasRecord['image'] }), VALIDATION);

@@ -73,6 +73,8 @@ export interface CanvasDoc {
   _id: string;
   manifestId: string;
   label: string | null;
+  /** Absent in documents written before it was kept. */
+  index?: number | null;
   width: number;
   height: number;
   imageJson: string;
@@ -300,6 +302,7 @@ export function toCanvasDoc(canvas: CanvasRecord): CanvasDoc {
     _id: canvas.canvasId,
     manifestId: canvas.manifestId,
     label: canvas.label ?? null,
+    index: canvas.index ?? null,
     width: canvas.width,
     height: canvas.height,
     imageJson: JSON.stringify(canvas.image),
@@ -311,6 +314,7 @@ export function toCanvasRecord(doc: CanvasDoc): CanvasRecord {
     canvasId: doc._id,
     manifestId: doc.manifestId,
     ...(doc.label !== null && { label: doc.label }),
+    ...(typeof doc.index === 'number' && { index: doc.index }),
     width: doc.width,
     height: doc.height,
     image: JSON.parse(doc.imageJson) as CanvasRecord['image'],

@@ -212,6 +212,8 @@ export const MIGRATIONS: readonly Migration[] = [
   // 9: a layer's canvases (a manifest's annotations of one model in one review state, by canvas),
   // read from the index alone: a layer page asks for them each time a viewer turns a page.
   `CREATE INDEX annotations_layer ON annotations (manifest_id, model_id, review_state, canvas_id);`,
+  // 10: each canvas's place in its manifest, as harvested: a layer's pages follow it.
+  `ALTER TABLE canvases ADD COLUMN canvas_index INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -115,6 +115,8 @@ export interface CanvasRecord {
   readonly canvasId: string;
   readonly manifestId: string;
   readonly label?: string;
+  /** Its place in its manifest (0 for the first canvas), when it came from a harvest: the order layers walk. */
+  readonly index?: number;
   readonly width: number;
   readonly height: number;
   /** The painted image: its Image API service when it has one, else its URL. */

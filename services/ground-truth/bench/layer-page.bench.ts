@@ -33,6 +33,7 @@ try {
   const filling = performance.now();
   for (let n = 0; n < CANVASES; n++) {
     const set: ResultSet = { manifestId: MANIFEST, canvasId: canvas(n), imageIndex: 0, stage: 'detect.text', model: { id: 'tesseract', version: '5.3', name: 'Tesseract', runtime: 'tesseract' }, generated: '2026-01-01T00:00:00Z', findings };
+    await store.putCanvas({ canvasId: canvas(n), manifestId: MANIFEST, index: n, width: 2600, height: 4000, image: { id: `https://iiif.example.org/newspaper/${n}.jpg` } });
     await store.replaceResultSet(resultSetKey(set), '5.3', toAnnotations(set, PUBLIC));
   }
   const filled = performance.now() - filling;

@@ -88,6 +88,7 @@ export function createGroundTruthService(deps: GroundTruthDeps): ServiceDefiniti
         canvasId: task.canvasId,
         manifestId: task.manifestId,
         label: task.canvasLabel,
+        index: task.canvasIndex,
         width: task.canvasWidth,
         height: task.canvasHeight,
         image: {

@@ -93,3 +93,25 @@ t.test("a page reads its canvas and its nearest neighbours in the layer, never t
   const first = await getPage(10);
   t.same([first.prev, first.next], [undefined, pageOf(11)], 'the first canvas has no prev');
 });
+
+t.test("a layer's pages follow the manifest's order of canvases, not their ids; a canvas with no place comes last", async (t) => {
+  const { store, put, getLayer, getPage } = await setup(t);
+  // Canvases 1 to 12 of a book, recorded as a harvest records them: by id, 10, 11 and 12 would come before 2.
+  for (let n = 1; n <= 12; n++) {
+    await store.putCanvas({ canvasId: canvas(n), manifestId: MANIFEST, index: n - 1, width: 100, height: 100, image: { id: `https://iiif.example.org/book/${n}.jpg` } });
+    await put(n, '1', [horse(0)]);
+  }
+  await put(100, '1', [horse(0)]); // never recorded: no place
+  const base = `${PUBLIC}/v1/annotations/layers/${manifestKey(MANIFEST)}/centernet/1/unreviewed`;
+  const pageOf = (n: number) => ({ id: `${base}/page?canvas=${encodeURIComponent(canvas(n))}`, type: 'AnnotationPage' });
+  const collection = await getLayer(params('unreviewed'));
+  t.same([collection.first, collection.last], [pageOf(1), pageOf(100)]);
+  const walked = [1];
+  for (let page = await getPage({ ...params('unreviewed'), canvas: canvas(1) }); page.next; ) {
+    const next = new URL(page.next.id).searchParams.get('canvas')!;
+    walked.push(Number(next.split('/').at(-1)));
+    page = await getPage({ ...params('unreviewed'), canvas: next });
+  }
+  t.same(walked, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 100], 'next walks the book in its order');
+  t.same((await getPage({ ...params('unreviewed'), canvas: canvas(10) })).prev, pageOf(9));
+});

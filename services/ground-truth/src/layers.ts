@@ -53,18 +53,31 @@ async function onCanvas(store: AnnotationStore, key: LayerKey, canvas: string): 
 }
 
 /**
+ * The canvases that may hold the layer's annotations (those with annotations of its manifest,
+ * model and review state: the store's canvas listing, which reads no annotation), in the layer's
+ * order: the manifest's, as harvested (a newspaper's page 2 before its page 10), then any canvas
+ * the store has no place for (imported ground truth) by id.
+ */
+async function candidates(store: AnnotationStore, key: LayerKey): Promise<string[]> {
+  const listed = (await store.canvases(queryOfLayer(key))).map((c) => c.canvas);
+  const place = (c: { index?: number }): number => c.index ?? Number.MAX_SAFE_INTEGER;
+  // A stable sort of the store's listing, which is in id order: ids order what has no place.
+  return listed.sort((a, b) => place(a) - place(b)).map((c) => c.canvasId);
+}
+
+/**
  * A layer's first and last canvases, its size, and one annotation to name it by. Canvas by canvas
- * over the store's canvas listing: a newspaper's text layer is counted without holding all of it,
- * and each read is one canvas's (an index), not a page of the whole layer at a growing offset.
+ * over the candidates: a newspaper's text layer is counted without holding all of it, and each
+ * read is one canvas's (an index), not a page of the whole layer at a growing offset.
  */
 async function survey(store: AnnotationStore, key: LayerKey): Promise<{ first: string; last: string; total: number; sample: Annotation }> {
   let total = 0;
   let found: { first: string; last: string; sample: Annotation } | undefined;
-  for (const { canvas } of await store.canvases(queryOfLayer(key))) {
-    const items = await onCanvas(store, key, canvas.canvasId);
+  for (const canvas of await candidates(store, key)) {
+    const items = await onCanvas(store, key, canvas);
     if (items.length === 0) continue;
     total += items.length;
-    found = found ? { ...found, last: canvas.canvasId } : { first: canvas.canvasId, last: canvas.canvasId, sample: items[0]! };
+    found = found ? { ...found, last: canvas } : { first: canvas, last: canvas, sample: items[0]! };
   }
   if (!found) throw new LoupeError('LOUPE_ERR_NOT_FOUND', `No annotations in layer ${layerUrls('', key).collection}`, { details: { ...key } });
   return { ...found, total };
@@ -72,18 +85,17 @@ async function survey(store: AnnotationStore, key: LayerKey): Promise<{ first: s
 
 /**
  * The layer's canvases before and after `canvas`, in the layer's order. A viewer asks for a page
- * each time it turns one, so this must not read the layer: the store's canvas listing (its
- * manifest, model and review state columns, grouped) gives the candidates in the same order
- * without reading an annotation, and each candidate is checked by reading its own annotations
+ * each time it turns one, so this must not read the layer: the candidates come from the store's
+ * canvas listing, and each is checked by reading its own annotations
  * (the version and the generator are in the body), nearest first: a page costs its neighbours'
  * reads, not the whole layer's (services/ground-truth/bench/layer-page.bench.ts).
  */
 async function neighbours(store: AnnotationStore, key: LayerKey, canvas: string): Promise<{ prev?: string; next?: string }> {
-  const candidates = (await store.canvases(queryOfLayer(key))).map((c) => c.canvas.canvasId);
-  const at = candidates.indexOf(canvas);
+  const order = await candidates(store, key);
+  const at = order.indexOf(canvas);
   const nearest = async (step: 1 | -1): Promise<string | undefined> => {
-    for (let i = at + step; i >= 0 && i < candidates.length; i += step) {
-      if ((await onCanvas(store, key, candidates[i]!)).length > 0) return candidates[i];
+    for (let i = at + step; i >= 0 && i < order.length; i += step) {
+      if ((await onCanvas(store, key, order[i]!)).length > 0) return order[i];
     }
     return undefined;
   };

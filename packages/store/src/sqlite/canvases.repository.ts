@@ -9,6 +9,7 @@ interface CanvasRow {
   canvas_id: string;
   manifest_id: string;
   label: string | null;
+  canvas_index: number | null;
   width: number;
   height: number;
   image_json: string;
@@ -25,12 +26,12 @@ export class SqliteCanvasesRepository {
     this.#queries = new StatementCache(db);
     this.#stmt = {
       putCanvas: db.prepare(
-        `INSERT INTO canvases (canvas_id, manifest_id, label, width, height, image_json)
-         VALUES (@canvasId, @manifestId, @label, @width, @height, @image)
+        `INSERT INTO canvases (canvas_id, manifest_id, label, canvas_index, width, height, image_json)
+         VALUES (@canvasId, @manifestId, @label, @index, @width, @height, @image)
          ON CONFLICT (canvas_id) DO UPDATE SET manifest_id = excluded.manifest_id, label = excluded.label,
-                width = excluded.width, height = excluded.height, image_json = excluded.image_json`,
+                canvas_index = excluded.canvas_index, width = excluded.width, height = excluded.height, image_json = excluded.image_json`,
       ),
-      getCanvas: db.prepare<[string], CanvasRow>('SELECT canvas_id, manifest_id, label, width, height, image_json FROM canvases WHERE canvas_id = ?'),
+      getCanvas: db.prepare<[string], CanvasRow>('SELECT canvas_id, manifest_id, label, canvas_index, width, height, image_json FROM canvases WHERE canvas_id = ?'),
     };
   }
 
@@ -40,6 +41,7 @@ export class SqliteCanvasesRepository {
       canvasId: canvas.canvasId,
       manifestId: canvas.manifestId,
       label: canvas.label ?? null,
+      index: canvas.index ?? null,
       width: canvas.width,
       height: canvas.height,
       image: JSON.stringify(canvas.image),
@@ -57,7 +59,7 @@ export class SqliteCanvasesRepository {
     const offset = checkCount('offset', filter.offset) ?? 0;
     const rows = this.#queries
       .prepared<CanvasRow & { annotated_manifest: string; n: number; recorded: string | null }>(
-        `SELECT g.canvas_id, g.n, g.annotated_manifest, c.canvas_id AS recorded, c.manifest_id, c.label, c.width, c.height, c.image_json
+        `SELECT g.canvas_id, g.n, g.annotated_manifest, c.canvas_id AS recorded, c.manifest_id, c.label, c.canvas_index, c.width, c.height, c.image_json
          FROM (SELECT a.canvas_id, MIN(a.manifest_id) AS annotated_manifest, COUNT(*) AS n FROM annotations a ${sql}
                GROUP BY a.canvas_id ORDER BY a.canvas_id LIMIT ? OFFSET ?) g
          LEFT JOIN canvases c ON c.canvas_id = g.canvas_id
@@ -79,6 +81,7 @@ function toCanvas(row: CanvasRow): CanvasRecord {
     canvasId: row.canvas_id,
     manifestId: row.manifest_id,
     ...(row.label !== null && { label: row.label }),
+    ...(row.canvas_index !== null && { index: row.canvas_index }),
     width: row.width,
     height: row.height,
     image: JSON.parse(row.image_json) as CanvasRecord['image'],
