@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoupeError, type DerivedImage } from '@loupe/contracts';
 import { atomicWrite } from './fetch/disk.cache.js';
-import { DiskBudget, type DiskBudgetOptions, type SweepReport } from './fetch/disk-budget.js';
+import { folderBudget, type DiskBudgetOptions } from './fetch/disk-budget.js';
 
 /**
  * A derived image read within this long stays whatever the budget: the later stages of its job
@@ -29,8 +29,6 @@ export interface DerivedImages {
   provenance(id: string): Promise<DerivedImage>;
   /** The PNG bytes of `id`, with its provenance. */
   get(id: string): Promise<{ png: Buffer; provenance: DerivedImage }>;
-  /** Sweeps the folder down to its budget now (after any sweep under way); undefined without a budget. */
-  sweep(): Promise<SweepReport | undefined>;
 }
 
 export interface DerivedImagesOptions extends Partial<DiskBudgetOptions> {
@@ -39,7 +37,7 @@ export interface DerivedImagesOptions extends Partial<DiskBudgetOptions> {
 }
 
 export function openDerivedImages(dir: string, opts: DerivedImagesOptions = {}): DerivedImages {
-  const budget = opts.maxBytes === undefined ? undefined : new DiskBudget(dir, { maxBytes: opts.maxBytes, keepMs: opts.keepMs ?? DERIVED_KEEP_MS, ...(opts.now && { now: opts.now }) });
+  const budget = opts.maxBytes === undefined ? undefined : folderBudget(dir, { maxBytes: opts.maxBytes, keepMs: opts.keepMs ?? DERIVED_KEEP_MS, ...(opts.now && { now: opts.now }) });
   const paths = (id: string): { dir: string; png: string; json: string } => {
     if (!DERIVED_ID.test(id)) throw new LoupeError('LOUPE_ERR_VALIDATION', 'a derived image id is 64 lower-case hex digits (the sha256 of its bytes)', { details: { id: id.slice(0, 80) } });
     const sub = join(dir, id.slice(0, 2));
@@ -76,7 +74,6 @@ export function openDerivedImages(dir: string, opts: DerivedImagesOptions = {}):
       return record;
     },
     provenance,
-    sweep: async () => budget?.sweepNow(),
     async get(id) {
       const record = await provenance(id);
       try {

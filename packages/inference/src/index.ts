@@ -65,6 +65,7 @@ export type {
 } from './image-ops.js';
 export { createTextRecognizer, OCR_CHANNEL, readingOrder } from './ppocr/text-recognizer.js';
 export { builtinPpocrModels, PPOCR_CARD_IDS } from './ppocr/ppocr-cards.js';
+export { networkSize } from './ppocr/ppocr-detector.js';
 export type { ModelSource, PpocrModels } from './ppocr/ppocr-cards.js';
 export { layOutLines, type BlockRole, type LaidOutBlock } from './layout/text-layout.js';
 export type {

@@ -5,7 +5,6 @@ import {
   LoupeError,
   NO_MODEL,
   annotationContexts,
-  canvasOfTarget,
   defineHandler,
   isExplanation,
   layerLabel,

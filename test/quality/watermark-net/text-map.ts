@@ -7,10 +7,9 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { builtinCard, floatOutput, loadBuiltinModel, toInputTensor } from '@loupe/inference';
+import { builtinCard, floatOutput, loadBuiltinModel, networkSize, toInputTensor } from '@loupe/inference';
 
 const CELL = 8;
-const STRIDE = 32;
 const [setDir, outFile, sideArg = '960'] = process.argv.slice(2);
 if (!setDir || !outFile) {
   console.error('usage: text-map.ts <watermark set folder> <out.json> [longer side, default 960]');
@@ -25,9 +24,8 @@ const maps: Record<string, { w: number; h: number; max: number[] }> = {};
 const started = performance.now();
 for (const [i, file] of files.entries()) {
   const { data, info } = await sharp(path.join(setDir, file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const scale = side / Math.max(info.width, info.height);
-  const width = Math.max(STRIDE, Math.round((info.width * scale) / STRIDE) * STRIDE);
-  const height = Math.max(STRIDE, Math.round((info.height * scale) / STRIDE) * STRIDE);
+  // The detector's own sizing, enlarging too: every view is read at the same scale.
+  const { width, height } = networkSize(info.width, info.height, side, true);
   const { tensor } = await toInputTensor({ data, width: info.width, height: info.height }, { ...card.input, width, height, resize: 'stretch' });
   const prob = floatOutput(await session.run({ [session.inputNames[0]!]: tensor }), output, card.id).data;
   const w = width / CELL;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import t, { type Test } from 'tap';
 import { openDerivedImages } from '../derived-images.js';
-import { DiskBudget } from './disk-budget.js';
+import { DiskBudget, folderBudget } from './disk-budget.js';
 import { CACHE_KEEP_MS, createFetcher } from './index.js';
 
 const HOUR = 3600_000;
@@ -101,6 +101,17 @@ t.test('writes sweep in the background: the first of a process, then each tenth 
   await budget.sweeping;
 });
 
+t.test('one budget per folder in a process: a second opener of the same folder starts no second sweep', async (t) => {
+  const dir = t.testdir();
+  const first = folderBudget(dir, { maxBytes: 10_000, keepMs: CACHE_KEEP_MS });
+  t.equal(folderBudget(join(dir, '.'), { maxBytes: 1, keepMs: 0 }), first, 'the same budget, with the first options');
+  first.wrote(10);
+  const sweeping = first.sweeping;
+  folderBudget(dir, { maxBytes: 10_000, keepMs: 0 }).wrote(10);
+  t.equal(first.sweeping, sweeping, 'the second opener counted into the sweep under way');
+  await sweeping;
+});
+
 t.test('the fetch cache keeps under cacheMaxBytes: the images read last stay, the first ones are fetched again', async (t) => {
   const images = new Map<string, Buffer>();
   for (let i = 0; i < 12; i++) images.set(`/img/${i}.png`, await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer());
@@ -118,7 +129,8 @@ t.test('the fetch cache keeps under cacheMaxBytes: the images read last stay, th
     await fetcher.getImage(`${base}/img/${i}.png`);
     time.advance(CACHE_KEEP_MS + 1000);
   }
-  await fetcher.sweepCache();
+  // The cache's own budget (one per folder in a process), swept once more after the last write.
+  await folderBudget(cacheDir, { maxBytes: 0, keepMs: 0 }).sweepNow();
   const held = await folderBytes(cacheDir);
   t.ok(held <= size * 6 * 0.9, `the cache holds ${held} bytes for a budget of ${size * 6} (bodies of ${size} and their sidecars)`);
   requests.length = 0;
@@ -210,10 +222,11 @@ t.test('derived images keep under their budget, least recently read first; a swe
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
     ids.push((await derived.put(png, made as never)).id);
   }
-  t.match(await derived.sweep(), { entries: 6, removed: 0 }, 'over the budget, but all in use');
+  const budget = folderBudget(dir, { maxBytes: 0, keepMs: 0 }); // the store's own: these options are not used
+  t.match(await budget.sweepNow(), { entries: 6, removed: 0 }, 'over the budget, but all in use');
   time.advance(2 * HOUR);
   await derived.get(ids[0]!); // a viewer shows the first again
-  const report = await derived.sweep();
+  const report = await budget.sweepNow();
   t.match(report, { entries: 6, removed: 4 }, 'two hours on: down to 90 % of the budget');
   t.ok((await folderBytes(dir)) <= 36_000);
   t.ok(await derived.get(ids[0]!), 'the one read last is kept');

@@ -1,5 +1,5 @@
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Past its budget, a sweep empties a folder down to this share of it, so that it does not sweep again at once. */
 export const SWEEP_DOWN_TO = 0.9;
@@ -141,4 +141,19 @@ export class DiskBudget {
     }
     return [...byStem.values()];
   }
+}
+
+const budgets = new Map<string, DiskBudget>();
+
+/**
+ * The one budget of a folder in this process, made with `opts` on first use: every fetcher and
+ * derived-image store the process opens on the folder counts its writes into it, so the first
+ * write sweeps once, not once per opener (`loupe run` opens the cache for its checks and again for
+ * its run), and one sweep runs at a time.
+ */
+export function folderBudget(dir: string, opts: DiskBudgetOptions): DiskBudget {
+  const key = resolve(dir);
+  let budget = budgets.get(key);
+  if (!budget) budgets.set(key, (budget = new DiskBudget(key, opts)));
+  return budget;
 }

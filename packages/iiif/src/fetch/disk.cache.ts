@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DiskBudget, type DiskBudgetOptions, type SweepReport } from './disk-budget.js';
+import { folderBudget, type DiskBudget, type DiskBudgetOptions } from './disk-budget.js';
 
 /** What the cache keeps beside each body. */
 export interface CacheEntryMeta {
@@ -17,7 +17,7 @@ export interface CacheEntryMeta {
 }
 
 export interface DiskCacheOptions {
-  /** Keep the folder under a byte budget (DiskBudget); without one it grows as it is filled. */
+  /** Keep the folder under a byte budget (folderBudget: one per folder in a process); without one it grows as it is filled. */
   readonly budget?: Omit<DiskBudgetOptions, 'now'>;
   /** The clock entries are dated by (milliseconds since the epoch). */
   readonly now?: () => number;
@@ -45,13 +45,8 @@ export class DiskCache {
   constructor(dir: string, opts: DiskCacheOptions = {}) {
     this.#dir = dir;
     this.#now = opts.now ?? Date.now;
-    this.#budget = opts.budget && new DiskBudget(dir, { ...opts.budget, now: this.#now });
+    this.#budget = opts.budget && folderBudget(dir, { ...opts.budget, now: this.#now });
     this.#onError = opts.onError ?? (() => {});
-  }
-
-  /** Sweeps the folder down to its budget now (after any sweep under way); undefined without a budget. */
-  async sweep(): Promise<SweepReport | undefined> {
-    return this.#budget?.sweepNow();
   }
 
   #paths(url: string): { dir: string; body: string; meta: string } {

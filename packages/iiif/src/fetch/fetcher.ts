@@ -3,7 +3,6 @@ import sharp from 'sharp';
 import { parseJsonDocument } from '../json-document.js';
 import type { ImageRequestPlan } from '../types.js';
 import { type CacheEntry, DiskCache } from './disk.cache.js';
-import type { SweepReport } from './disk-budget.js';
 import { createEgressPolicy } from './egress.js';
 import { HostGates, mapLimit } from './host-gate.js';
 import { inspectImage, toRgb } from './image-check.js';
@@ -51,8 +50,6 @@ export interface Fetcher {
   getImage(url: string): Promise<FetchedImage>;
   /** Runs a plan: one request, or every tile stitched; resized to the plan's size when a server answered another. */
   getPlanned(plan: ImageRequestPlan): Promise<PlannedImage>;
-  /** Sweeps the cache folder down to its budget now (after any sweep under way); undefined without a cache. */
-  sweepCache(): Promise<SweepReport | undefined>;
   /** Images Loupe made ($LOUPE_DATA_DIR/derived), which a prepared image may name instead of the IIIF image; absent: none kept. */
   readonly derived?: DerivedImages;
 }
@@ -232,6 +229,6 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
     return { data, width, height, channels: 3, fromCache: decoded.every((d) => d.fromCache) };
   }
 
-  return { options: opts, pixels, getJson: fetchJson, getImage: fetchImage, getPlanned, sweepCache: async () => cache?.sweep() };
+  return { options: opts, pixels, getJson: fetchJson, getImage: fetchImage, getPlanned };
 }
 
